@@ -1,0 +1,48 @@
+# EncryptFace: `make demo` and `make test` set up what they need (via `make install`).
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU build of torch. Here it installs from local disk; elsewhere add
+# TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" so pip never pulls a CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= out/demo
+DEMO_PASSWORD_FILE ?= conf/demo.password
+
+.PHONY: install demo test test-slow lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): setup.py
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/encryptface scrub --input encryptface/samples --output $(DEMO_OUT) \
+		--password-file $(DEMO_PASSWORD_FILE) --write-images
+	$(VENV)/bin/encryptface restore --input $(DEMO_OUT) --output $(DEMO_OUT)/restored \
+		--password-file $(DEMO_PASSWORD_FILE)
+	$(VENV)/bin/encryptface gallery --records $(DEMO_OUT) --restored $(DEMO_OUT)/restored \
+		--output $(DEMO_OUT)/gallery.html
+	@echo "Parquet records:     $(DEMO_OUT)/records"
+	@echo "de-identified photos: $(DEMO_OUT)/images"
+	@echo "restored photos:     $(DEMO_OUT)/restored"
+	@echo "gallery:             $(DEMO_OUT)/gallery.html"
+
+test: install
+	$(VENV)/bin/pytest -q
+
+test-slow: install
+	$(VENV)/bin/pytest -q -m slow
+
+lint: install
+	$(VENV)/bin/ruff check encryptface jobs tests
+
+bench: install
+	$(PY) -m jobs.benchmark --lfw-limit 500
+
+clean:
+	rm -rf out .pytest_cache .ruff_cache spark-warehouse

@@ -1,0 +1,46 @@
+"""What every protection mode provides to the scrubber."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+
+import numpy as np
+
+from encryptface.alignment import AlignedFace, Region
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceContext:
+    """Everything a mode may use to protect or restore one face of one photo."""
+
+    aligned: AlignedFace   # aligned crop of the ORIGINAL photo (when protecting)
+    region: Region         # source pixels that pasting this face back may change
+    key: bytes             # this face's 256-bit key
+    aad: bytes             # associated data binding the record to its photo and face index
+
+
+@dataclasses.dataclass(frozen=True)
+class ProtectedFace:
+    """A mode's output for one face: the crop to paste and the bytes to store."""
+
+    crop: np.ndarray
+    encrypted_latent: bytes
+
+
+class ProtectionMode(abc.ABC):
+    """A way to protect a face. ``protect`` must not modify the photo it is given."""
+
+    name: str
+    model_id: str
+
+    @abc.abstractmethod
+    def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
+        """Protect one face of ``original`` (read-only)."""
+
+    @abc.abstractmethod
+    def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
+                key: bytes, aad: bytes) -> Region:
+        """Write the original face (detected at ``landmarks``, 5x2) back into ``photo`` in place;
+        return the restored region.
+        Raises :class:`encryptface.crypto.DecryptionError` for a wrong password."""

@@ -1,0 +1,99 @@
+"""Scrub one photo (bytes -> contract row) and restore one row (row -> photo).
+
+Pure library code: the Spark jobs, the benchmark's plain-process baseline and the tests all call
+these same two classes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import numpy as np
+
+from encryptface.alignment import Aligner, Region
+from encryptface.config import Settings
+from encryptface.crypto import KeyRing, MasterKey, face_aad, new_record_salt
+from encryptface.detection import FaceDetector
+from encryptface.images import ImageError, decode_encoded, decode_image, encode_image
+from encryptface.modes import FaceContext, ProtectionMode, create_mode
+from encryptface.records import STATUS_NO_FACE, STATUS_OK, error_row
+
+
+class Scrubber:
+    """Detects, aligns, protects and pastes back every face of a photo. Load once, reuse."""
+
+    def __init__(self, settings: Settings, mode: str) -> None:
+        self.settings = settings
+        self.detector = FaceDetector(settings.detection)
+        self.aligner = Aligner(settings.alignment)
+        self.mode = create_mode(mode, settings)
+
+    def scrub(self, source_uri: str, relative_path: str, data: bytes,
+              master_key: MasterKey) -> dict:
+        """The contract row for one photo. Never raises for bad input: it returns an error row."""
+        started = time.perf_counter()
+        sha256 = hashlib.sha256(data).hexdigest()
+        try:
+            original, source_format = decode_image(data, self.settings.images)
+        except ImageError as exc:
+            return error_row(source_uri, relative_path, str(exc), sha256,
+                             time.perf_counter() - started)
+        protected = original.copy()
+        salt = new_record_salt()
+        faces = []
+        for index, face in enumerate(self.detector.detect(original)):
+            aligned = self.aligner.align(original, face)
+            context = FaceContext(aligned=aligned,
+                                  region=self.aligner.paste_region(aligned, original.shape),
+                                  key=master_key.face_key(salt, index),
+                                  aad=face_aad(sha256, index, self.mode.name))
+            result = self.mode.protect(original, context)
+            self.aligner.paste(protected, aligned, result.crop)
+            faces.append({"bbox": list(face.bbox), "landmarks": face.landmarks.ravel().tolist(),
+                          "score": face.score, "mode": self.mode.name,
+                          "encrypted_latent": result.encrypted_latent,
+                          "kdf": master_key.kdf_json, "salt": salt,
+                          "model_id": f"{self.detector.model_id}+{self.mode.model_id}"})
+        image_settings = self.settings.images
+        return {"source_uri": source_uri, "relative_path": relative_path, "source_sha256": sha256,
+                "status": STATUS_OK if faces else STATUS_NO_FACE, "error": None,
+                "width": int(original.shape[1]), "height": int(original.shape[0]),
+                "source_format": source_format,
+                "deidentified_image": encode_image(protected, image_settings.output_format,
+                                                   image_settings.jpeg_quality),
+                "faces": faces, "seconds": time.perf_counter() - started}
+
+
+class Restorer:
+    """Puts the original faces back into a row's de-identified photo."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._modes: dict[str, ProtectionMode] = {}
+
+    def restore(self, row: dict, keys: KeyRing) -> tuple[np.ndarray, list[Region]]:
+        """The restored photo (RGB uint8) and the regions that were restored.
+
+        Raises :class:`encryptface.crypto.DecryptionError` on a wrong password or altered record.
+        """
+        if row.get("deidentified_image") is None:
+            raise ValueError(f"row has no de-identified image (status {row.get('status')})")
+        photo = decode_encoded(row["deidentified_image"])
+        regions = [self.restore_face(photo, row["source_sha256"], index, face, keys)
+                   for index, face in enumerate(row.get("faces") or [])]
+        return photo, regions
+
+    def restore_face(self, photo: np.ndarray, source_sha256: str, index: int, face: dict,
+                     keys: KeyRing) -> Region:
+        """Restore face ``index`` of a row into ``photo`` in place."""
+        mode = self._mode(face["mode"])
+        key = keys.get(face["kdf"]).face_key(face["salt"], index)
+        landmarks = np.asarray(face["landmarks"], np.float32).reshape(5, 2)
+        return mode.restore(photo, landmarks, face["encrypted_latent"], key,
+                            face_aad(source_sha256, index, face["mode"]))
+
+    def _mode(self, name: str) -> ProtectionMode:
+        if name not in self._modes:
+            self._modes[name] = create_mode(name, self.settings)
+        return self._modes[name]

@@ -1,0 +1,148 @@
+"""Object storage behind one small interface: a local folder or S3 (boto3, retried).
+
+Listing runs on the driver (paginated); reads and writes run inside the workers, each worker
+keeping one client per endpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from encryptface.config import StorageSettings
+
+
+class StorageError(OSError):
+    """An object could not be listed, read or written; the message says which and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectInfo:
+    uri: str
+    relative_path: str
+    size: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Location:
+    """A parsed URI: ``scheme`` is ``file`` or ``s3``; for S3 ``bucket`` and ``key`` (prefix)."""
+
+    scheme: str
+    bucket: str
+    key: str
+
+    def join(self, relative_path: str) -> str:
+        """The URI of ``relative_path`` under this location."""
+        if self.scheme == "s3":
+            prefix = self.key.rstrip("/")
+            return f"s3://{self.bucket}/{prefix + '/' if prefix else ''}{relative_path}"
+        return str(Path(self.key) / relative_path)
+
+
+def parse_uri(uri: str) -> Location:
+    """Parse ``s3://bucket/prefix``, ``file:///path`` or a plain path."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ValueError(f"S3 URI without a bucket: {uri}")
+        return Location("s3", parsed.netloc, parsed.path.lstrip("/"))
+    if parsed.scheme == "file":
+        return Location("file", "", unquote(parsed.path))
+    if parsed.scheme and len(parsed.scheme) > 1:  # one letter: a Windows drive, not a scheme
+        raise ValueError(f"unsupported storage scheme {parsed.scheme!r} in {uri} (use s3:// or a path)")
+    return Location("file", "", os.path.abspath(uri))
+
+
+def list_objects(uri: str, settings: StorageSettings) -> Iterator[ObjectInfo]:
+    """Every object under ``uri`` whose name ends with one of the configured extensions,
+    in key order."""
+    location = parse_uri(uri)
+    extensions = tuple(ext.lower() for ext in settings.extensions)
+    if location.scheme == "s3":
+        yield from _list_s3(location, settings, extensions)
+        return
+    root = Path(location.key)
+    if root.is_file():
+        if root.name.lower().endswith(extensions):
+            yield ObjectInfo(str(root), root.name, root.stat().st_size)
+        return
+    if not root.is_dir():
+        raise StorageError(f"input folder does not exist: {root}")
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.lower().endswith(extensions):
+                path = Path(dirpath) / name
+                yield ObjectInfo(str(path), path.relative_to(root).as_posix(), path.stat().st_size)
+
+
+def _list_s3(location: Location, settings: StorageSettings,
+             extensions: tuple[str, ...]) -> Iterator[ObjectInfo]:
+    client = s3_client(settings)
+    prefix = location.key
+    strip = len(prefix.rstrip("/") + "/") if prefix else 0
+    paginator = client.get_paginator("list_objects_v2")
+    pages = paginator.paginate(Bucket=location.bucket, Prefix=prefix,
+                               PaginationConfig={"PageSize": settings.list_page_size})
+    try:
+        for page in pages:
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if key.lower().endswith(extensions) and not key.endswith("/"):
+                    yield ObjectInfo(f"s3://{location.bucket}/{key}", key[strip:], int(item["Size"]))
+    except Exception as exc:
+        raise StorageError(f"cannot list s3://{location.bucket}/{prefix}: {_describe(exc)}") from None
+
+
+def read_bytes(uri: str, settings: StorageSettings) -> bytes:
+    """The whole object at ``uri``."""
+    location = parse_uri(uri)
+    try:
+        if location.scheme == "s3":
+            body = s3_client(settings).get_object(Bucket=location.bucket, Key=location.key)["Body"]
+            return body.read()
+        return Path(location.key).read_bytes()
+    except Exception as exc:
+        raise StorageError(f"cannot read {uri}: {_describe(exc)}") from None
+
+
+def write_bytes(uri: str, data: bytes, settings: StorageSettings) -> None:
+    """Write ``data`` to ``uri`` (atomically for local files: write then rename)."""
+    location = parse_uri(uri)
+    try:
+        if location.scheme == "s3":
+            s3_client(settings).put_object(Bucket=location.bucket, Key=location.key, Body=data)
+            return
+        path = Path(location.key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except Exception as exc:
+        raise StorageError(f"cannot write {uri}: {_describe(exc)}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def s3_client(settings: StorageSettings):  # noqa: ANN201 - boto3 clients are dynamically typed
+    """One retried boto3 S3 client per settings (endpoint/region) per process."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
+                    max_pool_connections=16)
+    return boto3.session.Session().client("s3", endpoint_url=settings.endpoint_url or None,
+                                          region_name=settings.region or None, config=config)
+
+
+def _describe(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error = response["Error"]
+        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"{type(exc).__name__}: {exc}"

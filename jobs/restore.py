@@ -1,0 +1,85 @@
+"""Spark job: restore the original faces of a scrub output with the password.
+
+    spark-submit jobs/restore.py --input /data/scrubbed --output s3://bucket/restored --password-file F
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import sys
+import time
+
+from pyspark.sql import DataFrame
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from encryptface.batch import RESTORE_SCHEMA, restore_batches
+from encryptface.config import Settings
+from encryptface.crypto import DecryptionError, KeyRing, PasswordError, read_password
+from encryptface.output import records_path
+from encryptface.scrubber import Restorer
+from jobs.options import add_common_options, settings_from
+from jobs.session import spark_session
+
+log = logging.getLogger("encryptface.jobs.restore")
+
+
+def unlock(records: DataFrame, keys: KeyRing, settings: Settings) -> KeyRing:
+    """Derive the master key of every KDF setting in ``records`` and check the password on one
+    face of each, so that a wrong password stops the job before anything is written."""
+    faces = records.where("size(faces) > 0").selectExpr("source_sha256", "deidentified_image",
+                                                        "faces")
+    per_kdf = faces.selectExpr("faces[0].kdf AS kdf", "struct(*) AS row") \
+        .groupBy("kdf").agg({"row": "first"}).collect()
+    restorer = Restorer(settings)
+    for _kdf, row in per_kdf:
+        restorer.restore(row.asDict(recursive=True), keys)  # raises DecryptionError
+    return keys
+
+
+def transform(records: DataFrame, settings: Settings, keys: KeyRing, output_uri: str) -> DataFrame:
+    """Contract rows -> one restore-result row per photo; photos are written to ``output_uri``."""
+    work = functools.partial(restore_batches, settings=settings, keys=keys, output_uri=output_uri)
+    return records.mapInArrow(work, from_arrow_schema(RESTORE_SCHEMA))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="encryptface restore", description=__doc__.splitlines()[0])
+    parser.add_argument("--input", required=True, help="scrub output folder (or its records dataset)")
+    parser.add_argument("--output", required=True, help="folder or s3:// prefix for restored photos")
+    add_common_options(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = settings_from(args)
+    started = time.perf_counter()
+    try:
+        keys = KeyRing(read_password(args.password_file))
+    except PasswordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    spark = spark_session(settings.spark, args.master)
+    records = spark.read.parquet(str(records_path(args.input)))
+    try:
+        keys = unlock(records, keys, settings)
+    except DecryptionError as exc:
+        print(f"error: {exc}; nothing was written", file=sys.stderr)
+        return 2
+    results = transform(records, settings, keys, args.output).cache()
+    counts = dict(results.groupBy("status").count().collect())
+    failures = results.where("status = 'error'").select("source_uri", "error").limit(20).collect()
+    faces = results.selectExpr("coalesce(sum(faces_restored), 0)").first()[0]
+    seconds = time.perf_counter() - started
+    print(f"restored {counts.get('ok', 0)} photos ({faces} faces), skipped {counts.get('skipped', 0)}"
+          f" without an image, {counts.get('error', 0)} errors in {seconds:.1f}s -> {args.output}")
+    for failure in failures:
+        print(f"  error: {failure.source_uri}: {failure.error}", file=sys.stderr)
+    return 1 if counts.get("error") else 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Spark job: scrub every face of every photo under an input URI into a Parquet dataset.
+
+    spark-submit jobs/scrub.py --input s3://bucket/photos --output /data/scrubbed --password-file F
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+import math
+import sys
+import time
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from encryptface.batch import scrub_batches
+from encryptface.config import Settings
+from encryptface.crypto import KdfParams, MasterKey, derive_master_key, read_password
+from encryptface.modes import MODE_NAMES
+from encryptface.output import new_run_dir, publish
+from encryptface.records import INPUT_SCHEMA, RECORD_SCHEMA
+from encryptface.storage import ObjectInfo, list_objects
+from jobs.options import add_common_options, settings_from
+from jobs.session import spark_session
+
+log = logging.getLogger("encryptface.jobs.scrub")
+
+
+def extract(spark: SparkSession, objects: list[ObjectInfo], settings: Settings) -> DataFrame:
+    """A DataFrame of the objects to scrub (keys only: the bytes are read inside the workers)."""
+    rows = [(o.uri, o.relative_path, o.size) for o in objects]
+    partitions = max(1, math.ceil(len(rows) / settings.spark.images_per_partition))
+    frame = spark.createDataFrame(rows, schema=from_arrow_schema(INPUT_SCHEMA))
+    return frame.repartition(partitions)
+
+
+def transform(frame: DataFrame, settings: Settings, mode: str, master_key: MasterKey,
+              images_uri: str | None = None) -> DataFrame:
+    """Input keys -> one contract row per photo (see ``encryptface.records``)."""
+    work = functools.partial(scrub_batches, settings=settings, mode=mode, master_key=master_key,
+                             images_uri=images_uri)
+    return frame.mapInArrow(work, from_arrow_schema(RECORD_SCHEMA))
+
+
+def load(frame: DataFrame, output_dir: str) -> str:
+    """Write the rows as zstd Parquet into a new run folder and publish it atomically."""
+    run_dir = new_run_dir(output_dir)
+    frame.write.mode("error").parquet(str(run_dir))
+    return str(publish(output_dir, run_dir))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="encryptface scrub", description=__doc__.splitlines()[0])
+    parser.add_argument("--input", required=True, help="folder, file:// or s3://bucket/prefix")
+    parser.add_argument("--output", required=True, help="output folder (local or shared filesystem)")
+    parser.add_argument("--mode", default="seal", choices=MODE_NAMES)
+    parser.add_argument("--write-images", action="store_true",
+                        help="also write the protected photos under OUTPUT/images (or --images-uri)")
+    parser.add_argument("--images-uri", help="where --write-images puts photos (folder or s3://)")
+    add_common_options(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = settings_from(args)
+    started = time.perf_counter()
+    master_key = derive_master_key(read_password(args.password_file), KdfParams.fresh(settings.kdf))
+    objects = list(list_objects(args.input, settings.storage))
+    log.info("listed %d objects under %s", len(objects), args.input)
+    images_uri = (args.images_uri or f"{args.output.rstrip('/')}/images") if args.write_images else None
+    spark = spark_session(settings.spark, args.master)
+    frame = transform(extract(spark, objects, settings), settings, args.mode, master_key, images_uri)
+    records = load(frame, args.output)
+    summary = spark.read.parquet(records).selectExpr(
+        "count(*) AS photos", "coalesce(sum(size(faces)), 0) AS faces",
+        "count_if(status = 'ok') AS ok", "count_if(status = 'no_face') AS no_face",
+        "count_if(status = 'error') AS errors").first()
+    seconds = time.perf_counter() - started
+    print(f"scrubbed {summary.photos} photos ({summary.ok} ok, {summary.no_face} without a face, "
+          f"{summary.errors} errors), {summary.faces} faces in {seconds:.1f}s "
+          f"({summary.faces / seconds:.2f} faces/s)")
+    print(f"records: {records}")
+    if images_uri:
+        print(f"protected photos: {images_uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sys.exit(main())

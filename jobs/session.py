@@ -1,0 +1,41 @@
+"""Creating the SparkSession the jobs share."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pyspark.sql import SparkSession
+
+from encryptface.config import SparkSettings
+
+
+def spark_session(settings: SparkSettings, master: str | None = None) -> SparkSession:
+    """A SparkSession configured for the jobs.
+
+    Under ``spark-submit`` the master and Python come from spark-submit; run directly (the
+    ``encryptface`` command, tests), Spark runs in ``settings.master`` with this interpreter.
+    """
+    builder = SparkSession.builder.appName(settings.app_name)
+    launched_by_spark_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    if not launched_by_spark_submit:
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        master = master or settings.master
+        if master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        builder = builder.master(master)
+        builder = builder.config("spark.ui.showConsoleProgress", "true")
+        builder = builder.config("spark.driver.memory", "2g")
+    elif master:
+        builder = builder.master(master)
+    builder = (builder
+               .config("spark.sql.parquet.compression.codec", "zstd")
+               .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.batch_size))
+               .config("spark.sql.files.maxRecordsPerFile", str(settings.max_records_per_file))
+               # One Python worker per core keeps the loaded models warm across tasks.
+               .config("spark.python.worker.reuse", "true")
+               .config("spark.sql.shuffle.partitions", "8"))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -72,12 +72,14 @@ def list_objects(uri: str, settings: StorageSettings) -> Iterator[ObjectInfo]:
         return
     if not root.is_dir():
         raise StorageError(f"input folder does not exist: {root}")
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
+    found = []
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
             if name.lower().endswith(extensions):
                 path = Path(dirpath) / name
-                yield ObjectInfo(str(path), path.relative_to(root).as_posix(), path.stat().st_size)
+                found.append(ObjectInfo(str(path), path.relative_to(root).as_posix(),
+                                        path.stat().st_size))
+    yield from sorted(found, key=lambda info: info.relative_path)  # key order, as S3 lists
 
 
 def _list_s3(location: Location, settings: StorageSettings,

@@ -1,0 +1,108 @@
+"""Shared fixtures: real photos from ../shared, fast settings, a moto S3 server, a Spark session."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from encryptface.config import load_settings
+from encryptface.crypto import KdfParams, KeyRing, Password, derive_master_key
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PHOTOS = SHARED / "data" / "photos"
+LFW_TRAIN = SHARED / "data" / "lfw" / "train"
+TEST_PASSWORD = "correct horse battery staple 7f3a"
+# scrypt at the lowest cost the code accepts: tests check the mechanism, not the cost.
+FAST = ["kdf.n_log2=14"]
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ARG001
+    if not SHARED.is_dir():
+        raise pytest.UsageError(f"tests need the shared data folder at {SHARED}")
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return load_settings(overrides=FAST)
+
+
+@pytest.fixture(scope="session")
+def password():
+    return Password(TEST_PASSWORD.encode())
+
+
+@pytest.fixture(scope="session")
+def master_key(settings, password):
+    return derive_master_key(password, KdfParams.fresh(settings.kdf))
+
+
+@pytest.fixture()
+def keys(password):
+    return KeyRing(password)
+
+
+@pytest.fixture(scope="session")
+def password_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("secret") / "password.txt"
+    path.write_text(TEST_PASSWORD + "\n")
+    return str(path)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 API: moto's server on 127.0.0.1, with credentials in the environment."""
+    from moto.server import ThreadedMotoServer
+
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                            "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                      AWS_DEFAULT_REGION="us-east-1")
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def s3(s3_endpoint):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def spark(settings):
+    from jobs.session import spark_session
+
+    session = spark_session(settings.spark, "local[2]")
+    yield session
+    session.stop()
+
+
+def lfw_people(min_images: int = 2, count: int = 2) -> list[list[Path]]:
+    """The first ``count`` LFW train identities (by name) with at least ``min_images`` photos."""
+    people = []
+    for folder in sorted(LFW_TRAIN.iterdir()):
+        images = sorted(folder.glob("*.jpg"))
+        if len(images) >= min_images:
+            people.append(images)
+        if len(people) == count:
+            break
+    return people

@@ -1,0 +1,172 @@
+"""End to end on real parts: moto S3 server, Spark local[2], Parquet, real photos."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow.dataset as ds
+import pytest
+from conftest import FAST, PHOTOS, REPO, TEST_PASSWORD, lfw_people
+from PIL import Image
+
+from encryptface.images import decode_encoded, decode_image
+from encryptface.output import RUNS, records_path
+from jobs import cli, restore, scrub
+
+BUCKET = "archive"
+GOOD = {"photos/two_people.jpg": "two_people.jpg", "photos/obama2.jpg": "obama2.jpg",
+        "photos/rgba.png": "32bit.png", "photos/nested/biden.jpg": "biden.jpg"}
+FLAGS = [f"--set={item}" for item in FAST + ["images.max_bytes=5000000",
+                                             "spark.images_per_partition=4"]]
+
+
+def _bad_objects() -> dict[str, bytes]:
+    obama = (PHOTOS / "obama2.jpg").read_bytes()
+    biden = Image.open(PHOTOS / "biden.jpg")
+    bomb, no_face, cmyk = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    Image.new("1", (20000, 20000)).save(bomb, "PNG")
+    biden.crop((0, biden.height * 2 // 3, biden.width, biden.height)).save(no_face, "JPEG")
+    Image.open(PHOTOS / "obama2.jpg").convert("CMYK").save(cmyk, "JPEG")
+    return {"bad/empty.jpg": b"", "bad/truncated.jpg": obama[: len(obama) // 3],
+            "bad/not_an_image.png": b"hello, I am a text file",
+            "bad/bomb.png": bomb.getvalue(), "bad/no_face.jpg": no_face.getvalue(),
+            "bad/huge.jpg": os.urandom(6_000_000), "odd/cmyk.jpg": cmyk.getvalue()}
+
+
+@pytest.fixture(scope="module")
+def archive(s3):
+    s3.create_bucket(Bucket=BUCKET)
+    objects = {key: (PHOTOS / name).read_bytes() for key, name in GOOD.items()}
+    objects.update(_bad_objects())
+    people = lfw_people(min_images=2, count=3)
+    for photos in people[:2]:  # first photo of two people goes into the archive
+        objects[f"lfw/{photos[0].parent.name}/{photos[0].name}"] = photos[0].read_bytes()
+    objects["notes/readme.txt"] = b"not listed: wrong extension"
+    for key, body in objects.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    return {"objects": objects, "people": people}
+
+
+@pytest.fixture(scope="module")
+def scrubbed(archive, spark, s3_endpoint, password_file, tmp_path_factory):
+    output = tmp_path_factory.mktemp("scrub") / "out"
+    rc = scrub.main(["--input", f"s3://{BUCKET}/", "--output", str(output), "--endpoint-url",
+                     s3_endpoint, "--password-file", password_file, "--write-images", *FLAGS])
+    assert rc == 0
+    rows = ds.dataset(records_path(output)).to_table().to_pylist()
+    return output, {row["relative_path"]: row for row in rows}
+
+
+def test_one_row_per_image_with_the_contract(archive, scrubbed):
+    _, rows = scrubbed
+    images = [k for k in archive["objects"] if not k.endswith(".txt")]
+    assert sorted(rows) == sorted(images)
+    for key in GOOD:
+        row = rows[key]
+        assert row["status"] == "ok" and row["error"] is None and row["deidentified_image"]
+        assert row["width"] > 0 and row["height"] > 0 and len(row["source_sha256"]) == 64
+        for face in row["faces"]:
+            assert len(face["bbox"]) == 4 and len(face["landmarks"]) == 10
+            assert face["mode"] == "seal" and len(face["salt"]) == 16 and face["model_id"]
+            kdf = json.loads(face["kdf"])
+            assert kdf["algorithm"] == "scrypt" and kdf["n"] == 2 ** 14
+    assert len(rows["photos/two_people.jpg"]["faces"]) == 2
+    assert rows["odd/cmyk.jpg"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("key, status, message", [
+    ("bad/empty.jpg", "error", "empty object"),
+    ("bad/truncated.jpg", "error", "corrupt or truncated"),
+    ("bad/not_an_image.png", "error", "not an image"),
+    ("bad/bomb.png", "error", "image too large"),
+    ("bad/huge.jpg", "error", "object too large"),
+    ("bad/no_face.jpg", "no_face", None),
+])
+def test_bad_input_rows_say_why(scrubbed, key, status, message):
+    row = scrubbed[1][key]
+    assert row["status"] == status
+    if message:
+        assert message in row["error"] and row["deidentified_image"] is None
+    else:
+        assert row["error"] is None and row["faces"] == [] and row["deidentified_image"]
+
+
+def test_parquet_is_zstd_and_images_were_written(scrubbed):
+    output, rows = scrubbed
+    files = list(records_path(output).glob("*.parquet"))
+    assert files and all(".zstd." in f.name for f in files)
+    written = decode_encoded((output / "images" / "photos" / "obama2.jpg").read_bytes())
+    assert written.shape[:2] == (rows["photos/obama2.jpg"]["height"], rows["photos/obama2.jpg"]["width"])
+
+
+def test_restore_to_s3_gives_original_face_pixels(archive, scrubbed, s3, s3_endpoint, password_file,
+                                                  settings):
+    output, rows = scrubbed
+    rc = restore.main(["--input", str(output), "--output", f"s3://{BUCKET}/restored",
+                       "--endpoint-url", s3_endpoint, "--password-file", password_file, *FLAGS])
+    assert rc == 0
+    for key in GOOD:
+        body = s3.get_object(Bucket=BUCKET, Key=f"restored/{key.rsplit('.', 1)[0]}.png")["Body"].read()
+        restored = decode_encoded(body)
+        original, _ = decode_image(archive["objects"][key], settings.images)
+        protected = decode_encoded(rows[key]["deidentified_image"])
+        for face in rows[key]["faces"]:
+            x, y, w, h = (int(v) for v in face["bbox"])
+            box = (slice(max(0, y), y + h), slice(max(0, x), x + w))
+            assert np.array_equal(restored[box], original[box])
+            assert not np.array_equal(protected[box], original[box])
+
+
+def test_wrong_password_fails_clearly_and_writes_nothing(scrubbed, s3, s3_endpoint, tmp_path, capsys):
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the password\n")
+    rc = restore.main(["--input", str(scrubbed[0]), "--output", f"s3://{BUCKET}/wrong",
+                       "--endpoint-url", s3_endpoint, "--password-file", str(wrong), *FLAGS])
+    assert rc == 2
+    assert "wrong password" in capsys.readouterr().err
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="wrong/").get("KeyCount", 0) == 0
+
+
+def test_verify_needs_both_the_face_and_the_password(archive, scrubbed, password_file, tmp_path):
+    output = str(scrubbed[0])
+    enrolled, stranger = archive["people"][0], archive["people"][2]
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the password\n")
+    base = ["verify", "--records", output, *FLAGS]
+    assert cli.main([*base, "--probe", str(enrolled[1]), "--password-file", password_file]) == 0
+    assert cli.main([*base, "--probe", str(stranger[1]), "--password-file", password_file]) == 1
+    assert cli.main([*base, "--probe", str(enrolled[1]), "--password-file", str(wrong)]) == 1
+
+
+def test_rerun_replaces_the_dataset_atomically(scrubbed, s3_endpoint, password_file, tmp_path):
+    output, rows = scrubbed
+    first_run = records_path(output)
+    rc = scrub.main(["--input", f"s3://{BUCKET}/photos", "--output", str(output), "--endpoint-url",
+                     s3_endpoint, "--password-file", password_file, *FLAGS])
+    assert rc == 0
+    second_run = records_path(output)
+    assert second_run != first_run and not first_run.exists()
+    assert [p.name for p in (output / RUNS).iterdir()] == [second_run.name]
+    uris = ds.dataset(second_run).to_table(columns=["source_uri"]).column(0).to_pylist()
+    assert sorted(uris) == sorted(f"s3://{BUCKET}/{key}" for key in GOOD)
+
+
+def test_spark_submit_entry_point_keeps_the_password_out_of_everything(tmp_path):
+    """`spark-submit jobs/scrub.py` as a user runs it; the password must not leak anywhere."""
+    output = tmp_path / "out"
+    env = dict(os.environ, ENCRYPTFACE_PASSWORD=TEST_PASSWORD, PYSPARK_PYTHON=sys.executable,
+               SPARK_LOCAL_IP="127.0.0.1")
+    spark_submit = os.path.join(os.path.dirname(sys.executable), "spark-submit")
+    result = subprocess.run(
+        [spark_submit, "--master", "local[2]", str(REPO / "jobs" / "scrub.py"),
+         "--input", str(PHOTOS / "two_people.jpg"), "--output", str(output), *FLAGS],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "scrubbed 1 photos (1 ok" in result.stdout
+    assert TEST_PASSWORD not in result.stdout + result.stderr
+    for path in output.rglob("*"):
+        if path.is_file():
+            assert TEST_PASSWORD.encode() not in path.read_bytes(), path

@@ -10,6 +10,7 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator
 
+import cv2
 import pyarrow as pa
 
 from encryptface.config import Settings
@@ -39,11 +40,16 @@ def worker_scrubber(settings: Settings, mode: str) -> Scrubber:
 
 
 def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: str,
-                  master_key: MasterKey, images_uri: str | None = None) -> Iterator[pa.RecordBatch]:
+                  master_key: MasterKey, images_uri: str | None = None,
+                  threads: int = 0) -> Iterator[pa.RecordBatch]:
     """Scrub batches of :data:`~encryptface.records.INPUT_SCHEMA` rows into contract rows.
 
     Every input row yields exactly one output row; nothing raised by one photo stops the batch.
+    ``threads`` caps the native threads of this worker (0: library default, all cores); an engine
+    that already runs one worker per core should pass 1 to avoid oversubscription.
     """
+    if threads:
+        cv2.setNumThreads(threads)
     scrubber = worker_scrubber(settings, mode)
     for batch in batches:
         started = time.perf_counter()

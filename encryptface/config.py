@@ -77,6 +77,7 @@ class SparkSettings:
     app_name: str
     images_per_partition: int
     batch_size: int
+    threads_per_task: int
     max_records_per_file: int
 
 

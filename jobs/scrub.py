@@ -32,15 +32,16 @@ def extract(spark: SparkSession, objects: list[ObjectInfo], settings: Settings) 
     """A DataFrame of the objects to scrub (keys only: the bytes are read inside the workers)."""
     rows = [(o.uri, o.relative_path, o.size) for o in objects]
     partitions = max(1, math.ceil(len(rows) / settings.spark.images_per_partition))
-    frame = spark.createDataFrame(rows, schema=from_arrow_schema(INPUT_SCHEMA))
-    return frame.repartition(partitions)
+    # parallelize slices the list into partitions directly: no shuffle stage.
+    keys = spark.sparkContext.parallelize(rows, partitions)
+    return spark.createDataFrame(keys, schema=from_arrow_schema(INPUT_SCHEMA))
 
 
 def transform(frame: DataFrame, settings: Settings, mode: str, master_key: MasterKey,
               images_uri: str | None = None) -> DataFrame:
     """Input keys -> one contract row per photo (see ``encryptface.records``)."""
     work = functools.partial(scrub_batches, settings=settings, mode=mode, master_key=master_key,
-                             images_uri=images_uri)
+                             images_uri=images_uri, threads=settings.spark.threads_per_task)
     return frame.mapInArrow(work, from_arrow_schema(RECORD_SCHEMA))
 
 

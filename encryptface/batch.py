@@ -33,10 +33,10 @@ RESTORE_SCHEMA = pa.schema([
 
 
 @functools.lru_cache(maxsize=4)
-def worker_scrubber(settings: Settings, mode: str) -> Scrubber:
+def worker_scrubber(settings: Settings, mode: str, threads: int = 0) -> Scrubber:
     """The process-wide scrubber for these settings (loaded on first use)."""
     _ensure_logging()
-    return Scrubber(settings, mode)
+    return Scrubber(settings, mode, threads)
 
 
 def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: str,
@@ -50,7 +50,7 @@ def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: s
     """
     if threads:
         cv2.setNumThreads(threads)
-    scrubber = worker_scrubber(settings, mode)
+    scrubber = worker_scrubber(settings, mode, threads)
     for batch in batches:
         started = time.perf_counter()
         rows = [_scrub_one(scrubber, item, master_key, images_uri) for item in batch.to_pylist()]
@@ -79,11 +79,13 @@ def _scrub_one(scrubber: Scrubber, item: dict, master_key: MasterKey,
 
 
 def restore_batches(batches: Iterable[pa.RecordBatch], settings: Settings, keys: KeyRing,
-                    output_uri: str) -> Iterator[pa.RecordBatch]:
+                    output_uri: str, threads: int = 0) -> Iterator[pa.RecordBatch]:
     """Restore contract rows and write the photos (PNG, lossless) under ``output_uri``; yields one
-    :data:`RESTORE_SCHEMA` row per input row."""
+    :data:`RESTORE_SCHEMA` row per input row (``threads`` as in :func:`scrub_batches`)."""
     _ensure_logging()
-    restorer = Restorer(settings)
+    if threads:
+        cv2.setNumThreads(threads)
+    restorer = Restorer(settings, threads)
     for batch in batches:
         started = time.perf_counter()
         results = [_restore_one(restorer, row, keys, output_uri) for row in batch.to_pylist()]

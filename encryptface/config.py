@@ -59,6 +59,13 @@ class SealSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class EncryptSettings:
+    model: str
+    backend: str
+    residual: str
+
+
+@dataclasses.dataclass(frozen=True)
 class KdfSettings:
     algorithm: str
     n_log2: int
@@ -82,15 +89,34 @@ class SparkSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    data: str
+    autoencoder: str
+    output: str
+    validation_fraction: float
+    early_stopping_fraction: float
+    components: int
+    flow_dim: int
+    flow_layers: int
+    flow_hidden: int
+    steps: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     storage: StorageSettings
     images: ImageSettings
     detection: DetectionSettings
     alignment: AlignmentSettings
     seal: SealSettings
+    encrypt: EncryptSettings
     kdf: KdfSettings
     recognition: RecognitionSettings
     spark: SparkSettings
+    training: TrainingSettings
 
     def replace(self, **sections: Any) -> Settings:
         """Return a copy with whole sections replaced (e.g. ``kdf=...``)."""
@@ -121,6 +147,12 @@ def load_settings(conf_file: str | os.PathLike[str] | None = None,
         section, _, key = dotted.partition(".")
         _merge(data, {section: {key: _parse_value(raw)}}, dotted)
     return _build(Settings, data, "")
+
+
+def resolve_repo_path(path: str) -> Path:
+    """Resolve a data path from the settings: absolute as is, relative to the repository root."""
+    candidate = Path(path)
+    return candidate if candidate.is_absolute() else PACKAGE_DIR.parent / candidate
 
 
 def resolve_weight(path: str) -> Path:

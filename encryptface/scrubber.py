@@ -23,11 +23,11 @@ from encryptface.records import STATUS_NO_FACE, STATUS_OK, error_row
 class Scrubber:
     """Detects, aligns, protects and pastes back every face of a photo. Load once, reuse."""
 
-    def __init__(self, settings: Settings, mode: str) -> None:
+    def __init__(self, settings: Settings, mode: str, threads: int = 0) -> None:
         self.settings = settings
         self.detector = FaceDetector(settings.detection)
         self.aligner = Aligner(settings.alignment)
-        self.mode = create_mode(mode, settings)
+        self.mode = create_mode(mode, settings, threads)
 
     def scrub(self, source_uri: str, relative_path: str, data: bytes,
               master_key: MasterKey) -> dict:
@@ -68,8 +68,9 @@ class Scrubber:
 class Restorer:
     """Puts the original faces back into a row's de-identified photo."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, threads: int = 0) -> None:
         self.settings = settings
+        self.threads = threads
         self._modes: dict[str, ProtectionMode] = {}
 
     def restore(self, row: dict, keys: KeyRing) -> tuple[np.ndarray, list[Region]]:
@@ -95,5 +96,5 @@ class Restorer:
 
     def _mode(self, name: str) -> ProtectionMode:
         if name not in self._modes:
-            self._modes[name] = create_mode(name, self.settings)
+            self._modes[name] = create_mode(name, self.settings, self.threads)
         return self._modes[name]

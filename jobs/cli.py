@@ -4,6 +4,7 @@
     encryptface restore  --input DIR --output DIR-or-URI [--password-file F]
     encryptface verify   --records DIR --probe IMAGE [--password-file F]
     encryptface gallery  --records DIR [--restored DIR-or-URI] --output FILE.html
+    encryptface train-generator [--set training.KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 
 from encryptface.config import load_settings
 
-COMMANDS = ("scrub", "restore", "verify", "gallery")
+COMMANDS = ("scrub", "restore", "verify", "gallery", "train-generator")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "restore":
         from jobs import restore
         return restore.main(rest)
+    if command == "train-generator":
+        from jobs import train_generator
+        return train_generator.main(rest)
     if command == "verify":
         return verify_main(rest)
     return gallery_main(rest)

@@ -40,7 +40,8 @@ def unlock(records: DataFrame, keys: KeyRing, settings: Settings) -> KeyRing:
 
 def transform(records: DataFrame, settings: Settings, keys: KeyRing, output_uri: str) -> DataFrame:
     """Contract rows -> one restore-result row per photo; photos are written to ``output_uri``."""
-    work = functools.partial(restore_batches, settings=settings, keys=keys, output_uri=output_uri)
+    work = functools.partial(restore_batches, settings=settings, keys=keys, output_uri=output_uri,
+                             threads=settings.spark.threads_per_task)
     return records.mapInArrow(work, from_arrow_schema(RESTORE_SCHEMA))
 
 

@@ -6,13 +6,17 @@ from encryptface.config import Settings
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
 from encryptface.modes.seal import SealMode
 
-MODE_NAMES = ("seal",)
+MODE_NAMES = ("encrypt", "seal")
 
 
-def create_mode(name: str, settings: Settings) -> ProtectionMode:
-    """Instantiate the protection mode ``name``."""
+def create_mode(name: str, settings: Settings, threads: int = 0) -> ProtectionMode:
+    """Instantiate the protection mode ``name`` (``threads``: native threads, 0 = all cores)."""
     if name == "seal":
         return SealMode(settings.seal)
+    if name == "encrypt":
+        from encryptface.modes.encrypt import EncryptMode  # loads torch/OpenVINO: only when asked
+
+        return EncryptMode(settings.encrypt, settings.alignment, SealMode(settings.seal), threads)
     raise ValueError(f"unknown mode {name!r}; choose from {', '.join(MODE_NAMES)}")
 
 

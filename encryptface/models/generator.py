@@ -1,0 +1,108 @@
+"""The face generator: autoencoder (OpenVINO by default, torch as fallback) plus the invertible prior.
+
+A model directory holds ``config.json``, the prior (``prior.npz``, ``flow.pt``), OpenVINO IR of the
+autoencoder (``encoder.xml``/``decoder.xml``, exported by the training job) and ``MODEL_CARD.md``.
+The TAEF2 torch weights are found through ``config["autoencoder"]`` (relative to the directory).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from encryptface.models.prior import FacePrior
+from encryptface.models.taef2 import DOWNSCALE, LATENT_CHANNELS, load_taef2
+
+log = logging.getLogger(__name__)
+CONFIG_FILE = "config.json"
+BACKENDS = ("openvino", "torch")
+
+
+class Autoencoder:
+    """Encode RGB uint8 crops to latents and back, on OpenVINO or torch (same weights)."""
+
+    def __init__(self, model_dir: Path, crop_size: int, backend: str = "openvino",
+                 threads: int = 0) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
+        self.crop_size = crop_size
+        self.latent_shape = (LATENT_CHANNELS, crop_size // DOWNSCALE, crop_size // DOWNSCALE)
+        config = json.loads((model_dir / CONFIG_FILE).read_text())
+        self.backend = backend
+        if backend == "openvino" and (model_dir / "encoder.xml").is_file():
+            import openvino as ov
+
+            core = ov.Core()
+            # f32: the CPU plugin otherwise may pick bf16 on CPUs that have it, and keys must
+            # decode to the same face on every executor.
+            options = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+            if threads:
+                options["INFERENCE_NUM_THREADS"] = threads
+            self._encoder = core.compile_model(str(model_dir / "encoder.xml"), "CPU", options)
+            self._decoder = core.compile_model(str(model_dir / "decoder.xml"), "CPU", options)
+        else:
+            if backend == "openvino":
+                log.warning("no OpenVINO IR in %s: running the autoencoder on torch", model_dir)
+                self.backend = "torch"
+            if threads:
+                torch.set_num_threads(threads)
+            self._torch = load_taef2((model_dir / config["autoencoder"]).resolve())
+
+    def encode(self, crops: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 -> (N, 32, S/8, S/8) float32."""
+        images = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        return self._run(images, encoder=True)
+
+    def decode(self, latents: np.ndarray) -> np.ndarray:
+        """(N, 32, S/8, S/8) -> (N, S, S, 3) uint8."""
+        images = self._run(latents.reshape((-1,) + self.latent_shape).astype(np.float32), encoder=False)
+        return (np.clip(images, 0.0, 1.0).transpose(0, 2, 3, 1) * 255.0 + 0.5).astype(np.uint8)
+
+    def _run(self, batch: np.ndarray, encoder: bool) -> np.ndarray:
+        if self.backend == "openvino":
+            model = self._encoder if encoder else self._decoder
+            # IR is exported with batch 1 (static shapes): run face by face.
+            return np.concatenate([model(item[None])[0] for item in batch]) if len(batch) else batch
+        module = self._torch[0] if encoder else self._torch[1]
+        with torch.no_grad():
+            return module(torch.from_numpy(batch)).numpy()
+
+
+class FaceGenerator:
+    """Autoencoder + prior, loaded from a model directory."""
+
+    def __init__(self, model_dir: str | Path, backend: str = "openvino", threads: int = 0) -> None:
+        self.model_dir = Path(model_dir)
+        self.config = json.loads((self.model_dir / CONFIG_FILE).read_text())
+        self.crop_size = int(self.config["crop_size"])
+        self.face_scale = float(self.config["face_scale"])
+        self.model_id = str(self.config["model_id"])
+        self.autoencoder = Autoencoder(self.model_dir, self.crop_size, backend, threads)
+        self.prior = FacePrior.load(self.model_dir)
+
+    def face_to_gaussian(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Aligned crops -> (z, residual)."""
+        return self.prior.to_gaussian(self.autoencoder.encode(crops).reshape(len(crops), -1))
+
+    def gaussian_to_face(self, z: np.ndarray, residual: np.ndarray) -> np.ndarray:
+        """(z, residual) -> aligned crops."""
+        return self.autoencoder.decode(self.prior.from_gaussian(z, residual))
+
+
+def export_openvino(model_dir: str | Path, crop_size: int) -> None:
+    """Convert the TAEF2 encoder/decoder to OpenVINO IR (fp32, static batch-1 shapes) in
+    ``model_dir``."""
+    import openvino as ov
+
+    model_dir = Path(model_dir)
+    config = json.loads((model_dir / CONFIG_FILE).read_text())
+    encoder, decoder = load_taef2((model_dir / config["autoencoder"]).resolve())
+    side = crop_size // DOWNSCALE
+    for module, name, example in ((encoder, "encoder", torch.zeros(1, 3, crop_size, crop_size)),
+                                  (decoder, "decoder", torch.zeros(1, LATENT_CHANNELS, side, side))):
+        model = ov.convert_model(module, example_input=example, input=[tuple(example.shape)])
+        ov.save_model(model, str(model_dir / f"{name}.xml"), compress_to_fp16=False)

@@ -1,0 +1,135 @@
+"""Mode ``encrypt``: replace each face by a realistic different face generated from a keyed
+transform of the original face's Gaussian latent; the right password recovers the original.
+
+    aligned crop -> autoencoder -> prior -> (z, r)
+    z' = R_k z      (keyed rotation: z' is again N(0, I))
+    s' = P_k r      (keyed shuffle of the residual)          [residual = "permuted", the default]
+    protected face = decode(prior^-1(z', outside(s')))       -> colour-matched paste back
+    stored: z', s' (float16)
+
+Restoring inverts R_k and P_k. A wrong password runs the same arithmetic with another key and yields
+another face of the same kind, so nothing tells a wrong password from a right one (no oracle). With
+``residual = "sealed"`` the exact original face region is also sealed with AES-GCM instead of storing
+the shuffled residual: restoring is bit-exact, but a wrong password becomes a detectable failure.
+"""
+
+from __future__ import annotations
+
+import struct
+import numpy as np
+
+from encryptface.alignment import Aligner, Region
+from encryptface.config import AlignmentSettings, EncryptSettings, resolve_weight
+from encryptface.detection import Face
+from encryptface.keyed import KeyedRotation, KeyedShuffle
+from encryptface.models.generator import FaceGenerator
+from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
+from encryptface.modes.seal import SealMode
+
+_HEADER = struct.Struct("<4sBHI")  # magic, residual kind, K, D
+_MAGIC = b"EFz1"
+_PERMUTED, _SEALED = 1, 2
+
+
+class EncryptMode(ProtectionMode):
+    """Generative, keyed, reversible de-identification."""
+
+    name = "encrypt"
+
+    def __init__(self, settings: EncryptSettings, alignment: AlignmentSettings, seal: SealMode,
+                 threads: int = 0) -> None:
+        self.settings = settings
+        self.generator = FaceGenerator(resolve_weight(settings.model), settings.backend, threads)
+        if (self.generator.crop_size, self.generator.face_scale) != (alignment.crop_size,
+                                                                     alignment.face_scale):
+            raise ValueError(
+                f"generator {self.generator.model_id} expects crop_size={self.generator.crop_size}, "
+                f"face_scale={self.generator.face_scale}; the alignment settings say "
+                f"{alignment.crop_size}, {alignment.face_scale}")
+        if settings.residual not in ("permuted", "sealed"):
+            raise ValueError(f"encrypt.residual must be 'permuted' or 'sealed', not {settings.residual!r}")
+        self.aligner = Aligner(alignment)
+        self.seal = seal
+        self.model_id = f"{self.generator.model_id}/{settings.residual}/{self.generator.autoencoder.backend}"
+
+    # -- the keyed latent arithmetic -------------------------------------------------------------
+    def _transforms(self, key: bytes) -> tuple[KeyedRotation, KeyedShuffle]:
+        prior = self.generator.prior
+        return KeyedRotation(key, prior.latent_dim), KeyedShuffle(key, prior.mean.shape[0])
+
+    def _generate(self, z_keyed: np.ndarray, residual_keyed: np.ndarray | None) -> np.ndarray:
+        prior = self.generator.prior
+        residual = np.zeros((1, prior.mean.shape[0]), np.float32) if residual_keyed is None \
+            else prior.outside_subspace(residual_keyed)
+        return self.generator.gaussian_to_face(z_keyed, residual)[0]
+
+    def encrypt_crop(self, crop: np.ndarray, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(protected crop, z', s') for one aligned crop."""
+        z, residual = self.generator.face_to_gaussian(crop[None])
+        rotation, shuffle = self._transforms(key)
+        z_keyed = rotation.apply(z).astype(np.float16)
+        residual_keyed = shuffle.apply(residual).astype(np.float16)
+        stored = residual_keyed if self.settings.residual == "permuted" else None
+        return self._generate(z_keyed.astype(np.float32), _f32(stored)), z_keyed, residual_keyed
+
+    def decrypt_latents(self, z_keyed: np.ndarray, residual_keyed: np.ndarray | None,
+                        key: bytes) -> np.ndarray:
+        """The crop the key gives for stored latents: the original face for the right key."""
+        rotation, shuffle = self._transforms(key)
+        z = rotation.invert(z_keyed.astype(np.float32))
+        residual = np.zeros((1, self.generator.prior.mean.shape[0]), np.float32) \
+            if residual_keyed is None else shuffle.invert(residual_keyed.astype(np.float32))
+        return self.generator.gaussian_to_face(z, residual)[0]
+
+    # -- ProtectionMode --------------------------------------------------------------------------
+    def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
+        crop, z_keyed, residual_keyed = self.encrypt_crop(face.aligned.crop, face.key)
+        crop = match_colours(crop, face.aligned.crop, self.aligner.mask)
+        if self.settings.residual == "permuted":
+            body = residual_keyed.tobytes()
+            kind = _PERMUTED
+        else:
+            body = self.seal.protect(original, face).encrypted_latent
+            kind = _SEALED
+        header = _HEADER.pack(_MAGIC, kind, z_keyed.shape[1], residual_keyed.shape[1])
+        return ProtectedFace(crop=crop, encrypted_latent=header + z_keyed.tobytes() + body)
+
+    def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
+                key: bytes, aad: bytes) -> Region:
+        magic, kind, k, d = _HEADER.unpack_from(encrypted_latent)
+        if magic != _MAGIC:
+            raise ValueError("not an encrypt-mode record")
+        z_keyed = np.frombuffer(encrypted_latent, np.float16, k, _HEADER.size)[None]
+        body = encrypted_latent[_HEADER.size + 2 * k:]
+        if kind == _SEALED:  # lossless: the AEAD raises DecryptionError on a wrong password
+            return self.seal.restore(photo, landmarks, body, key, aad)
+        residual_keyed = np.frombuffer(body, np.float16, d)[None]
+        return self._paste(photo, landmarks, self.decrypt_latents(z_keyed, residual_keyed, key))
+
+    def restore_from_pixels(self, photo: np.ndarray, landmarks: np.ndarray, key: bytes) -> Region:
+        """Recover a face from a published photo alone (no record): re-align the protected face,
+        map it back to (z', s') and decrypt. Lossy: the residual's in-subspace part and whatever
+        re-compression destroyed are gone."""
+        aligned = self.aligner.align(photo, Face((0, 0, 0, 0), landmarks, 1.0))
+        z_keyed, residual = self.generator.face_to_gaussian(aligned.crop[None])
+        return self._paste(photo, landmarks, self.decrypt_latents(z_keyed, residual, key))
+
+    def _paste(self, photo: np.ndarray, landmarks: np.ndarray, crop: np.ndarray) -> Region:
+        aligned = self.aligner.align(photo, Face((0, 0, 0, 0), landmarks, 1.0))
+        return self.aligner.paste(photo, aligned, match_colours(crop, aligned.crop, self.aligner.mask))
+
+
+def match_colours(crop: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Shift and scale each channel of ``crop`` so that its mean and spread inside ``mask`` match
+    ``reference`` (lighting and skin tone of the photo the face is pasted into)."""
+    weights = (mask / mask.sum())[:, :, None]
+    source, target = crop.astype(np.float32), reference.astype(np.float32)
+    mean_s, mean_t = (source * weights).sum((0, 1)), (target * weights).sum((0, 1))
+    std_s = np.sqrt((((source - mean_s) ** 2) * weights).sum((0, 1))) + 1e-3
+    std_t = np.sqrt((((target - mean_t) ** 2) * weights).sum((0, 1)))
+    gain = np.clip(std_t / std_s, 0.5, 2.0)
+    return np.clip((source - mean_s) * gain + mean_t + 0.5, 0, 255).astype(np.uint8)
+
+
+def _f32(array: np.ndarray | None) -> np.ndarray | None:
+    return None if array is None else array.astype(np.float32)

@@ -1,0 +1,62 @@
+"""Training and validation data: identity-disjoint splits of an identity-folder dataset (LFW) and
+aligned face crops, exactly as the scrub pipeline aligns them."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from encryptface.alignment import Aligner
+from encryptface.config import Settings
+from encryptface.detection import FaceDetector
+from encryptface.images import ImageError, decode_image
+
+log = logging.getLogger(__name__)
+
+
+def identity_split(names: Sequence[str], fraction: float,
+                   salt: str = "encryptface-split-v1") -> tuple[list[str], list[str]]:
+    """Split identity names into (rest, held out) by a salted hash of the name: stable across
+    machines and runs, about ``fraction`` held out, and no person on both sides."""
+    rest, held_out = [], []
+    for name in sorted(names):
+        digest = hashlib.sha256(f"{salt}/{name}".encode()).digest()
+        bucket = int.from_bytes(digest[:8], "big") / 2 ** 64
+        (held_out if bucket < fraction else rest).append(name)
+    return rest, held_out
+
+
+def identities(root: str | Path) -> list[str]:
+    """The identity folder names of an identity-folder dataset."""
+    return sorted(p.name for p in Path(root).iterdir() if p.is_dir())
+
+
+def identity_images(root: str | Path, identities: Sequence[str]) -> list[Path]:
+    """Every image of the given identities, sorted."""
+    return [path for name in identities for path in sorted((Path(root) / name).glob("*.jpg"))]
+
+
+def central_face_crops(paths: Sequence[Path], settings: Settings,
+                       log_every: int = 1000) -> tuple[np.ndarray, list[int]]:
+    """Aligned crops (N, S, S, 3) uint8 of the face nearest the centre of each photo, and the
+    indices of ``paths`` they came from (photos without a face are skipped)."""
+    detector, aligner = FaceDetector(settings.detection), Aligner(settings.alignment)
+    crops, kept = [], []
+    for index, path in enumerate(paths):
+        try:
+            rgb, _ = decode_image(path.read_bytes(), settings.images)
+        except ImageError:
+            continue
+        faces = detector.detect(rgb)
+        if faces:
+            centre = np.array(rgb.shape[1::-1]) / 2
+            face = min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(axis=0) - centre))
+            crops.append(aligner.align(rgb, face).crop)
+            kept.append(index)
+        if log_every and (index + 1) % log_every == 0:
+            log.info("aligned %d / %d photos (%d faces)", index + 1, len(paths), len(crops))
+    return np.stack(crops) if crops else np.zeros((0,) + (aligner.size,) * 2 + (3,), np.uint8), kept

@@ -1,7 +1,7 @@
 """Keyed, exactly invertible, distribution-preserving transforms of Gaussian vectors.
 
 A rotation ``R = H S3 P3 H S2 P2 H S1 P1`` (P: keyed permutations, S: keyed sign flips, H: the
-normalised Walsh-Hadamard matrix) is orthogonal, so ``R z`` is again N(0, I) when ``z`` is, and
+normalised Walsh-Hadamard matrix, block-diagonal when the dimension is not a power of two) is orthogonal, so ``R z`` is again N(0, I) when ``z`` is, and
 ``R^T`` undoes it exactly. Three rounds mix every coordinate into every other (the structured random
 rotations of fast Johnson-Lindenstrauss transforms) at O(K^2) per vector, where a dense Haar rotation
 would cost an O(K^3) QR per face. Randomness comes from Philox keyed with 128 bits of the face key.
@@ -25,12 +25,19 @@ def _generator(key: bytes, purpose: int) -> np.random.Generator:
 
 @functools.lru_cache(maxsize=4)
 def _hadamard(dim: int) -> np.ndarray:
-    if dim & (dim - 1):
-        raise ValueError(f"keyed rotation needs a power-of-two dimension, got {dim}")
     matrix = np.ones((1, 1), np.float64)
     while matrix.shape[0] < dim:
         matrix = np.block([[matrix, matrix], [matrix, -matrix]])
     return (matrix / np.sqrt(dim)).astype(np.float32)
+
+
+def _mixing_block(dim: int, max_block: int = 2048) -> int:
+    """The largest power of two dividing ``dim`` (capped): Hadamard mixing runs on blocks of it,
+    and the keyed permutations between rounds mix across blocks."""
+    block = min(dim & -dim, max_block)
+    if block < 64:
+        raise ValueError(f"keyed rotation needs a dimension divisible by 64, got {dim}")
+    return block
 
 
 class KeyedRotation:
@@ -38,18 +45,22 @@ class KeyedRotation:
 
     def __init__(self, key: bytes, dim: int) -> None:
         rng = _generator(key, purpose=1)
-        self.hadamard = _hadamard(dim)
+        self.block = _mixing_block(dim)
+        self.hadamard = _hadamard(self.block)
         self.rounds = [(rng.permutation(dim), rng.choice(np.array([-1.0, 1.0], np.float32), dim))
                        for _ in range(_ROUNDS)]
 
+    def _mix(self, z: np.ndarray) -> np.ndarray:  # H is symmetric and its own inverse
+        return (z.reshape(len(z), -1, self.block) @ self.hadamard).reshape(z.shape)
+
     def apply(self, z: np.ndarray) -> np.ndarray:
         for order, signs in self.rounds:
-            z = (z[:, order] * signs) @ self.hadamard.T
+            z = self._mix(z[:, order] * signs)
         return z
 
     def invert(self, z: np.ndarray) -> np.ndarray:
         for order, signs in reversed(self.rounds):
-            unmixed = (z @ self.hadamard) * signs
+            unmixed = self._mix(z) * signs
             z = np.empty_like(unmixed)
             z[:, order] = unmixed
         return z

@@ -54,6 +54,53 @@ def spark_job(objects: list[ObjectInfo], settings: Settings, mode: str, master_k
     return result
 
 
+def backend_speed(settings: Settings, objects: list[ObjectInfo], faces: int = 40) -> dict:
+    """Encrypt-mode cost per face on ONE core, OpenVINO vs torch eager, on the same crops:
+    the autoencoder alone (encode + decode) and the whole mode.protect (keyed prior included)."""
+    import dataclasses
+
+    import cv2
+    import torch
+
+    from encryptface.crypto import face_aad
+    from encryptface.images import decode_image
+    from encryptface.modes import FaceContext, create_mode
+    from encryptface.scrubber import Scrubber
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+    seal = Scrubber(settings, "seal")
+    crops = []
+    for info in objects:
+        rgb, _ = decode_image(Path(info.uri).read_bytes(), settings.images)
+        found = seal.detector.detect(rgb)
+        if found:
+            aligned = seal.aligner.align(rgb, found[0])
+            crops.append((rgb, aligned, seal.aligner.paste_region(aligned, rgb.shape)))
+        if len(crops) == faces:
+            break
+    result = {}
+    for backend in ("openvino", "torch"):
+        encrypt_settings = dataclasses.replace(settings.encrypt, backend=backend)
+        mode = create_mode("encrypt", settings.replace(encrypt=encrypt_settings), threads=1)
+        autoencoder = mode.generator.autoencoder
+        autoencoder.decode(autoencoder.encode(crops[0][1].crop[None]))  # warm-up
+        started = time.perf_counter()
+        for _, aligned, _ in crops:
+            autoencoder.decode(autoencoder.encode(aligned.crop[None]))
+        ae_s = (time.perf_counter() - started) / len(crops)
+        started = time.perf_counter()
+        for index, (rgb, aligned, region) in enumerate(crops):
+            mode.protect(rgb, FaceContext(aligned, region, bytes(32), face_aad("bench", index, "encrypt")))
+        protect_s = (time.perf_counter() - started) / len(crops)
+        result[backend] = {"autoencoder_s_per_face": round(ae_s, 4),
+                           "protect_s_per_face": round(protect_s, 4),
+                           "faces_per_s_per_core": round(1 / protect_s, 2)}
+    result["openvino_speedup_vs_torch"] = round(result["torch"]["protect_s_per_face"]
+                                                / result["openvino"]["protect_s_per_face"], 2)
+    return result
+
+
 def _measure(table: pa.Table, seconds: float) -> dict:
     rows = table.select(["status", "faces", "seconds"]).to_pylist()
     faces = sum(len(r["faces"]) for r in rows)
@@ -68,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                                              / "shared" / "data" / "lfw" / "train"))
     parser.add_argument("--lfw-limit", type=int, default=500)
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--mode", default="seal")
+    parser.add_argument("--modes", default="seal,encrypt", help="comma-separated scrub modes")
     parser.add_argument("--output", default="out/bench")
     args = parser.parse_args(argv)
     settings = load_settings()
@@ -78,23 +125,28 @@ def main(argv: list[str] | None = None) -> int:
     lfw = Path(args.lfw)
     if lfw.is_dir():
         datasets[f"lfw{args.lfw_limit}"] = list(list_objects(str(lfw), settings.storage))[:args.lfw_limit]
-    report = {"master": args.master, "mode": args.mode, "results": {}}
+    report = {"master": args.master, "results": {}}
     Path(args.output).mkdir(parents=True, exist_ok=True)
-    for name, objects in datasets.items():
-        with tempfile.TemporaryDirectory(dir=args.output) as tmp:
-            spark = spark_job(objects, settings, args.mode, master_key, Path(tmp), args.master)
-            plain = plain_process(objects, settings, args.mode, master_key, Path(tmp))
-        spark["speedup_vs_plain"] = round(plain["wall_s"] / spark["wall_s"], 2)
-        report["results"][name] = {"spark": spark, "plain": plain}
-    print(f"{'dataset':<10} {'engine':<16} {'photos':>6} {'faces':>6} {'wall s':>8} {'faces/s':>8} "
+    for mode in args.modes.split(","):
+        for name, objects in datasets.items():
+            with tempfile.TemporaryDirectory(dir=args.output) as tmp:
+                spark = spark_job(objects, settings, mode, master_key, Path(tmp), args.master)
+                plain = plain_process(objects, settings, mode, master_key, Path(tmp))
+            spark["speedup_vs_plain"] = round(plain["wall_s"] / spark["wall_s"], 2)
+            report["results"][f"{mode}/{name}"] = {"spark": spark, "plain": plain}
+    print(f"{'mode/dataset':<16} {'engine':<14} {'photos':>6} {'faces':>6} {'wall s':>8} {'faces/s':>8} "
           f"{'wrk s/face':>10} {'vs plain':>8}")
     for name, result in report["results"].items():
         for engine, row in result.items():
             label = args.master if engine == "spark" else "plain process"
-            print(f"{name:<10} {label:<16} {row['photos']:>6} {row['faces']:>6} {row['wall_s']:>8} "
+            print(f"{name:<16} {label:<14} {row['photos']:>6} {row['faces']:>6} {row['wall_s']:>8} "
                   f"{row['faces_per_s']:>8} {row['worker_s_per_face']:>10} "
                   f"{row.get('speedup_vs_plain', 1.0):>8}")
-    spark_startup = report["results"]["samples"]["spark"]["session_startup_s"]
+    if "lfw" in "".join(datasets) and "encrypt" in args.modes:
+        speed = backend_speed(settings, datasets[f"lfw{args.lfw_limit}"])
+        report["encrypt_backend_one_core"] = speed
+        print("encrypt on one core:", json.dumps(speed))
+    spark_startup = next(iter(report["results"].values()))["spark"]["session_startup_s"]
     print(f"(Spark session start-up, not in wall s: {spark_startup}s)")
     path = Path(args.output) / "bench.json"
     path.write_text(json.dumps(report, indent=2))

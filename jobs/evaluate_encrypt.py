@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                              "wrong_pair_match", "detected", "sharp_gen", "sharp_real",
                              "pixel_match", "pixel_psnr", "protect_s")}
     embeddings, gallery_rows = [], []
-    for path in photos:
+    for count, path in enumerate(photos, 1):
+        if count % 20 == 0:
+            print(f"evaluated {count} / {len(photos)} photos", flush=True)
         data_bytes = path.read_bytes()
         original, _ = decode_image(data_bytes, settings.images)
         started = time.perf_counter()
@@ -117,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         "wrong_password_matched_to_original": share(stats["wrong_match"]),
         "wrong_password_pairs_same_identity": share(stats["wrong_pair_match"]),
         "generated_face_detected_by_yunet": round(float(np.mean(stats["detected"])), 4),
-        "sharpness_generated_over_real": round(float(np.mean(stats["sharp_gen"]) / np.mean(stats["sharp_real"])), 3),
+        "sharpness_generated_over_real": round(float(np.mean(stats["sharp_gen"])
+                                                     / np.mean(stats["sharp_real"])), 3),
         "pixels_only_jpeg90_matched_to_original": share(stats["pixel_match"]),
         "pixels_only_jpeg90_psnr_db_mean": round(float(np.mean(stats["pixel_psnr"] or [0])), 2),
         "scrub_seconds_per_photo_mean": round(float(np.mean(stats["protect_s"])), 4),

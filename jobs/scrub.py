@@ -56,7 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="encryptface scrub", description=__doc__.splitlines()[0])
     parser.add_argument("--input", required=True, help="folder, file:// or s3://bucket/prefix")
     parser.add_argument("--output", required=True, help="output folder (local or shared filesystem)")
-    parser.add_argument("--mode", default="seal", choices=MODE_NAMES)
+    parser.add_argument("--mode", default="encrypt", choices=MODE_NAMES,
+                        help="encrypt: generated stand-in face, reversible with the password; "
+                        "seal: pixelated face, original sealed with AES-GCM")
     parser.add_argument("--write-images", action="store_true",
                         help="also write the protected photos under OUTPUT/images (or --images-uri)")
     parser.add_argument("--images-uri", help="where --write-images puts photos (folder or s3://)")

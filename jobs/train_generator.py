@@ -96,7 +96,7 @@ def sample_metrics(settings: Settings, output: Path, fit_latents: np.ndarray, re
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((count, generator.prior.latent_dim)).astype(np.float32)
     _, residuals = generator.prior.to_gaussian(
-        fit_latents[rng.choice(len(fit_latents), count, replace=False)].reshape(count, -1))
+        fit_latents[rng.choice(len(fit_latents), count, replace=len(fit_latents) < count)].reshape(count, -1))
     shuffled = np.concatenate([KeyedShuffle(rng.bytes(16), residuals.shape[1]).apply(r[None])
                                for r in residuals])
     samples = generator.gaussian_to_face(z, generator.prior.outside_subspace(shuffled))

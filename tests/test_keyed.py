@@ -32,5 +32,15 @@ def test_shuffle_roundtrip_and_key_dependence():
 def test_short_keys_and_odd_sizes_are_refused():
     with pytest.raises(ValueError, match="128 bits"):
         KeyedRotation(b"short", 64)
-    with pytest.raises(ValueError, match="power-of-two"):
+    with pytest.raises(ValueError, match="divisible by 64"):
         KeyedRotation(b"k" * 32, 100)
+
+
+def test_rotation_of_a_non_power_of_two_dimension_mixes_across_blocks():
+    z = np.random.default_rng(2).standard_normal((2, 3072)).astype(np.float32)  # 3 x 1024 blocks
+    rotation = KeyedRotation(b"q" * 32, 3072)
+    np.testing.assert_allclose(rotation.invert(rotation.apply(z)), z, atol=1e-4)
+    one = np.zeros((1, 3072), np.float32)
+    one[0, 5] = 1
+    spread = rotation.apply(one)[0].reshape(3, 1024)
+    assert (np.abs(spread).sum(axis=1) > 0.1).all()  # reaches every block

@@ -84,6 +84,22 @@ class FaceGenerator:
         self.autoencoder = Autoencoder(self.model_dir, self.crop_size, backend, threads)
         self.prior = FacePrior.load(self.model_dir)
 
+    @property
+    def backend(self) -> str:
+        return self.autoencoder.backend
+
+    @property
+    def latent_dim(self) -> int:
+        return self.prior.latent_dim
+
+    @property
+    def residual_dim(self) -> int:
+        return self.prior.mean.shape[0]
+
+    def outside_subspace(self, residual: np.ndarray) -> np.ndarray:
+        """The part of a (shuffled) residual that the generated face may use."""
+        return self.prior.outside_subspace(residual)
+
     def face_to_gaussian(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Aligned crops -> (z, residual)."""
         return self.prior.to_gaussian(self.autoencoder.encode(crops).reshape(len(crops), -1))
@@ -91,6 +107,18 @@ class FaceGenerator:
     def gaussian_to_face(self, z: np.ndarray, residual: np.ndarray) -> np.ndarray:
         """(z, residual) -> aligned crops."""
         return self.autoencoder.decode(self.prior.from_gaussian(z, residual))
+
+
+def load_generator(model: str, backend: str = "openvino", threads: int = 0):  # noqa: ANN201
+    """The generator named by ``encrypt.model``: a model directory (relative: inside the package's
+    weights), or ``diffusers:<local dir>`` for a diffusers UNet + DDIM scheduler."""
+    from encryptface.config import resolve_weight
+
+    if model.startswith("diffusers:"):
+        from encryptface.models.diffusers_generator import DiffusersGenerator
+
+        return DiffusersGenerator(model.split(":", 1)[1], threads)
+    return FaceGenerator(resolve_weight(model), backend, threads)
 
 
 def export_openvino(model_dir: str | Path, crop_size: int) -> None:

@@ -16,18 +16,19 @@ the shuffled residual: restoring is bit-exact, but a wrong password becomes a de
 from __future__ import annotations
 
 import struct
+
 import numpy as np
 
 from encryptface.alignment import Aligner, Region
-from encryptface.config import AlignmentSettings, EncryptSettings, resolve_weight
+from encryptface.config import AlignmentSettings, EncryptSettings
 from encryptface.detection import Face
 from encryptface.keyed import KeyedRotation, KeyedShuffle
-from encryptface.models.generator import FaceGenerator
+from encryptface.models.generator import load_generator
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
 from encryptface.modes.seal import SealMode
 
-_HEADER = struct.Struct("<4sBHI")  # magic, residual kind, K, D
-_MAGIC = b"EFz1"
+_HEADER = struct.Struct("<4sBHI6f")  # magic, residual kind, K, D, colour mean and spread (RGB)
+_MAGIC = b"EFz2"
 _PERMUTED, _SEALED = 1, 2
 
 
@@ -39,7 +40,7 @@ class EncryptMode(ProtectionMode):
     def __init__(self, settings: EncryptSettings, alignment: AlignmentSettings, seal: SealMode,
                  threads: int = 0) -> None:
         self.settings = settings
-        self.generator = FaceGenerator(resolve_weight(settings.model), settings.backend, threads)
+        self.generator = load_generator(settings.model, settings.backend, threads)
         if (self.generator.crop_size, self.generator.face_scale) != (alignment.crop_size,
                                                                      alignment.face_scale):
             raise ValueError(
@@ -50,17 +51,16 @@ class EncryptMode(ProtectionMode):
             raise ValueError(f"encrypt.residual must be 'permuted' or 'sealed', not {settings.residual!r}")
         self.aligner = Aligner(alignment)
         self.seal = seal
-        self.model_id = f"{self.generator.model_id}/{settings.residual}/{self.generator.autoencoder.backend}"
+        self.model_id = f"{self.generator.model_id}/{settings.residual}/{self.generator.backend}"
 
     # -- the keyed latent arithmetic -------------------------------------------------------------
     def _transforms(self, key: bytes) -> tuple[KeyedRotation, KeyedShuffle]:
-        prior = self.generator.prior
-        return KeyedRotation(key, prior.latent_dim), KeyedShuffle(key, prior.mean.shape[0])
+        return (KeyedRotation(key, self.generator.latent_dim),
+                KeyedShuffle(key, self.generator.residual_dim))
 
     def _generate(self, z_keyed: np.ndarray, residual_keyed: np.ndarray | None) -> np.ndarray:
-        prior = self.generator.prior
-        residual = np.zeros((1, prior.mean.shape[0]), np.float32) if residual_keyed is None \
-            else prior.outside_subspace(residual_keyed)
+        residual = np.zeros((1, self.generator.residual_dim), np.float32) if residual_keyed is None \
+            else self.generator.outside_subspace(residual_keyed)
         return self.generator.gaussian_to_face(z_keyed, residual)[0]
 
     def encrypt_crop(self, crop: np.ndarray, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -77,34 +77,37 @@ class EncryptMode(ProtectionMode):
         """The crop the key gives for stored latents: the original face for the right key."""
         rotation, shuffle = self._transforms(key)
         z = rotation.invert(z_keyed.astype(np.float32))
-        residual = np.zeros((1, self.generator.prior.mean.shape[0]), np.float32) \
+        residual = np.zeros((1, self.generator.residual_dim), np.float32) \
             if residual_keyed is None else shuffle.invert(residual_keyed.astype(np.float32))
         return self.generator.gaussian_to_face(z, residual)[0]
 
     # -- ProtectionMode --------------------------------------------------------------------------
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
         crop, z_keyed, residual_keyed = self.encrypt_crop(face.aligned.crop, face.key)
-        crop = match_colours(crop, face.aligned.crop, self.aligner.mask)
+        colours = colour_stats(face.aligned.crop, self.aligner.mask)
+        crop = match_colours(crop, colours, self.aligner.mask)
         if self.settings.residual == "permuted":
             body = residual_keyed.tobytes()
             kind = _PERMUTED
         else:
             body = self.seal.protect(original, face).encrypted_latent
             kind = _SEALED
-        header = _HEADER.pack(_MAGIC, kind, z_keyed.shape[1], residual_keyed.shape[1])
+        header = _HEADER.pack(_MAGIC, kind, z_keyed.shape[1], residual_keyed.shape[1],
+                              *colours.ravel())
         return ProtectedFace(crop=crop, encrypted_latent=header + z_keyed.tobytes() + body)
 
     def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
                 key: bytes, aad: bytes) -> Region:
-        magic, kind, k, d = _HEADER.unpack_from(encrypted_latent)
+        magic, kind, k, d, *colours = _HEADER.unpack_from(encrypted_latent)
         if magic != _MAGIC:
-            raise ValueError("not an encrypt-mode record")
+            raise ValueError("not an encrypt-mode record (or one of an older format)")
         z_keyed = np.frombuffer(encrypted_latent, np.float16, k, _HEADER.size)[None]
         body = encrypted_latent[_HEADER.size + 2 * k:]
         if kind == _SEALED:  # lossless: the AEAD raises DecryptionError on a wrong password
             return self.seal.restore(photo, landmarks, body, key, aad)
         residual_keyed = np.frombuffer(body, np.float16, d)[None]
-        return self._paste(photo, landmarks, self.decrypt_latents(z_keyed, residual_keyed, key))
+        return self._paste(photo, landmarks, self.decrypt_latents(z_keyed, residual_keyed, key),
+                           np.asarray(colours, np.float32).reshape(2, 3))
 
     def restore_from_pixels(self, photo: np.ndarray, landmarks: np.ndarray, key: bytes) -> Region:
         """Recover a face from a published photo alone (no record): re-align the protected face,
@@ -112,23 +115,31 @@ class EncryptMode(ProtectionMode):
         re-compression destroyed are gone."""
         aligned = self.aligner.align(photo, Face((0, 0, 0, 0), landmarks, 1.0))
         z_keyed, residual = self.generator.face_to_gaussian(aligned.crop[None])
-        return self._paste(photo, landmarks, self.decrypt_latents(z_keyed, residual, key))
+        crop = self.decrypt_latents(z_keyed, residual, key)
+        return self._paste(photo, landmarks, crop, colour_stats(aligned.crop, self.aligner.mask))
 
-    def _paste(self, photo: np.ndarray, landmarks: np.ndarray, crop: np.ndarray) -> Region:
+    def _paste(self, photo: np.ndarray, landmarks: np.ndarray, crop: np.ndarray,
+               colours: np.ndarray) -> Region:
         aligned = self.aligner.align(photo, Face((0, 0, 0, 0), landmarks, 1.0))
-        return self.aligner.paste(photo, aligned, match_colours(crop, aligned.crop, self.aligner.mask))
+        return self.aligner.paste(photo, aligned, match_colours(crop, colours, self.aligner.mask))
 
 
-def match_colours(crop: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Shift and scale each channel of ``crop`` so that its mean and spread inside ``mask`` match
-    ``reference`` (lighting and skin tone of the photo the face is pasted into)."""
+def colour_stats(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-channel mean and spread (2x3) of ``crop`` weighted by ``mask``."""
     weights = (mask / mask.sum())[:, :, None]
-    source, target = crop.astype(np.float32), reference.astype(np.float32)
-    mean_s, mean_t = (source * weights).sum((0, 1)), (target * weights).sum((0, 1))
-    std_s = np.sqrt((((source - mean_s) ** 2) * weights).sum((0, 1))) + 1e-3
-    std_t = np.sqrt((((target - mean_t) ** 2) * weights).sum((0, 1)))
-    gain = np.clip(std_t / std_s, 0.5, 2.0)
-    return np.clip((source - mean_s) * gain + mean_t + 0.5, 0, 255).astype(np.uint8)
+    pixels = crop.astype(np.float32)
+    mean = (pixels * weights).sum((0, 1))
+    return np.stack([mean, np.sqrt((((pixels - mean) ** 2) * weights).sum((0, 1)))])
+
+
+def match_colours(crop: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Shift and scale each channel of ``crop`` so that its mean and spread inside ``mask`` become
+    ``target`` (2x3, from :func:`colour_stats` of the original face): the stand-in face takes the
+    lighting and skin tone of the photo. Stored in the record, so the right and a wrong password
+    are matched to the same statistics."""
+    mean_s, std_s = colour_stats(crop, mask)
+    gain = np.clip(target[1] / (std_s + 1e-3), 0.5, 2.0)
+    return np.clip((crop.astype(np.float32) - mean_s) * gain + target[0] + 0.5, 0, 255).astype(np.uint8)
 
 
 def _f32(array: np.ndarray | None) -> np.ndarray | None:

@@ -68,8 +68,8 @@ def test_sealed_residual_is_bit_exact_and_detects_wrong_passwords(settings, mast
 
 
 def test_openvino_and_torch_backends_agree(settings, photos):
-    from encryptface.models.generator import FaceGenerator
     from encryptface.config import resolve_weight
+    from encryptface.models.generator import FaceGenerator
 
     crop = Scrubber(settings, "seal")
     _, original = photos[1]

@@ -1,10 +1,11 @@
 """Keyed, exactly invertible, distribution-preserving transforms of Gaussian vectors.
 
 A rotation ``R = H S3 P3 H S2 P2 H S1 P1`` (P: keyed permutations, S: keyed sign flips, H: the
-normalised Walsh-Hadamard matrix, block-diagonal when the dimension is not a power of two) is orthogonal, so ``R z`` is again N(0, I) when ``z`` is, and
-``R^T`` undoes it exactly. Three rounds mix every coordinate into every other (the structured random
-rotations of fast Johnson-Lindenstrauss transforms) at O(K^2) per vector, where a dense Haar rotation
-would cost an O(K^3) QR per face. Randomness comes from Philox keyed with 128 bits of the face key.
+normalised Walsh-Hadamard matrix, block-diagonal when the dimension is not a power of two) is
+orthogonal, so ``R z`` is again N(0, I) when ``z`` is, and ``R^T`` undoes it exactly. Three rounds
+mix every coordinate into every other (the structured random rotations of fast Johnson-Lindenstrauss
+transforms) at O(K^2) per vector, where a dense Haar rotation would cost an O(K^3) QR per face.
+Randomness comes from Philox keyed with 128 bits of the face key.
 """
 
 from __future__ import annotations

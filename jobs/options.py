@@ -15,6 +15,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
                         help="override one setting (repeatable)")
     parser.add_argument("--master", help="Spark master (default: spark.master in the settings)")
     parser.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS_ENDPOINT_URL)")
+    parser.add_argument("--generator", help="encrypt-mode generator: a model folder, or "
+                        "diffusers:<local dir> (overrides encrypt.model)")
     parser.add_argument("--password-file", help="file whose first line is the password "
                         "(else ENCRYPTFACE_PASSWORD, else a prompt); never pass it in argv")
 
@@ -22,6 +24,9 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the files, env and the flags in ``args``."""
     settings = load_settings(args.conf, args.set)
+    if args.generator:
+        settings = settings.replace(
+            encrypt=dataclasses.replace(settings.encrypt, model=args.generator))
     if args.endpoint_url:
         settings = settings.replace(
             storage=dataclasses.replace(settings.storage, endpoint_url=args.endpoint_url))

@@ -5,8 +5,9 @@ The directory holds ``unet/`` and ``scheduler/`` as saved by diffusers' ``save_p
 ``config.json`` (``crop_size``, ``face_scale``, ``model_id``, ``steps``, ``space``: ``pixel``, or
 ``taef2`` for a UNet over TAEF2 latents with ``autoencoder`` naming the TAEF2 weights folder).
 The face's Gaussian latent is its DDIM inversion x_T (``DDIMInverseScheduler``); generation is DDIM
-sampling (``DDIMScheduler``) from a keyed x_T. Nothing is downloaded: ``from_pretrained`` reads the local folder only.
-DDIM inversion is approximate, so restores are as good as the model's inversion round trip.
+sampling (``DDIMScheduler``) from a keyed x_T. Nothing is downloaded: ``from_pretrained`` reads the
+local folder only. DDIM inversion is approximate, so restores are as good as the model's inversion
+round trip.
 """
 
 from __future__ import annotations

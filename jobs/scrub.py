@@ -17,11 +17,11 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from encryptface.batch import scrub_batches
 from encryptface.config import Settings
-from encryptface.crypto import KdfParams, MasterKey, derive_master_key, read_password
+from encryptface.crypto import KdfParams, MasterKey, PasswordError, derive_master_key, read_password
 from encryptface.modes import MODE_NAMES
 from encryptface.output import new_run_dir, publish
 from encryptface.records import INPUT_SCHEMA, RECORD_SCHEMA
-from encryptface.storage import ObjectInfo, list_objects
+from encryptface.storage import ObjectInfo, StorageError, list_objects
 from jobs.options import add_common_options, settings_from
 from jobs.session import spark_session
 
@@ -70,8 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
     started = time.perf_counter()
-    master_key = derive_master_key(read_password(args.password_file), KdfParams.fresh(settings.kdf))
-    objects = list(list_objects(args.input, settings.storage))
+    try:
+        password = read_password(args.password_file)
+        objects = list(list_objects(args.input, settings.storage))
+    except (PasswordError, StorageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    master_key = derive_master_key(password, KdfParams.fresh(settings.kdf))
     log.info("listed %d objects under %s", len(objects), args.input)
     images_uri = (args.images_uri or f"{args.output.rstrip('/')}/images") if args.write_images else None
     spark = spark_session(settings.spark, args.master)

@@ -192,3 +192,15 @@ def test_encrypt_mode_job_round_trip_on_a_local_folder(spark, password_file, tmp
     box = (slice(y, y + h), slice(x, x + w))
     # a 266x403 px face comes back from a 128 px generator crop: ~25 dB, so 23 leaves room
     assert psnr(restored[box], original[box]) > 23 > 18 > psnr(protected[box], original[box])
+
+
+def test_missing_password_or_input_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ENCRYPTFACE_PASSWORD", raising=False)
+    assert scrub.main(["--input", str(PHOTOS), "--output", str(tmp_path / "o"),
+                       "--password-file", str(tmp_path / "missing.txt")]) == 2
+    assert "cannot read password file" in capsys.readouterr().err
+    (tmp_path / "pw").write_text("x\n")
+    assert scrub.main(["--input", str(tmp_path / "nowhere"), "--output", str(tmp_path / "o"),
+                       "--password-file", str(tmp_path / "pw")]) == 2
+    assert "input folder does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -89,6 +89,7 @@ class Restorer:
                      keys: KeyRing) -> Region:
         """Restore face ``index`` of a row into ``photo`` in place."""
         mode = self._mode(face["mode"])
+        mode.check_record(face["model_id"])
         key = keys.get(face["kdf"]).face_key(face["salt"], index)
         landmarks = np.asarray(face["landmarks"], np.float32).reshape(5, 2)
         return mode.restore(photo, landmarks, face["encrypted_latent"], key,

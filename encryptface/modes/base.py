@@ -44,3 +44,8 @@ class ProtectionMode(abc.ABC):
         """Write the original face (detected at ``landmarks``, 5x2) back into ``photo`` in place;
         return the restored region.
         Raises :class:`encryptface.crypto.DecryptionError` for a wrong password."""
+
+    def check_record(self, model_id: str) -> None:
+        """Raise ``ValueError`` when a face record was made by a model this mode cannot invert
+        (modes without a learned model accept every record)."""
+        return None

@@ -82,6 +82,12 @@ class EncryptMode(ProtectionMode):
         return self.generator.gaussian_to_face(z, residual)[0]
 
     # -- ProtectionMode --------------------------------------------------------------------------
+    def check_record(self, model_id: str) -> None:
+        # Another generator would decode the stored latents to a wrong face without any error.
+        if f"+{self.generator.model_id}/" not in model_id:
+            raise ValueError(f"record made by {model_id!r}, but the loaded generator is "
+                             f"{self.generator.model_id!r} (set encrypt.model / --generator)")
+
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
         crop, z_keyed, residual_keyed = self.encrypt_crop(face.aligned.crop, face.key)
         colours = colour_stats(face.aligned.crop, self.aligner.mask)

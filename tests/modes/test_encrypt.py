@@ -90,3 +90,13 @@ def test_openvino_and_torch_backends_agree(settings, photos):
     np.testing.assert_allclose(latents_ov, latents_pt, atol=1e-2)
     assert psnr(ov.autoencoder.decode(latents_pt), pt.autoencoder.decode(latents_pt)) > 40
 
+
+
+def test_restoring_with_another_generator_is_refused(settings, master_key, photos):
+    data, _ = photos[3]
+    row = Scrubber(settings, "encrypt").scrub("x", "x.jpg", data, master_key)
+    assert "+lfw-taef2-" in row["faces"][0]["model_id"]
+    other = "yunet_n_640_640+other-model/permuted/torch"
+    forged = dict(row, faces=[dict(row["faces"][0], model_id=other)])
+    with pytest.raises(ValueError, match="loaded generator"):
+        Restorer(settings).restore(forged, KeyRing(Password(b"correct horse battery staple 7f3a")))

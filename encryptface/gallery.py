@@ -33,7 +33,8 @@ def face_crop(rgb: np.ndarray, bbox: Sequence[float], margin: float = 0.35) -> n
                       interpolation=cv2.INTER_AREA)
 
 
-def _img_tag(rgb: np.ndarray | None) -> str:
+def img_tag(rgb: np.ndarray | None) -> str:
+    """An inline ``<img>`` (JPEG, base64) of an RGB image, or "n/a" for ``None``."""
     if rgb is None:
         return "<em>n/a</em>"
     data = base64.b64encode(encode_image(rgb, "jpeg", 90)).decode()
@@ -69,7 +70,7 @@ def write_gallery(scrub_output: str, output_html: str | Path, settings: Settings
         back = _load(output_key(restored_uri, row["relative_path"], "png"), settings,
                      stored=True) if restored_uri else None
         for index, face in enumerate(row["faces"][:max_faces - shown]):
-            cells = [_img_tag(None if image is None else face_crop(image, face["bbox"]))
+            cells = [img_tag(None if image is None else face_crop(image, face["bbox"]))
                      for image in (original, protected, back)]
             face_rows.append(f"<tr><td><code>{uri}</code><br>face {index} "
                              f"(score {face['score']:.2f})</td><td>{'</td><td>'.join(cells)}</td></tr>")

@@ -11,20 +11,18 @@ impostor pairs of the same split. Writes metrics.json and gallery.html.
 from __future__ import annotations
 
 import argparse
-import base64
 import html
 import itertools
 import json
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from encryptface.config import load_settings, resolve_repo_path
 from encryptface.crypto import KdfParams, KeyRing, Password, derive_master_key
 from encryptface.detection import Face, FaceDetector
-from encryptface.gallery import face_crop
+from encryptface.gallery import face_crop, img_tag
 from encryptface.images import decode_encoded, decode_image, encode_image
 from encryptface.metrics import iou, psnr, sharpness, threshold_at_far
 from encryptface.recognition import DlibRecognizer
@@ -136,13 +134,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_gallery(path: Path, rows: list[list[np.ndarray]]) -> None:
-    def tag(rgb: np.ndarray) -> str:
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        return f'<img src="data:image/jpeg;base64,{base64.b64encode(buf.tobytes()).decode()}">'
-
     head = "".join(f"<th>{html.escape(h)}</th>" for h in
                    ("original", "encrypted", "restored", "wrong pw 1", "wrong pw 2", "wrong pw 3"))
-    body = "".join("<tr>" + "".join(f"<td>{tag(img)}</td>" for img in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{img_tag(img)}</td>" for img in row) + "</tr>" for row in rows)
     path.write_text("<!doctype html><html><head><meta charset='utf-8'><title>encrypt evaluation"
                     "</title><style>img{height:140px}td{padding:2px}</style></head><body>"
                     f"<h1>encrypt mode: {len(rows)} evaluation faces</h1><table><tr>{head}</tr>{body}"

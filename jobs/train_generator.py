@@ -23,6 +23,7 @@ import torch
 from encryptface.config import Settings, load_settings, resolve_repo_path
 from encryptface.detection import FaceDetector
 from encryptface.keyed import KeyedShuffle
+from encryptface.metrics import sharpness
 from encryptface.models.generator import CONFIG_FILE, Autoencoder, FaceGenerator, export_openvino
 from encryptface.plots import image_grid, line_chart, save_png
 from encryptface.training.data import (
@@ -34,12 +35,6 @@ from encryptface.training.data import (
 from encryptface.training.prior import PriorSettings, fit_prior
 
 log = logging.getLogger("encryptface.jobs.train_generator")
-
-
-def sharpness(crops: np.ndarray) -> float:
-    """Mean variance of the Laplacian of the grey crops (higher: more detail)."""
-    return float(np.mean([cv2.Laplacian(cv2.cvtColor(c, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
-                          for c in crops]))
 
 
 def train(settings: Settings, output: Path) -> dict:
@@ -103,10 +98,11 @@ def sample_metrics(settings: Settings, output: Path, fit_latents: np.ndarray, re
     save_png(output / "samples.png", image_grid(list(samples), columns=8))
     detector = FaceDetector(settings.detection)
     detected = sum(bool(detector.detect(cv2.resize(s, (256, 256)))) for s in samples)
+    generated = float(np.mean([sharpness(s) for s in samples]))
+    real = float(np.mean([sharpness(c) for c in real_crops]))
     return {"samples_detected_by_yunet": f"{detected}/{count}",
-            "sample_sharpness": round(sharpness(samples), 1),
-            "real_sharpness": round(sharpness(real_crops), 1),
-            "sharpness_ratio": round(sharpness(samples) / sharpness(real_crops), 3)}
+            "sample_sharpness": round(generated, 1), "real_sharpness": round(real, 1),
+            "sharpness_ratio": round(generated / real, 3)}
 
 
 def write_model_card(output: Path, config: dict, prior: PriorSettings, metrics: dict) -> None:

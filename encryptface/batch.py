@@ -48,8 +48,7 @@ def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: s
     ``threads`` caps the native threads of this worker (0: library default, all cores); an engine
     that already runs one worker per core should pass 1 to avoid oversubscription.
     """
-    if threads:
-        cv2.setNumThreads(threads)
+    _limit_native_threads(threads)
     scrubber = worker_scrubber(settings, mode, threads)
     for batch in batches:
         started = time.perf_counter()
@@ -83,8 +82,7 @@ def restore_batches(batches: Iterable[pa.RecordBatch], settings: Settings, keys:
     """Restore contract rows and write the photos (PNG, lossless) under ``output_uri``; yields one
     :data:`RESTORE_SCHEMA` row per input row (``threads`` as in :func:`scrub_batches`)."""
     _ensure_logging()
-    if threads:
-        cv2.setNumThreads(threads)
+    _limit_native_threads(threads)
     restorer = Restorer(settings, threads)
     for batch in batches:
         started = time.perf_counter()
@@ -117,6 +115,11 @@ def _log_batch(verb: str, rows: list[dict], seconds: float) -> None:
     errors = sum(r["status"] == STATUS_ERROR for r in rows)
     log.info("pid %d %s %d photos (%d faces, %d errors) in %.2fs, %.2f faces/s", os.getpid(), verb,
              len(rows), faces, errors, seconds, faces / seconds if seconds else 0.0)
+
+
+def _limit_native_threads(threads: int) -> None:
+    if threads:
+        cv2.setNumThreads(threads)
 
 
 def _ensure_logging() -> None:

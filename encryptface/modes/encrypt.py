@@ -19,7 +19,7 @@ import struct
 
 import numpy as np
 
-from encryptface.alignment import Aligner, Region
+from encryptface.alignment import AlignedFace, Aligner, Region
 from encryptface.config import AlignmentSettings, EncryptSettings
 from encryptface.detection import Face
 from encryptface.keyed import KeyedRotation, KeyedShuffle
@@ -58,10 +58,13 @@ class EncryptMode(ProtectionMode):
         return (KeyedRotation(key, self.generator.latent_dim),
                 KeyedShuffle(key, self.generator.residual_dim))
 
+    def _no_residual(self) -> np.ndarray:
+        return np.zeros((1, self.generator.residual_dim), np.float32)
+
     def _generate(self, z_keyed: np.ndarray, residual_keyed: np.ndarray | None) -> np.ndarray:
-        residual = np.zeros((1, self.generator.residual_dim), np.float32) if residual_keyed is None \
-            else self.generator.outside_subspace(residual_keyed)
-        return self.generator.gaussian_to_face(z_keyed, residual)[0]
+        residual = self._no_residual() if residual_keyed is None \
+            else self.generator.outside_subspace(residual_keyed.astype(np.float32))
+        return self.generator.gaussian_to_face(z_keyed.astype(np.float32), residual)[0]
 
     def encrypt_crop(self, crop: np.ndarray, key: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(protected crop, z', s') for one aligned crop."""
@@ -70,15 +73,15 @@ class EncryptMode(ProtectionMode):
         z_keyed = rotation.apply(z).astype(np.float16)
         residual_keyed = shuffle.apply(residual).astype(np.float16)
         stored = residual_keyed if self.settings.residual == "permuted" else None
-        return self._generate(z_keyed.astype(np.float32), _f32(stored)), z_keyed, residual_keyed
+        return self._generate(z_keyed, stored), z_keyed, residual_keyed
 
     def decrypt_latents(self, z_keyed: np.ndarray, residual_keyed: np.ndarray | None,
                         key: bytes) -> np.ndarray:
         """The crop the key gives for stored latents: the original face for the right key."""
         rotation, shuffle = self._transforms(key)
         z = rotation.invert(z_keyed.astype(np.float32))
-        residual = np.zeros((1, self.generator.residual_dim), np.float32) \
-            if residual_keyed is None else shuffle.invert(residual_keyed.astype(np.float32))
+        residual = self._no_residual() if residual_keyed is None \
+            else shuffle.invert(residual_keyed.astype(np.float32))
         return self.generator.gaussian_to_face(z, residual)[0]
 
     # -- ProtectionMode --------------------------------------------------------------------------
@@ -112,7 +115,8 @@ class EncryptMode(ProtectionMode):
         if kind == _SEALED:  # lossless: the AEAD raises DecryptionError on a wrong password
             return self.seal.restore(photo, landmarks, body, key, aad)
         residual_keyed = np.frombuffer(body, np.float16, d)[None]
-        return self._paste(photo, landmarks, self.decrypt_latents(z_keyed, residual_keyed, key),
+        aligned = self.aligner.align(photo, Face((0, 0, 0, 0), landmarks, 1.0))
+        return self._paste(photo, aligned, self.decrypt_latents(z_keyed, residual_keyed, key),
                            np.asarray(colours, np.float32).reshape(2, 3))
 
     def restore_from_pixels(self, photo: np.ndarray, landmarks: np.ndarray, key: bytes) -> Region:
@@ -122,11 +126,10 @@ class EncryptMode(ProtectionMode):
         aligned = self.aligner.align(photo, Face((0, 0, 0, 0), landmarks, 1.0))
         z_keyed, residual = self.generator.face_to_gaussian(aligned.crop[None])
         crop = self.decrypt_latents(z_keyed, residual, key)
-        return self._paste(photo, landmarks, crop, colour_stats(aligned.crop, self.aligner.mask))
+        return self._paste(photo, aligned, crop, colour_stats(aligned.crop, self.aligner.mask))
 
-    def _paste(self, photo: np.ndarray, landmarks: np.ndarray, crop: np.ndarray,
+    def _paste(self, photo: np.ndarray, aligned: AlignedFace, crop: np.ndarray,
                colours: np.ndarray) -> Region:
-        aligned = self.aligner.align(photo, Face((0, 0, 0, 0), landmarks, 1.0))
         return self.aligner.paste(photo, aligned, match_colours(crop, colours, self.aligner.mask))
 
 
@@ -147,6 +150,3 @@ def match_colours(crop: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.
     gain = np.clip(target[1] / (std_s + 1e-3), 0.5, 2.0)
     return np.clip((crop.astype(np.float32) - mean_s) * gain + target[0] + 0.5, 0, 255).astype(np.uint8)
 
-
-def _f32(array: np.ndarray | None) -> np.ndarray | None:
-    return None if array is None else array.astype(np.float32)

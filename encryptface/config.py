@@ -66,6 +66,27 @@ class EncryptSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class CloakSettings:
+    method: str
+    surrogates: tuple[str, ...]
+    norm: str
+    epsilon: float
+    step_size: float
+    steps: int
+    momentum: float
+    random_start: bool
+    target_weight: float
+    targets: int
+    naturalness: float
+    texture: float
+    jitter: float
+    resize_min: float
+    jpeg_quality: int
+    work_size: int
+    seed: int
+
+
+@dataclasses.dataclass(frozen=True)
 class KdfSettings:
     algorithm: str
     n_log2: int
@@ -76,6 +97,9 @@ class KdfSettings:
 @dataclasses.dataclass(frozen=True)
 class RecognitionSettings:
     match_threshold: float
+    facenet_threshold: float
+    facenet_face_scale: float
+    arcface_threshold: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +137,7 @@ class Settings:
     alignment: AlignmentSettings
     seal: SealSettings
     encrypt: EncryptSettings
+    cloak: CloakSettings
     kdf: KdfSettings
     recognition: RecognitionSettings
     spark: SparkSettings
@@ -196,6 +221,8 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
             value = _build(hint, value, f"{where}{field.name}.")
         elif hint is float:
             value = float(value)
+        elif hint is bool:
+            value = bool(value)
         elif hint is int:
             value = int(value)
         elif hint is str:

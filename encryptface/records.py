@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
+
+from encryptface.detection import Face
 
 STATUS_OK = "ok"
 STATUS_NO_FACE = "no_face"
@@ -17,6 +20,7 @@ FACE_TYPE = pa.struct([
     ("kdf", pa.string()),                      # JSON: algorithm, parameters, run salt
     ("salt", pa.binary()),                     # per-record salt for the HKDF expansion
     ("model_id", pa.string()),
+    ("metrics", pa.string()),                  # JSON, per-face measurements of the mode (cloak)
 ])
 
 RECORD_SCHEMA = pa.schema([
@@ -51,3 +55,9 @@ def error_row(source_uri: str, relative_path: str, message: str, source_sha256: 
 def to_batch(rows: list[dict]) -> pa.RecordBatch:
     """Rows (dicts with the contract's keys) as an Arrow batch of :data:`RECORD_SCHEMA`."""
     return pa.RecordBatch.from_pylist(rows, schema=RECORD_SCHEMA)
+
+
+def record_face(face: dict) -> Face:
+    """The detection stored in a face record (box, landmarks, score)."""
+    return Face(bbox=tuple(face["bbox"]), landmarks=np.asarray(face["landmarks"], np.float32).reshape(5, 2),
+                score=float(face["score"]))

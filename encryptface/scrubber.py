@@ -7,6 +7,7 @@ these same two classes.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 
 import numpy as np
@@ -30,8 +31,11 @@ class Scrubber:
         self.mode = create_mode(mode, settings, threads)
 
     def scrub(self, source_uri: str, relative_path: str, data: bytes,
-              master_key: MasterKey) -> dict:
-        """The contract row for one photo. Never raises for bad input: it returns an error row."""
+              master_key: MasterKey | None) -> dict:
+        """The contract row for one photo. Never raises for bad input: it returns an error row.
+        ``master_key`` may be None only for a mode that is not reversible (``cloak``)."""
+        if master_key is None and self.mode.reversible:
+            raise ValueError(f"mode {self.mode.name} needs a password")
         started = time.perf_counter()
         sha256 = hashlib.sha256(data).hexdigest()
         try:
@@ -40,21 +44,26 @@ class Scrubber:
             return error_row(source_uri, relative_path, str(exc), sha256,
                              time.perf_counter() - started)
         protected = original.copy()
-        salt = new_record_salt()
+        salt = new_record_salt() if master_key else None
         faces = []
         for index, face in enumerate(self.detector.detect(original)):
             aligned = self.aligner.align(original, face)
-            context = FaceContext(aligned=aligned,
+            context = FaceContext(face=face, aligned=aligned,
                                   region=self.aligner.paste_region(aligned, original.shape),
-                                  key=master_key.face_key(salt, index),
+                                  key=master_key.face_key(salt, index) if master_key else b"",
                                   aad=face_aad(sha256, index, self.mode.name))
             result = self.mode.protect(original, context)
-            self.aligner.paste(protected, aligned, result.crop)
+            if result.patch is not None:
+                region, pixels = result.patch
+                protected[region.slices] = pixels
+            else:
+                self.aligner.paste(protected, aligned, result.crop)
             faces.append({"bbox": list(face.bbox), "landmarks": face.landmarks.ravel().tolist(),
                           "score": face.score, "mode": self.mode.name,
                           "encrypted_latent": result.encrypted_latent,
-                          "kdf": master_key.kdf_json, "salt": salt,
-                          "model_id": f"{self.detector.model_id}+{self.mode.model_id}"})
+                          "kdf": master_key.kdf_json if master_key else None, "salt": salt,
+                          "model_id": f"{self.detector.model_id}+{self.mode.model_id}",
+                          "metrics": json.dumps(result.metrics) if result.metrics else None})
         image_settings = self.settings.images
         return {"source_uri": source_uri, "relative_path": relative_path, "source_sha256": sha256,
                 "status": STATUS_OK if faces else STATUS_NO_FACE, "error": None,
@@ -82,7 +91,8 @@ class Restorer:
             raise ValueError(f"row has no de-identified image (status {row.get('status')})")
         photo = decode_encoded(row["deidentified_image"])
         regions = [self.restore_face(photo, row["source_sha256"], index, face, keys)
-                   for index, face in enumerate(row.get("faces") or [])]
+                   for index, face in enumerate(row.get("faces") or [])
+                   if self._mode(face["mode"]).reversible]
         return photo, regions
 
     def restore_face(self, photo: np.ndarray, source_sha256: str, index: int, face: dict,

@@ -12,7 +12,7 @@ from encryptface.crypto import DecryptionError, KeyRing
 from encryptface.detection import FaceDetector
 from encryptface.images import ImageError, decode_encoded, decode_image
 from encryptface.recognition import FaceRecognizer
-from encryptface.records import STATUS_OK
+from encryptface.records import STATUS_OK, record_face
 from encryptface.scrubber import Restorer
 
 
@@ -30,7 +30,7 @@ def probe_embedding(data: bytes, settings: Settings, detector: FaceDetector,
     faces = detector.detect(rgb)
     if not faces:
         raise ImageError("no face found in the probe photo")
-    return recognizer.embed(rgb, faces[0].bbox)
+    return recognizer.embed(rgb, faces[0])
 
 
 def find_matches(rows: Iterable[dict], probe: np.ndarray, keys: KeyRing, settings: Settings,
@@ -51,6 +51,6 @@ def find_matches(rows: Iterable[dict], probe: np.ndarray, keys: KeyRing, setting
                 restorer.restore_face(photo, row["source_sha256"], index, face, keys)
             except DecryptionError:
                 continue
-            distance = recognizer.distance(probe, recognizer.embed(photo, face["bbox"]))
+            distance = recognizer.distance(probe, recognizer.embed(photo, record_face(face)))
             if distance < recognizer.threshold:
                 yield Match(row["source_uri"], index, distance)

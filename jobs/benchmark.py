@@ -76,7 +76,7 @@ def backend_speed(settings: Settings, objects: list[ObjectInfo], faces: int = 40
         found = seal.detector.detect(rgb)
         if found:
             aligned = seal.aligner.align(rgb, found[0])
-            crops.append((rgb, aligned, seal.aligner.paste_region(aligned, rgb.shape)))
+            crops.append((rgb, found[0], aligned, seal.aligner.paste_region(aligned, rgb.shape)))
         if len(crops) == faces:
             break
     result = {}
@@ -84,14 +84,15 @@ def backend_speed(settings: Settings, objects: list[ObjectInfo], faces: int = 40
         encrypt_settings = dataclasses.replace(settings.encrypt, backend=backend)
         mode = create_mode("encrypt", settings.replace(encrypt=encrypt_settings), threads=1)
         autoencoder = mode.generator.autoencoder
-        autoencoder.decode(autoencoder.encode(crops[0][1].crop[None]))  # warm-up
+        autoencoder.decode(autoencoder.encode(crops[0][2].crop[None]))  # warm-up
         started = time.perf_counter()
-        for _, aligned, _ in crops:
+        for _, _, aligned, _ in crops:
             autoencoder.decode(autoencoder.encode(aligned.crop[None]))
         ae_s = (time.perf_counter() - started) / len(crops)
         started = time.perf_counter()
-        for index, (rgb, aligned, region) in enumerate(crops):
-            mode.protect(rgb, FaceContext(aligned, region, bytes(32), face_aad("bench", index, "encrypt")))
+        for index, (rgb, face, aligned, region) in enumerate(crops):
+            mode.protect(rgb, FaceContext(face, aligned, region, bytes(32),
+                                          face_aad("bench", index, "encrypt")))
         protect_s = (time.perf_counter() - started) / len(crops)
         result[backend] = {"autoencoder_s_per_face": round(ae_s, 4),
                            "protect_s_per_face": round(protect_s, 4),

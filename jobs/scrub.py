@@ -37,7 +37,7 @@ def extract(spark: SparkSession, objects: list[ObjectInfo], settings: Settings) 
     return spark.createDataFrame(keys, schema=from_arrow_schema(INPUT_SCHEMA))
 
 
-def transform(frame: DataFrame, settings: Settings, mode: str, master_key: MasterKey,
+def transform(frame: DataFrame, settings: Settings, mode: str, master_key: MasterKey | None,
               images_uri: str | None = None) -> DataFrame:
     """Input keys -> one contract row per photo (see ``encryptface.records``)."""
     work = functools.partial(scrub_batches, settings=settings, mode=mode, master_key=master_key,
@@ -58,7 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", required=True, help="output folder (local or shared filesystem)")
     parser.add_argument("--mode", default="encrypt", choices=MODE_NAMES,
                         help="encrypt: generated stand-in face, reversible with the password; "
-                        "seal: pixelated face, original sealed with AES-GCM")
+                        "seal: pixelated face, original sealed with AES-GCM; cloak: invisible "
+                        "adversarial identity mask (no password, not reversible)")
     parser.add_argument("--write-images", action="store_true",
                         help="also write the protected photos under OUTPUT/images (or --images-uri)")
     parser.add_argument("--images-uri", help="where --write-images puts photos (folder or s3://)")
@@ -70,13 +71,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
     started = time.perf_counter()
+    reversible = args.mode != "cloak"  # cloak has no key: nothing is stored to decrypt
     try:
-        password = read_password(args.password_file)
+        password = read_password(args.password_file) if reversible else None
         objects = list(list_objects(args.input, settings.storage))
     except (PasswordError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    master_key = derive_master_key(password, KdfParams.fresh(settings.kdf))
+    master_key = derive_master_key(password, KdfParams.fresh(settings.kdf)) if password else None
     log.info("listed %d objects under %s", len(objects), args.input)
     images_uri = (args.images_uri or f"{args.output.rstrip('/')}/images") if args.write_images else None
     spark = spark_session(settings.spark, args.master)

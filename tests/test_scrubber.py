@@ -5,7 +5,7 @@ from conftest import PHOTOS, lfw_people
 from encryptface.crypto import DecryptionError, KeyRing, Password
 from encryptface.images import decode_encoded, decode_image
 from encryptface.recognition import DlibRecognizer
-from encryptface.records import RECORD_SCHEMA, to_batch
+from encryptface.records import RECORD_SCHEMA, record_face, to_batch
 from encryptface.scrubber import Restorer, Scrubber
 
 
@@ -67,9 +67,9 @@ def test_sealed_face_is_not_recognised(scrubber, settings, master_key, recognize
         reference, probe = (decode_image(p.read_bytes(), settings.images)[0] for p in photos[:2])
         row = scrubber.scrub("x", "x", photos[1].read_bytes(), master_key)
         ref_face = scrubber.detector.detect(reference)[0]
-        ref_embedding = recognizer.embed(reference, ref_face.bbox)
+        ref_embedding = recognizer.embed(reference, ref_face)
         protected = decode_encoded(row["deidentified_image"])
-        bbox = row["faces"][0]["bbox"]
-        assert recognizer.same_person(ref_embedding, recognizer.embed(probe, bbox))
-        matched += recognizer.same_person(ref_embedding, recognizer.embed(protected, bbox))
+        face = record_face(row["faces"][0])
+        assert recognizer.same_person(ref_embedding, recognizer.embed(probe, face))
+        matched += recognizer.same_person(ref_embedding, recognizer.embed(protected, face))
     assert matched == 0

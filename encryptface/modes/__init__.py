@@ -6,7 +6,7 @@ from encryptface.config import Settings
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
 from encryptface.modes.seal import SealMode
 
-MODE_NAMES = ("encrypt", "seal")
+MODE_NAMES = ("encrypt", "seal", "cloak")
 
 
 def create_mode(name: str, settings: Settings, threads: int = 0) -> ProtectionMode:
@@ -17,6 +17,10 @@ def create_mode(name: str, settings: Settings, threads: int = 0) -> ProtectionMo
         from encryptface.modes.encrypt import EncryptMode  # loads torch/OpenVINO: only when asked
 
         return EncryptMode(settings.encrypt, settings.alignment, SealMode(settings.seal), threads)
+    if name == "cloak":
+        from encryptface.modes.cloak import CloakMode  # loads torch and the recognisers
+
+        return CloakMode(settings, threads)
     raise ValueError(f"unknown mode {name!r}; choose from {', '.join(MODE_NAMES)}")
 
 

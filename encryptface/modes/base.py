@@ -8,24 +8,29 @@ import dataclasses
 import numpy as np
 
 from encryptface.alignment import AlignedFace, Region
+from encryptface.detection import Face
 
 
 @dataclasses.dataclass(frozen=True)
 class FaceContext:
     """Everything a mode may use to protect or restore one face of one photo."""
 
+    face: Face             # the detection (box and landmarks in source pixels)
     aligned: AlignedFace   # aligned crop of the ORIGINAL photo (when protecting)
     region: Region         # source pixels that pasting this face back may change
-    key: bytes             # this face's 256-bit key
+    key: bytes             # this face's 256-bit key (empty for modes that are not reversible)
     aad: bytes             # associated data binding the record to its photo and face index
 
 
 @dataclasses.dataclass(frozen=True)
 class ProtectedFace:
-    """A mode's output for one face: the crop to paste and the bytes to store."""
+    """A mode's output for one face: an aligned crop to paste back (feathered) OR source pixels
+    to write as they are, plus the bytes and per-face metrics to store."""
 
-    crop: np.ndarray
-    encrypted_latent: bytes
+    crop: np.ndarray | None
+    encrypted_latent: bytes | None
+    patch: tuple[Region, np.ndarray] | None = None
+    metrics: dict | None = None
 
 
 class ProtectionMode(abc.ABC):
@@ -33,6 +38,7 @@ class ProtectionMode(abc.ABC):
 
     name: str
     model_id: str
+    reversible: bool = True   # False: no key is needed and there is nothing to restore
 
     @abc.abstractmethod
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:

@@ -10,6 +10,7 @@ from encryptface.crypto import DecryptionError, KdfParams, KeyRing, Password, de
 from encryptface.images import decode_encoded, decode_image
 from encryptface.metrics import psnr
 from encryptface.recognition import DlibRecognizer
+from encryptface.records import record_face
 from encryptface.scrubber import Restorer, Scrubber
 
 
@@ -50,13 +51,13 @@ def test_right_password_restores_wrong_one_gives_another_face(scrubber, settings
         assert row["status"] == "ok"
         face = row["faces"][0]
         assert face["mode"] == "encrypt"
-        bbox = face["bbox"]
+        bbox, detected = face["bbox"], record_face(face)
         protected = decode_encoded(row["deidentified_image"])
         restored, _ = restorer.restore(row, right)
         other, _ = restorer.restore(row, wrong)  # no error: no oracle
-        reference = recognizer.embed(original, bbox)
+        reference = recognizer.embed(original, detected)
         for name, image in (("protected", protected), ("restored", restored), ("wrong", other)):
-            verdicts[name] += recognizer.same_person(reference, recognizer.embed(image, bbox))
+            verdicts[name] += recognizer.same_person(reference, recognizer.embed(image, detected))
         x, y, w, h = (int(v) for v in bbox)
         box = (slice(max(y, 0), y + h), slice(max(x, 0), x + w))
         assert psnr(restored[box], original[box]) > 24

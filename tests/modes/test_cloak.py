@@ -1,0 +1,67 @@
+"""Cloak: the white-box recogniser stops matching after JPEG + re-detection, within the budget."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import lfw_people
+
+from encryptface.detection import FaceDetector
+from encryptface.images import decode_encoded, decode_image, encode_image
+from encryptface.metrics import psnr, ssim
+from encryptface.recognition import load_recognizer
+from encryptface.scrubber import Restorer, Scrubber
+
+
+@pytest.fixture(scope="module")
+def scrubber(settings):
+    return Scrubber(settings, "cloak")
+
+
+def _central(detector, rgb):
+    centre = np.array(rgb.shape[1::-1]) / 2
+    return min(detector.detect(rgb), key=lambda f: np.linalg.norm(f.landmarks.mean(0) - centre))
+
+
+def test_cloak_defeats_the_surrogate_after_jpeg_and_redetection(scrubber, settings):
+    facenet = load_recognizer("facenet", settings.recognition)
+    detector = FaceDetector(settings.detection)
+    people = lfw_people(min_images=2, count=8)[-3:]
+    for photos in people:
+        reference, data = decode_image(photos[0].read_bytes(), settings.images)[0], photos[1].read_bytes()
+        original = decode_image(data, settings.images)[0]
+        ref = facenet.embed(reference, _central(detector, reference))
+        assert facenet.same_person(ref, facenet.embed(original, _central(detector, original)))
+
+        row = scrubber.scrub("x", "x.jpg", data, None)  # no password: cloak has no key
+        assert row["status"] == "ok"
+        face = row["faces"][0]
+        assert face["mode"] == "cloak" and face["encrypted_latent"] is None and face["kdf"] is None
+        metrics = json.loads(face["metrics"])
+        assert metrics["psnr_region"] >= 35 and metrics["ssim_region"] >= 0.95
+        published = decode_encoded(encode_image(decode_encoded(row["deidentified_image"]), "jpeg", 90))
+        again = _central(detector, published)  # a third party re-detects and re-aligns
+        assert not facenet.same_person(ref, facenet.embed(published, again))
+        x, y, w, h = (int(v) for v in face["bbox"])
+        box = (slice(y, y + h), slice(x, x + w))
+        cloaked = decode_encoded(row["deidentified_image"])
+        # the stored photo is JPEG q95 (images.output_format): its own loss adds to the cloak's
+        assert psnr(cloaked[box], original[box]) > 32
+        assert ssim(cloaked[box], original[box]) > 0.93
+
+
+def test_cloak_is_deterministic_and_not_restorable(scrubber, settings, keys):
+    data = lfw_people(min_images=1, count=1)[0][0].read_bytes()
+    first, second = (scrubber.scrub("x", "x.jpg", data, None) for _ in range(2))
+    assert first["deidentified_image"] == second["deidentified_image"]
+    photo, regions = Restorer(settings).restore(first, keys)
+    assert regions == []  # nothing to restore, and no error
+    assert np.array_equal(photo, decode_encoded(first["deidentified_image"]))
+
+
+def test_dlib_cannot_be_a_surrogate(settings):
+    import dataclasses
+
+    bad = settings.replace(cloak=dataclasses.replace(settings.cloak, surrogates=("dlib",)))
+    with pytest.raises(ValueError, match="not differentiable"):
+        Scrubber(bad, "cloak")

@@ -115,13 +115,21 @@ def choose_target(surrogates: Sequence[Surrogate]) -> int:
     return int(torch.argmax(gains))
 
 
-def _project(delta: torch.Tensor, norm: str, epsilon: float) -> torch.Tensor:
+def _project(delta: torch.Tensor, norm: str, epsilon: float, face: torch.Tensor) -> torch.Tensor:
+    """Onto the budget. L2: ``epsilon`` is the RMS change per value, met separately on the face
+    box (``face``: 1 x 1 x H x W, 1 inside) and on the rest of the region, so that concentrating
+    the change on the face cannot hide behind an untouched background."""
     if norm == "linf":
         return delta.clamp(-epsilon, epsilon)
-    # l2: epsilon is the RMS budget per value, so the ball's radius grows with the region.
-    radius = epsilon * math.sqrt(delta.numel())
-    length = delta.norm()
-    return delta * min(1.0, radius / (float(length) + 1e-12))
+    projected = torch.zeros_like(delta)
+    for part in (face, 1.0 - face):
+        values = float(part.sum()) * delta.shape[1]
+        if values == 0:
+            continue
+        piece = delta * part
+        radius = epsilon * math.sqrt(values)
+        projected = projected + piece * min(1.0, radius / (float(piece.norm()) + 1e-12))
+    return projected
 
 
 def _step(gradient: torch.Tensor, norm: str, step_size: float) -> torch.Tensor:
@@ -144,12 +152,13 @@ def texture_weights(region: torch.Tensor, strength: float) -> torch.Tensor:
     return weights / weights.mean()
 
 
-def cloak_region(region: torch.Tensor, surrogates: Sequence[Surrogate], settings: CloakSettings,
-                 rng: np.random.Generator) -> CloakResult:
-    """Optimise an identity mask for the face in ``region`` (1 x 3 x H x W, RGB in [0, 1]).
+def cloak_region(region: torch.Tensor, face: torch.Tensor, surrogates: Sequence[Surrogate],
+                 settings: CloakSettings, rng: np.random.Generator) -> CloakResult:
+    """Optimise an identity mask for the face in ``region`` (1 x 3 x H x W, RGB in [0, 1]);
+    ``face`` (1 x 1 x H x W) marks the face box, where the budget is also met on its own.
 
     Loss (minimised): mean over surrogates of cos(own) - target_weight * cos(target) (targeted
-    methods) + naturalness * mean(delta^2) / epsilon^2. Steps: sign (L-inf) or normalised (L2)
+    methods) + naturalness * mean(delta^2) / epsilon^2 (tip-im). Steps: sign (L-inf) or normalised (L2)
     gradient with momentum (``momentum`` 0 gives plain PGD), projected onto the budget ball.
     """
     if settings.method not in METHODS:
@@ -159,16 +168,17 @@ def cloak_region(region: torch.Tensor, surrogates: Sequence[Surrogate], settings
     delta = torch.zeros_like(region)
     if settings.random_start:
         start = torch.from_numpy(rng.uniform(-1, 1, size=tuple(region.shape)).astype(np.float32))
-        delta = _project(start * epsilon * 0.5, settings.norm, epsilon)
+        delta = _project(start * epsilon * 0.5, settings.norm, epsilon, face)
     velocity = torch.zeros_like(region)
     weights = texture_weights(region, settings.texture)
+    naturalness = settings.naturalness if settings.method == "tip-im" else 0.0
     similarity: dict[str, float] = {}
     for _ in range(settings.steps):
         delta.requires_grad_(True)
         seen = _random_resize((region + delta).clamp(0, 1), rng, settings.resize_min)
         if settings.jpeg_quality:
             seen = jpeg_straight_through(seen, settings.jpeg_quality)
-        loss = settings.naturalness * (delta ** 2).mean() / epsilon ** 2
+        loss = naturalness * (delta ** 2).mean() / epsilon ** 2
         for surrogate in surrogates:
             jitter = _random_jitter(rng, surrogate.recognizer.crop_size, settings.jitter)
             embedding = embed_region(surrogate, seen, jitter)
@@ -183,7 +193,7 @@ def cloak_region(region: torch.Tensor, surrogates: Sequence[Surrogate], settings
             # MI-FGSM: accumulate the L1-normalised gradient.
             velocity = settings.momentum * velocity + gradient / (gradient.abs().mean() + 1e-12)
             step = _step(velocity * weights, settings.norm, step_size)
-            delta = _project(delta - step, settings.norm, epsilon)
+            delta = _project(delta - step, settings.norm, epsilon, face)
             delta = (region + delta).clamp(0, 1) - region
     return CloakResult(region=(region + delta).detach().clamp(0, 1), similarity=similarity,
                        target=target)

@@ -4,6 +4,7 @@ loop) hands to a worker. Models are loaded once per worker process and reused ac
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ import pyarrow as pa
 
 from encryptface.config import Settings
 from encryptface.crypto import DecryptionError, KeyRing, MasterKey
+from encryptface.evaluation import Evaluator, gallery_selected
 from encryptface.images import encode_image
 from encryptface.output import output_key
 from encryptface.records import STATUS_ERROR, error_row, to_batch
@@ -29,6 +31,16 @@ RESTORE_SCHEMA = pa.schema([
     ("status", pa.string()),
     ("error", pa.string()),
     ("faces_restored", pa.int32()),
+])
+
+
+EVALUATION_SCHEMA = pa.schema([
+    ("source_uri", pa.string()),
+    ("relative_path", pa.string()),
+    ("status", pa.string()),
+    ("error", pa.string()),
+    ("measurement", pa.string()),             # JSON, see encryptface.evaluation.measure_face
+    ("thumbnails", pa.list_(pa.binary())),    # JPEG face crops for the report's gallery
 ])
 
 
@@ -106,6 +118,49 @@ def _restore_one(restorer: Restorer, row: dict, keys: KeyRing, output_uri: str) 
         result.update(status=STATUS_ERROR, error=str(exc))
     except Exception as exc:
         log.error("internal error restoring %s:\n%s", row["source_uri"], traceback.format_exc())
+        result.update(status=STATUS_ERROR, error=f"{type(exc).__name__}: {exc}")
+    return result
+
+
+@functools.lru_cache(maxsize=2)
+def worker_evaluator(settings: Settings, recognizers: tuple[str, ...], threads: int = 0) -> Evaluator:
+    """The process-wide evaluator (recognisers loaded on first use)."""
+    _ensure_logging()
+    return Evaluator(settings, recognizers, threads)
+
+
+def evaluate_batches(batches: Iterable[pa.RecordBatch], settings: Settings, recognizers: tuple[str, ...],
+                     keys: KeyRing | None, wrong: tuple[KeyRing, ...], gallery_share: float,
+                     threads: int = 0) -> Iterator[pa.RecordBatch]:
+    """Contract rows with a ``reference_uri`` column (another photo of the person, or null) ->
+    one :data:`EVALUATION_SCHEMA` row each."""
+    _limit_native_threads(threads)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    evaluator = worker_evaluator(settings, recognizers, threads)
+    for batch in batches:
+        started = time.perf_counter()
+        results = [_evaluate_one(evaluator, row, keys, wrong, gallery_share) for row in batch.to_pylist()]
+        log.info("pid %d evaluated %d faces (%d errors) in %.2fs", os.getpid(), len(results),
+                 sum(r["status"] == STATUS_ERROR for r in results), time.perf_counter() - started)
+        yield pa.RecordBatch.from_pylist(results, schema=EVALUATION_SCHEMA)
+
+
+def _evaluate_one(evaluator: Evaluator, row: dict, keys: KeyRing | None, wrong: tuple[KeyRing, ...],
+                  gallery_share: float) -> dict:
+    result = {"source_uri": row["source_uri"], "relative_path": row["relative_path"], "status": "ok",
+              "error": None, "measurement": None, "thumbnails": []}
+    try:
+        storage = evaluator.settings.storage
+        reference = read_bytes(row["reference_uri"], storage) if row.get("reference_uri") else None
+        measurement, thumbnails = evaluator.evaluate_record(
+            row, read_bytes(row["source_uri"], storage), reference, keys, wrong,
+            gallery_selected(row["relative_path"], gallery_share))
+        result.update(measurement=json.dumps(measurement), thumbnails=thumbnails)
+    except Exception as exc:  # one bad record costs one row; the traceback goes to the log
+        log.error("evaluation failed on %s:\n%s", row["source_uri"], traceback.format_exc())
         result.update(status=STATUS_ERROR, error=f"{type(exc).__name__}: {exc}")
     return result
 

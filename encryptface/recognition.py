@@ -37,7 +37,7 @@ class FaceRecognizer(abc.ABC):
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> float:
         """Distance between two embeddings."""
-        return float(np.linalg.norm(a - b))
+        return recognizer_distance(self.name, a, b)
 
     def same_person(self, a: np.ndarray, b: np.ndarray) -> bool:
         """Whether two embeddings are the same person at this recogniser's threshold."""
@@ -104,9 +104,6 @@ class NeuralRecognizer(FaceRecognizer):
         with torch.no_grad():
             return self.embed_crops(tensor)[0].numpy().astype(np.float64)  # type: ignore[index]
 
-    def distance(self, a: np.ndarray, b: np.ndarray) -> float:
-        return float(1.0 - np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
-
 
 class ArcFaceRecognizer(NeuralRecognizer):
     """ArcFace MobileFaceNet (w600k_mbf): 112 px crop on the standard template, (x - 0.5) / 0.5."""
@@ -143,6 +140,14 @@ class FaceNetRecognizer(NeuralRecognizer):
         std = flat.std(dim=1, unbiased=False).clamp_min(1.0 / (flat.shape[1] ** 0.5 * 255.0))
         whitened = (crops - mean) / std.reshape(-1, 1, 1, 1)
         return whitened.permute(0, 2, 3, 1)
+
+
+def recognizer_distance(name: str, a: np.ndarray, b: np.ndarray) -> float:
+    """The distance recogniser ``name`` compares embeddings with (no model needed): Euclidean for
+    dlib (its published threshold is 0.6), 1 - cosine for the neural ones."""
+    if name == "dlib":
+        return float(np.linalg.norm(np.asarray(a) - np.asarray(b)))
+    return float(1.0 - np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
 
 
 def _package_file(package: str, relative: str) -> Path:

@@ -1,7 +1,8 @@
 """The `encryptface` command: one entry point over the jobs and the library.
 
-    encryptface scrub    --input URI --output DIR [--mode seal] [--password-file F]
+    encryptface scrub    --input URI --output DIR [--mode encrypt|seal|cloak] [--password-file F]
     encryptface restore  --input DIR --output DIR-or-URI [--password-file F]
+    encryptface evaluate --originals URI --scrubbed DIR --output DIR [--password-file F]
     encryptface verify   --records DIR --probe IMAGE [--password-file F]
     encryptface gallery  --records DIR [--restored DIR-or-URI] --output FILE.html
     encryptface train-generator [--set training.KEY=VALUE]
@@ -15,7 +16,7 @@ import sys
 
 from encryptface.config import load_settings
 
-COMMANDS = ("scrub", "restore", "verify", "gallery", "train-generator")
+COMMANDS = ("scrub", "restore", "evaluate", "verify", "gallery", "train-generator")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "restore":
         from jobs import restore
         return restore.main(rest)
+    if command == "evaluate":
+        from jobs import evaluate
+        return evaluate.main(rest)
     if command == "train-generator":
         from jobs import train_generator
         return train_generator.main(rest)

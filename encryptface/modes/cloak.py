@@ -44,7 +44,7 @@ class CloakMode(ProtectionMode):
             self.recognizers.append(recognizer)
         if not self.recognizers:
             raise ValueError("cloak.surrogates is empty")
-        self.pool = [] if self.settings.method == "pgd" or not self.settings.targets \
+        self.pool = {} if self.settings.method == "pgd" or not self.settings.targets \
             else self._target_pool(settings)
         c = self.settings
         self.model_id = (f"cloak/{c.method}/{c.norm}-{c.epsilon:g}/{c.steps}x{c.step_size:g}/"
@@ -105,8 +105,14 @@ class CloakMode(ProtectionMode):
                 own = embed_region(Surrogate(recognizer, matrix, torch.zeros(0), torch.zeros(0)), tensor)
             surrogates.append(Surrogate(recognizer, matrix, own=own,
                                         targets=self.pool.get(recognizer.name, torch.zeros(0))))
+        x, y, w, h = face.face.bbox
+        box_mask = np.zeros((height, width), np.float32)
+        box = (slice(max(0, round(y) - region.y0), max(0, round(y + h) - region.y0)),
+               slice(max(0, round(x) - region.x0), max(0, round(x + w) - region.x0)))
+        box_mask[box] = 1.0
+        work_mask = cv2.resize(box_mask, work_size, interpolation=cv2.INTER_NEAREST)
         seed = int.from_bytes(hashlib.sha256(face.aad).digest()[:8], "little")
-        result = cloak_region(tensor, surrogates, self.settings,
+        result = cloak_region(tensor, torch.from_numpy(work_mask)[None, None], surrogates, self.settings,
                               np.random.default_rng([self.settings.seed, seed]))
         change = result.region - tensor
         if scale != 1.0:  # the change is smooth at the working scale: scale it up to the photo
@@ -114,7 +120,7 @@ class CloakMode(ProtectionMode):
                                             align_corners=False)
         cloaked = np.clip(pixels.astype(np.float32) + change[0].permute(1, 2, 0).numpy() * 255.0,
                           0, 255).round().astype(np.uint8)
-        metrics = _quality(pixels, cloaked)
+        metrics = _quality(pixels, cloaked, box)
         metrics["surrogate_similarity_jpeg90"] = _similarity_after_jpeg(cloaked, work_size, surrogates)
         metrics["target"] = result.target
         return ProtectedFace(crop=None, encrypted_latent=None, patch=(region, cloaked), metrics=metrics)
@@ -132,9 +138,12 @@ def _working_tensor(pixels: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float() / 255.0
 
 
-def _quality(pixels: np.ndarray, cloaked: np.ndarray) -> dict:
+def _quality(pixels: np.ndarray, cloaked: np.ndarray, box: tuple[slice, slice]) -> dict:
+    """PSNR / SSIM of the change on the face box and on the whole changed region."""
     change = cloaked.astype(np.float64) - pixels.astype(np.float64)
-    return {"psnr_region": round(psnr(pixels, cloaked), 2), "ssim_region": round(ssim(pixels, cloaked), 4),
+    return {"psnr_face": round(psnr(pixels[box], cloaked[box]), 2),
+            "ssim_face": round(ssim(pixels[box], cloaked[box]), 4),
+            "psnr_region": round(psnr(pixels, cloaked), 2), "ssim_region": round(ssim(pixels, cloaked), 4),
             "max_change": int(np.abs(change).max()), "rms_change": round(math.sqrt((change ** 2).mean()), 3)}
 
 

@@ -1,0 +1,146 @@
+"""Spark job: measure how well a scrub output protects its people, and what it cost.
+
+    spark-submit jobs/evaluate.py --originals DIR_OR_S3 --scrubbed OUT --output EVAL [--password-file F]
+
+Reads the Parquet records of ``scrub`` (any mode). For every photo with a face, the workers embed
+(with every recogniser in ``--recognizers``) the original face, another photo of the same person
+(identity folders of ``--originals``), the protected face as a third party sees it (JPEG q90,
+re-detected) and, with the password, the restored face and faces from ``--wrong`` wrong passwords.
+The driver sets thresholds at FAR 0.1 / 0.01 / 0.001 from impostor pairs of the original faces
+and writes ``metrics.json``, ``report.html`` and a console summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import secrets
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from encryptface.batch import EVALUATION_SCHEMA, evaluate_batches
+from encryptface.config import Settings
+from encryptface.crypto import DecryptionError, KeyRing, Password, PasswordError, read_password
+from encryptface.evaluation import aggregate, identity_of
+from encryptface.output import records_path
+from encryptface.recognition import RECOGNIZER_NAMES
+from encryptface.report import console_table, gallery_head, summary_table, write_report
+from encryptface.storage import StorageError, list_objects
+from jobs.options import add_common_options, settings_from
+from jobs.restore import unlock
+from jobs.session import spark_session
+
+log = logging.getLogger("encryptface.jobs.evaluate")
+
+
+def reference_photos(originals: str, settings: Settings) -> dict[str, str]:
+    """relative path -> URI of another photo in the same identity folder (the next one, cyclically);
+    photos alone in their folder, or at the top level, get none."""
+    folders: dict[str, list] = defaultdict(list)
+    for info in list_objects(originals, settings.storage):
+        if identity_of(info.relative_path):
+            folders[identity_of(info.relative_path)].append(info)
+    references = {}
+    for photos in folders.values():
+        photos.sort(key=lambda o: o.relative_path)
+        for index, info in enumerate(photos):
+            if len(photos) > 1:
+                references[info.relative_path] = photos[(index + 1) % len(photos)].uri
+    return references
+
+
+def extract(spark: SparkSession, scrubbed: str, references: dict[str, str]) -> DataFrame:
+    """Records with a face, each with its ``reference_uri`` (or null)."""
+    records = spark.read.parquet(str(records_path(scrubbed))).where("status = 'ok' AND size(faces) > 0")
+    pairs = spark.createDataFrame(list(references.items()) or [("", "")],
+                                  "relative_path string, reference_uri string")
+    return records.join(pairs, "relative_path", "left")
+
+
+def transform(frame: DataFrame, settings: Settings, recognizers: tuple[str, ...], keys: KeyRing | None,
+              wrong: tuple[KeyRing, ...], gallery_share: float) -> DataFrame:
+    """Records -> one measurement row per photo (:data:`~encryptface.batch.EVALUATION_SCHEMA`)."""
+    work = functools.partial(evaluate_batches, settings=settings, recognizers=recognizers, keys=keys,
+                             wrong=wrong, gallery_share=gallery_share,
+                             threads=settings.spark.threads_per_task)
+    return frame.mapInArrow(work, from_arrow_schema(EVALUATION_SCHEMA))
+
+
+def load(rows: list, output: Path, title: str, gallery_size: int, reversible: bool) -> dict:
+    """Aggregate on the driver; write metrics.json and report.html."""
+    measurements = [json.loads(r.measurement) for r in rows if r.status == "ok"]
+    metrics = aggregate(measurements)
+    metrics["errors"] = [{"source_uri": r.source_uri, "error": r.error} for r in rows if r.status != "ok"]
+    output.mkdir(parents=True, exist_ok=True)
+    runs = [{"settings": {}, "metrics": metrics}]
+    (output / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    gallery = [r.thumbnails for r in sorted(rows, key=lambda r: r.relative_path) if r.thumbnails]
+    write_report(output / "report.html", title, runs, gallery[:gallery_size], gallery_head(reversible))
+    return metrics
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="encryptface evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--originals", required=True, help="the photos that were scrubbed "
+                        "(folder or s3://; identity folders give the 'another photo' references)")
+    parser.add_argument("--scrubbed", required=True, help="scrub output folder")
+    parser.add_argument("--output", required=True, help="folder for metrics.json and report.html")
+    parser.add_argument("--recognizers", default=",".join(RECOGNIZER_NAMES))
+    parser.add_argument("--wrong", type=int, default=3, help="wrong passwords tried per face")
+    parser.add_argument("--gallery", type=int, default=24, help="faces shown in the report")
+    parser.add_argument("--no-password", action="store_true",
+                        help="skip recovery metrics (no password is read; cloak never needs one)")
+    add_common_options(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = settings_from(args)
+    started = time.perf_counter()
+    try:
+        references = reference_photos(args.originals, settings)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    spark = spark_session(settings.spark, args.master)
+    frame = extract(spark, args.scrubbed, references).cache()
+    photos = frame.count()
+    reversible = frame.where("exists(faces, f -> f.kdf IS NOT NULL)").limit(1).count() > 0
+    keys, wrong = None, ()
+    if reversible and not args.no_password:  # cloak records have nothing to restore
+        try:
+            keys = unlock(frame.drop("reference_uri"), KeyRing(read_password(args.password_file)),
+                          settings)
+        except (PasswordError, DecryptionError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        # wrong passwords: random, derived on the driver for every KDF setting in the records
+        wrong = tuple(KeyRing(Password(secrets.token_bytes(12))) for _ in range(args.wrong))
+        kdfs = frame.selectExpr("explode(faces.kdf) AS kdf").where("kdf IS NOT NULL").distinct()
+        for (kdf,) in kdfs.collect():
+            keys.get(kdf)
+            for ring in wrong:
+                ring.get(kdf)
+    share = min(1.0, 2.0 * args.gallery / max(photos, 1))
+    recognizers = tuple(args.recognizers.split(","))
+    rows = transform(frame, settings, recognizers, keys, wrong, share).collect()
+    title = f"EncryptFace evaluation of {args.scrubbed}"
+    metrics = load(rows, Path(args.output), title, args.gallery, reversible)
+    head, table = summary_table([{"settings": {}, "metrics": metrics}])
+    print(console_table(head, table))
+    print(f"evaluated {metrics['faces']} faces ({len(metrics['errors'])} errors) in "
+          f"{time.perf_counter() - started:.1f}s -> {args.output}/metrics.json, report.html")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sys.exit(main())

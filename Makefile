@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 DEMO_PASSWORD_FILE ?= conf/demo.password
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install demo test test-slow lint bench bench-quick eval clean
 
 install: $(STAMP)
 
@@ -46,7 +46,23 @@ lint: install
 	$(VENV)/bin/ruff check encryptface jobs tests
 
 bench: install
-	$(PY) -m jobs.benchmark --lfw-limit 500
+	$(PY) -m jobs.benchmark
+
+bench-quick: install
+	$(PY) -m jobs.benchmark --quick --output out/bench-quick
+
+# Every mode on 500 photos of the validation identities (held out from every fit and setting):
+# scrub, then evaluate -> out/eval/<mode>/metrics.json and report.html.
+EVAL_DATA ?= out/lfw-validation
+EVAL_MODES ?= seal encrypt cloak
+eval: install
+	$(PY) -m jobs.make_split --split validation --limit 500 --output $(EVAL_DATA)
+	for mode in $(EVAL_MODES); do \
+		$(VENV)/bin/encryptface scrub --input $(EVAL_DATA) --output out/eval/$$mode/scrubbed \
+			--mode $$mode --password-file $(DEMO_PASSWORD_FILE) --set spark.master='local[2]' && \
+		$(VENV)/bin/encryptface evaluate --originals $(EVAL_DATA) --scrubbed out/eval/$$mode/scrubbed \
+			--output out/eval/$$mode --password-file $(DEMO_PASSWORD_FILE) || exit 1; \
+	done
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache spark-warehouse

@@ -174,6 +174,8 @@ def cloak_region(region: torch.Tensor, face: torch.Tensor, surrogates: Sequence[
     naturalness = settings.naturalness if settings.method == "tip-im" else 0.0
     similarity: dict[str, float] = {}
     for _ in range(settings.steps):
+        if similarity and max(similarity.values()) < settings.stop_similarity:
+            break  # every surrogate is already far enough: spend the time on harder faces
         delta.requires_grad_(True)
         seen = _random_resize((region + delta).clamp(0, 1), rng, settings.resize_min)
         if settings.jpeg_quality:

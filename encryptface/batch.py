@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import os
+import resource
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -168,8 +169,10 @@ def _evaluate_one(evaluator: Evaluator, row: dict, keys: KeyRing | None, wrong: 
 def _log_batch(verb: str, rows: list[dict], seconds: float) -> None:
     faces = sum(len(r["faces"]) if "faces" in r else r["faces_restored"] for r in rows)
     errors = sum(r["status"] == STATUS_ERROR for r in rows)
-    log.info("pid %d %s %d photos (%d faces, %d errors) in %.2fs, %.2f faces/s", os.getpid(), verb,
-             len(rows), faces, errors, seconds, faces / seconds if seconds else 0.0)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    log.info("pid %d %s %d photos (%d faces, %d errors) in %.2fs, %.2f faces/s, peak RSS %.0f MB",
+             os.getpid(), verb, len(rows), faces, errors, seconds, faces / seconds if seconds else 0.0,
+             peak_mb)
 
 
 def _limit_native_threads(threads: int) -> None:

@@ -73,6 +73,7 @@ class CloakSettings:
     epsilon: float
     step_size: float
     steps: int
+    stop_similarity: float
     momentum: float
     random_start: bool
     target_weight: float

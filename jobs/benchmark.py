@@ -1,9 +1,12 @@
-"""Benchmark: the scrub job in Spark versus the same work in one plain Python process.
+"""Benchmark: the project's performance table in one run on this machine.
 
-    python -m jobs.benchmark [--lfw-limit 500] [--master local[2]] [--mode seal]
+    python -m jobs.benchmark [--limits seal=500,encrypt=200,cloak=40] [--masters local[2],local[1]]
+    python -m jobs.benchmark --quick      # smoke run for CI (a few photos per mode)
 
-Both runs use the same library code (`encryptface.batch.scrub_batches`) on the same images and
-write the same Parquet; timings are wall-clock, measured in one run of this command.
+Per mode, on the first N LFW photos (by path): the scrub job in Spark (each master in
+``--masters``) versus the same library code (`encryptface.batch.scrub_batches`) in one plain
+Python process, writing the same Parquet; peak RSS per Spark Python worker; then per model, on ONE
+core, OpenVINO versus torch eager. Wall-clock timings, one run.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from encryptface.batch import scrub_batches
-from encryptface.config import SAMPLES_DIR, Settings, load_settings
+from encryptface.config import Settings, load_settings
 from encryptface.crypto import KdfParams, Password, derive_master_key
 from encryptface.records import INPUT_SCHEMA
 from encryptface.storage import ObjectInfo, list_objects
@@ -51,55 +54,111 @@ def spark_job(objects: list[ObjectInfo], settings: Settings, mode: str, master_k
     seconds = time.perf_counter() - started
     result = _measure(pq.read_table(records), seconds)
     result["session_startup_s"] = round(startup, 2)
+    result["worker_peak_rss_mb"] = worker_peak_rss_mb(spark)
     return result
 
 
-def backend_speed(settings: Settings, objects: list[ObjectInfo], faces: int = 40) -> dict:
-    """Encrypt-mode cost per face on ONE core, OpenVINO vs torch eager, on the same crops:
-    the autoencoder alone (encode + decode) and the whole mode.protect (keyed prior included)."""
+def worker_peak_rss_mb(spark) -> list[float]:  # noqa: ANN001
+    """Peak resident memory (MB) of each Spark Python worker process. Arrow UDF workers are reused
+    across tasks, so asking them with another ``mapInArrow`` after the job reports the peak of the
+    processes that did the job's work."""
+    import pyarrow as pa
+
+    def peak(batches):  # noqa: ANN001, ANN202
+        import os
+        import resource as res
+
+        for _ in batches:
+            pass
+        yield pa.RecordBatch.from_pydict({"pid": [os.getpid()],
+                                          "mb": [res.getrusage(res.RUSAGE_SELF).ru_maxrss / 1024]})
+
+    tasks = spark.sparkContext.defaultParallelism * 4
+    rows = spark.range(tasks, numPartitions=tasks).mapInArrow(peak, "pid long, mb double").collect()
+    return sorted(round(mb, 1) for mb in {r.pid: r.mb for r in rows}.values())
+
+
+def _lfw_faces(settings: Settings, objects: list[ObjectInfo], faces: int) -> list:
+    """(photo, face, aligned crop, paste region) of the first ``faces`` photos with a face."""
+    from encryptface.alignment import Aligner
+    from encryptface.detection import FaceDetector
+    from encryptface.images import decode_image
+
+    detector, aligner = FaceDetector(settings.detection), Aligner(settings.alignment)
+    found = []
+    for info in objects:
+        rgb, _ = decode_image(Path(info.uri).read_bytes(), settings.images)
+        detected = detector.detect(rgb)
+        if detected:
+            aligned = aligner.align(rgb, detected[0])
+            found.append((rgb, detected[0], aligned, aligner.paste_region(aligned, rgb.shape)))
+        if len(found) == faces:
+            break
+    return found
+
+
+def _per_item(work, items: list, repeat: int = 1) -> float:  # noqa: ANN001
+    work(items[0])  # warm-up
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for item in items:
+            work(item)
+    return round((time.perf_counter() - started) / (len(items) * repeat), 4)
+
+
+def model_speed(settings: Settings, objects: list[ObjectInfo], faces: int) -> dict:
+    """Seconds per face on ONE core, OpenVINO vs torch eager, for each model the modes run:
+    the generator's autoencoder (and the whole encrypt protect), and the recognisers the cloak
+    optimises through (torch replay of the OpenVINO graph vs OpenVINO compiled)."""
     import dataclasses
 
     import cv2
+    import openvino as ov
     import torch
 
     from encryptface.crypto import face_aad
-    from encryptface.images import decode_image
     from encryptface.modes import FaceContext, create_mode
-    from encryptface.scrubber import Scrubber
+    from encryptface.recognition import load_recognizer
 
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
-    seal = Scrubber(settings, "seal")
-    crops = []
-    for info in objects:
-        rgb, _ = decode_image(Path(info.uri).read_bytes(), settings.images)
-        found = seal.detector.detect(rgb)
-        if found:
-            aligned = seal.aligner.align(rgb, found[0])
-            crops.append((rgb, found[0], aligned, seal.aligner.paste_region(aligned, rgb.shape)))
-        if len(crops) == faces:
-            break
-    result = {}
+    items = _lfw_faces(settings, objects, faces)
+    result: dict = {}
     for backend in ("openvino", "torch"):
         encrypt_settings = dataclasses.replace(settings.encrypt, backend=backend)
         mode = create_mode("encrypt", settings.replace(encrypt=encrypt_settings), threads=1)
         autoencoder = mode.generator.autoencoder
-        autoencoder.decode(autoencoder.encode(crops[0][2].crop[None]))  # warm-up
-        started = time.perf_counter()
-        for _, _, aligned, _ in crops:
-            autoencoder.decode(autoencoder.encode(aligned.crop[None]))
-        ae_s = (time.perf_counter() - started) / len(crops)
-        started = time.perf_counter()
-        for index, (rgb, face, aligned, region) in enumerate(crops):
-            mode.protect(rgb, FaceContext(face, aligned, region, bytes(32),
-                                          face_aad("bench", index, "encrypt")))
-        protect_s = (time.perf_counter() - started) / len(crops)
-        result[backend] = {"autoencoder_s_per_face": round(ae_s, 4),
-                           "protect_s_per_face": round(protect_s, 4),
-                           "faces_per_s_per_core": round(1 / protect_s, 2)}
-    result["openvino_speedup_vs_torch"] = round(result["torch"]["protect_s_per_face"]
-                                                / result["openvino"]["protect_s_per_face"], 2)
-    return result
+        result[f"autoencoder/{backend}"] = _per_item(
+            lambda item, a=autoencoder: a.decode(a.encode(item[2].crop[None])), items)
+        result[f"encrypt_protect/{backend}"] = _per_item(
+            lambda item, m=mode: m.protect(item[0], FaceContext(item[1], item[2], item[3], bytes(32),
+                                                                face_aad("bench", 0, "encrypt"))), items)
+    core = ov.Core()
+    for name in ("facenet", "arcface"):
+        recognizer = load_recognizer(name, settings.recognition)
+        size = recognizer.crop_size
+        batch = torch.rand(1, 3, size, size)
+        with torch.no_grad():
+            network_input = recognizer.preprocess(batch)
+            result[f"{name}/torch"] = _per_item(lambda x, r=recognizer: r.network(x), [network_input], 20)
+        compiled = core.compile_model(recognizer.network.model, "CPU",  # type: ignore[attr-defined]
+                                      {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"})
+        array = network_input.numpy()
+        result[f"{name}/openvino"] = _per_item(lambda x, c=compiled: c(x), [array], 20)
+
+        def step(x: torch.Tensor, r=recognizer) -> None:  # noqa: ANN001
+            x = x.clone().requires_grad_(True)
+            r.embed_crops(x).sum().backward()
+
+        result[f"{name}/torch_forward_backward"] = _per_item(step, [batch], 10)
+    cloak = create_mode("cloak", settings, threads=1)
+    result["cloak_protect/torch"] = _per_item(
+        lambda item: cloak.protect(item[0], FaceContext(item[1], item[2], item[3], b"",
+                                                        face_aad("bench", 0, "cloak"))),
+        items[:max(2, faces // 4)])
+    ratios = {f"{name}_openvino_speedup": round(result[f"{name}/torch"] / result[f"{name}/openvino"], 2)
+              for name in ("autoencoder", "encrypt_protect", "facenet", "arcface")}
+    return {"seconds_per_face_one_core": result, **ratios}
 
 
 def _measure(table: pa.Table, seconds: float) -> dict:
@@ -114,45 +173,68 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lfw", default=str(Path(__file__).resolve().parents[1].parent
                                              / "shared" / "data" / "lfw" / "train"))
-    parser.add_argument("--lfw-limit", type=int, default=500)
-    parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--modes", default="seal,encrypt", help="comma-separated scrub modes")
+    parser.add_argument("--limits", default="seal=500,encrypt=200,cloak=40",
+                        help="mode=photos: the first N LFW photos each mode is timed on")
+    parser.add_argument("--masters", default="local[2],local[1]")
+    parser.add_argument("--model-faces", type=int, default=20, help="faces for the per-model timings")
+    parser.add_argument("--quick", action="store_true", help="CI smoke: a few photos, local[2] only")
     parser.add_argument("--output", default="out/bench")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.limits, args.masters, args.model_faces = "seal=12,encrypt=4,cloak=2", "local[2]", 2
     settings = load_settings()
     # The benchmark's own throwaway password: the KDF cost is paid once per run either way.
     master_key = derive_master_key(Password(b"benchmark"), KdfParams.fresh(settings.kdf))
-    datasets = {"samples": list(list_objects(str(SAMPLES_DIR), settings.storage))}
-    lfw = Path(args.lfw)
-    if lfw.is_dir():
-        datasets[f"lfw{args.lfw_limit}"] = list(list_objects(str(lfw), settings.storage))[:args.lfw_limit]
-    report = {"master": args.master, "results": {}}
+    lfw = list(list_objects(args.lfw, settings.storage))
+    limits = {mode: int(n) for mode, n in (item.split("=") for item in args.limits.split(","))}
+    masters = args.masters.split(",")
+    report: dict = {"limits": limits, "masters": masters, "results": {}}
     Path(args.output).mkdir(parents=True, exist_ok=True)
-    for mode in args.modes.split(","):
-        for name, objects in datasets.items():
+    for master in masters:
+        for mode, limit in limits.items():
             with tempfile.TemporaryDirectory(dir=args.output) as tmp:
-                spark = spark_job(objects, settings, mode, master_key, Path(tmp), args.master)
-                plain = plain_process(objects, settings, mode, master_key, Path(tmp))
-            spark["speedup_vs_plain"] = round(plain["wall_s"] / spark["wall_s"], 2)
-            report["results"][f"{mode}/{name}"] = {"spark": spark, "plain": plain}
-    print(f"{'mode/dataset':<16} {'engine':<14} {'photos':>6} {'faces':>6} {'wall s':>8} {'faces/s':>8} "
-          f"{'wrk s/face':>10} {'vs plain':>8}")
-    for name, result in report["results"].items():
-        for engine, row in result.items():
-            label = args.master if engine == "spark" else "plain process"
-            print(f"{name:<16} {label:<14} {row['photos']:>6} {row['faces']:>6} {row['wall_s']:>8} "
-                  f"{row['faces_per_s']:>8} {row['worker_s_per_face']:>10} "
-                  f"{row.get('speedup_vs_plain', 1.0):>8}")
-    if "lfw" in "".join(datasets) and "encrypt" in args.modes:
-        speed = backend_speed(settings, datasets[f"lfw{args.lfw_limit}"])
-        report["encrypt_backend_one_core"] = speed
-        print("encrypt on one core:", json.dumps(speed))
-    spark_startup = next(iter(report["results"].values()))["spark"]["session_startup_s"]
-    print(f"(Spark session start-up, not in wall s: {spark_startup}s)")
+                key = master_key if mode != "cloak" else None
+                report["results"].setdefault(mode, {})[master] = spark_job(
+                    lfw[:limit], settings, mode, key, Path(tmp), master)
+        from pyspark.sql import SparkSession
+
+        SparkSession.builder.getOrCreate().stop()  # the next master needs a new context
+    for mode, limit in limits.items():
+        with tempfile.TemporaryDirectory(dir=args.output) as tmp:
+            plain = plain_process(lfw[:limit], settings, mode, master_key if mode != "cloak" else None,
+                                  Path(tmp))
+        report["results"][mode]["plain process"] = plain
+        for row in report["results"][mode].values():
+            row["vs_plain"] = round(plain["wall_s"] / row["wall_s"], 2)
+    report["models"] = model_speed(settings, lfw, args.model_faces)
+    print(format_table(report))
     path = Path(args.output) / "bench.json"
     path.write_text(json.dumps(report, indent=2))
     print(f"written: {path}")
     return 0
+
+
+def format_table(report: dict) -> str:
+    """The bench as text: one line per mode and engine, then per-model timings and ratios."""
+    lines = [f"{'mode':<8} {'engine':<14} {'photos':>6} {'faces':>6} {'wall s':>8} {'faces/s':>8} "
+             f"{'f/s/core':>8} {'vs plain':>8} {'worker peak RSS MB':>20}"]
+    for mode, engines in report["results"].items():
+        for engine, row in engines.items():
+            cores = int(engine[6:-1]) if engine.startswith("local[") else 1
+            rss = row.get("worker_peak_rss_mb", "-")
+            lines.append(f"{mode:<8} {engine:<14} {row['photos']:>6} {row['faces']:>6} {row['wall_s']:>8} "
+                         f"{row['faces_per_s']:>8} {row['faces_per_s'] / cores:>8.2f} {row['vs_plain']:>8} "
+                         f"{str(rss):>20}")
+    startup = [row["session_startup_s"] for engines in report["results"].values()
+               for row in engines.values() if "session_startup_s" in row]
+    lines.append(f"(Spark session start-up, not in wall s: {startup[0] if startup else 'n/a'}s; plain "
+                 "process: one Python process, native libraries on all cores)")
+    models = report["models"]
+    lines.append("seconds per face on ONE core: " + ", ".join(
+        f"{k} {v}" for k, v in models["seconds_per_face_one_core"].items()))
+    lines.append("OpenVINO speed-up over torch eager: " + ", ".join(
+        f"{k.removesuffix('_openvino_speedup')} {v}x" for k, v in models.items() if k.endswith("speedup")))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -88,7 +88,9 @@ def s3(s3_endpoint):
 
 
 @pytest.fixture(scope="session")
-def spark(settings):
+def spark(settings, s3_endpoint):  # noqa: ARG001
+    """Spark local[2]. Started after the S3 credentials are in the environment: the Python workers
+    inherit the environment of their daemon, which lives as long as the session."""
     from jobs.session import spark_session
 
     session = spark_session(settings.spark, "local[2]")

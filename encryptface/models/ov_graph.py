@@ -123,6 +123,7 @@ class OpenVINOGraph(nn.Module):
 
     def __init__(self, model: object) -> None:
         super().__init__()
+        self.model = model  # the source graph, e.g. to compile it with OpenVINO for comparison
         self._nodes: list[tuple[str, str, dict, list[str]]] = []
         self._input = ""
         self._output = ""

@@ -67,7 +67,7 @@ def test_one_row_per_image_with_the_contract(archive, scrubbed):
     assert sorted(rows) == sorted(images)
     for key in GOOD:
         row = rows[key]
-        assert row["status"] == "ok" and row["error"] is None and row["deidentified_image"]
+        assert row["status"] == "ok" and row["error"] is None and row["deidentified_image"], row["error"]
         assert row["width"] > 0 and row["height"] > 0 and len(row["source_sha256"]) == 64
         for face in row["faces"]:
             assert len(face["bbox"]) == 4 and len(face["landmarks"]) == 10

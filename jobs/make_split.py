@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from encryptface.config import load_settings, resolve_repo_path
-from encryptface.training.data import identities, identity_images, identity_split
+from encryptface.config import load_settings
+from encryptface.training.data import identity_images, split_identities
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,10 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True)
     parser.add_argument("--set", action="append", default=[])
     args = parser.parse_args(argv)
-    settings = load_settings(overrides=args.set)
-    data = resolve_repo_path(settings.training.data)
-    tuning, validation = identity_split(identities(data), settings.training.validation_fraction)
-    photos = identity_images(data, validation if args.split == "validation" else tuning)[:args.limit]
+    data, names = split_identities(load_settings(overrides=args.set), args.split)
+    photos = identity_images(data, names)[:args.limit]
     output = Path(args.output)
     for photo in photos:
         link = output / photo.parent.name / photo.name

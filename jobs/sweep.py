@@ -21,14 +21,14 @@ from pathlib import Path
 import cv2
 import torch
 
-from encryptface.config import Settings, load_settings, resolve_repo_path
+from encryptface.config import Settings, load_settings
 from encryptface.crypto import KdfParams, KeyRing, Password, derive_master_key
 from encryptface.evaluation import Evaluator, aggregate
 from encryptface.modes import MODE_NAMES
 from encryptface.recognition import RECOGNIZER_NAMES
 from encryptface.report import console_table, gallery_head, summary_table, write_report
 from encryptface.scrubber import Scrubber
-from encryptface.training.data import identities, identity_images, identity_split
+from encryptface.training.data import identity_images, split_identities
 
 log = logging.getLogger("encryptface.jobs.sweep")
 
@@ -36,10 +36,9 @@ log = logging.getLogger("encryptface.jobs.sweep")
 def split_people(settings: Settings, split: str, count: int) -> list[list[Path]]:
     """Photo lists of the first ``count`` people with two or more photos in ``split``
     ("validation": the held-out identities; "tuning": the others)."""
-    data = resolve_repo_path(settings.training.data)
-    tuning, validation = identity_split(identities(data), settings.training.validation_fraction)
+    data, names = split_identities(settings, split)
     chosen = []
-    for name in validation if split == "validation" else tuning:
+    for name in names:
         photos = identity_images(data, [name])
         if len(photos) >= 2:
             chosen.append(photos)

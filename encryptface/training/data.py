@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from encryptface.alignment import Aligner
-from encryptface.config import Settings
+from encryptface.config import Settings, resolve_repo_path
 from encryptface.detection import FaceDetector
 from encryptface.images import ImageError, decode_image
 
@@ -28,6 +28,16 @@ def identity_split(names: Sequence[str], fraction: float,
         bucket = int.from_bytes(digest[:8], "big") / 2 ** 64
         (held_out if bucket < fraction else rest).append(name)
     return rest, held_out
+
+
+def split_identities(settings: Settings, split: str) -> tuple[Path, list[str]]:
+    """(data root, identity names) of one side of the identity-disjoint split of
+    ``training.data``: "validation" (held out from every fit and setting) or "tuning" (the rest)."""
+    if split not in ("validation", "tuning"):
+        raise ValueError(f"split must be 'validation' or 'tuning', not {split!r}")
+    root = resolve_repo_path(settings.training.data)
+    tuning, validation = identity_split(identities(root), settings.training.validation_fraction)
+    return root, validation if split == "validation" else tuning
 
 
 def identities(root: str | Path) -> list[str]:

@@ -30,9 +30,10 @@ def test_l2_budget_holds_on_the_face_and_on_the_rest():
     face[..., 10:30, 10:30] = 1
     epsilon = 0.02
     projected = _project(delta, "l2", epsilon, face)
-    for part in (face, 1 - face):
+    for part in (face, torch.ones_like(face)):
         rms = float(((projected * part) ** 2).sum() / (part.sum() * 3)) ** 0.5
         assert rms <= epsilon * 1.0001
+    assert float(projected.abs().max()) <= 4 * epsilon * 1.0001
     small = delta * 1e-4
     assert torch.allclose(_project(small, "l2", epsilon, face), small)  # inside: unchanged
     assert float(_project(delta, "linf", epsilon, face).abs().max()) <= epsilon

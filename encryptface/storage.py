@@ -6,9 +6,12 @@ keeping one client per endpoint.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
+import hashlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -101,15 +104,34 @@ def _list_s3(location: Location, settings: StorageSettings,
 
 
 def read_bytes(uri: str, settings: StorageSettings) -> bytes:
-    """The whole object at ``uri``."""
+    """The whole object at ``uri``. S3 reads are checked against the object's length, and a body
+    cut short or a connection dropped while streaming is read again (boto3 retries the request
+    itself, not the streaming of its body)."""
     location = parse_uri(uri)
     try:
         if location.scheme == "s3":
-            body = s3_client(settings).get_object(Bucket=location.bucket, Key=location.key)["Body"]
-            return body.read()
+            return _read_s3(location.bucket, location.key, settings)
         return Path(location.key).read_bytes()
     except Exception as exc:
         raise StorageError(f"cannot read {uri}: {_describe(exc)}") from None
+
+
+def _read_s3(bucket: str, key: str, settings: StorageSettings) -> bytes:
+    from botocore.exceptions import ClientError
+
+    for attempt in range(settings.max_attempts):
+        try:
+            response = s3_client(settings).get_object(Bucket=bucket, Key=key)
+            data = response["Body"].read()
+            if len(data) == response["ContentLength"]:
+                return data
+            error: Exception = OSError(f"short read: {len(data)} of {response['ContentLength']} bytes")
+        except ClientError:
+            raise  # boto3 has already retried what is worth retrying (5xx, throttling)
+        except Exception as exc:  # incomplete body, reset while streaming
+            error = exc
+        time.sleep(min(2.0, 0.05 * 2 ** attempt))
+    raise error
 
 
 def write_bytes(uri: str, data: bytes, settings: StorageSettings) -> None:
@@ -117,7 +139,10 @@ def write_bytes(uri: str, data: bytes, settings: StorageSettings) -> None:
     location = parse_uri(uri)
     try:
         if location.scheme == "s3":
-            s3_client(settings).put_object(Bucket=location.bucket, Key=location.key, Body=data)
+            # Content-MD5: the store rejects a body damaged on the way instead of keeping it.
+            digest = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324 - integrity
+            s3_client(settings).put_object(Bucket=location.bucket, Key=location.key, Body=data,
+                                           ContentMD5=digest)
             return
         path = Path(location.key)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -70,9 +70,24 @@ def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: s
         yield to_batch(rows)
 
 
+# Tests kill a worker on purpose: "<relative path>=<marker file>" makes the worker that meets that
+# photo exit abruptly once (the marker records it), as an OOM kill or a lost executor would.
+CRASH_ONCE_ENV = "ENCRYPTFACE_TEST_CRASH_ONCE"
+
+
+def _crash_once(relative_path: str) -> None:
+    spec = os.environ.get(CRASH_ONCE_ENV)
+    if spec:
+        key, _, marker = spec.partition("=")
+        if key == relative_path and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(17)
+
+
 def _scrub_one(scrubber: Scrubber, item: dict, master_key: MasterKey | None,
                images_uri: str | None) -> dict:
     uri, relative_path = item["source_uri"], item["relative_path"]
+    _crash_once(relative_path)
     limit = scrubber.settings.images.max_bytes
     if item["size"] is not None and item["size"] > limit:
         return error_row(uri, relative_path, f"object too large: {item['size']} bytes > limit {limit}")

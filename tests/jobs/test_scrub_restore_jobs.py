@@ -157,20 +157,28 @@ def test_rerun_replaces_the_dataset_atomically(scrubbed, s3_endpoint, password_f
 
 def test_spark_submit_entry_point_keeps_the_password_out_of_everything(tmp_path):
     """`spark-submit jobs/scrub.py` as a user runs it; the password must not leak anywhere."""
-    output = tmp_path / "out"
+    output, events, local = tmp_path / "out", tmp_path / "events", tmp_path / "local"
+    events.mkdir()
     env = dict(os.environ, ENCRYPTFACE_PASSWORD=TEST_PASSWORD, PYSPARK_PYTHON=sys.executable,
                SPARK_LOCAL_IP="127.0.0.1")
     spark_submit = os.path.join(os.path.dirname(sys.executable), "spark-submit")
     result = subprocess.run(
-        [spark_submit, "--master", "local[2]", str(REPO / "jobs" / "scrub.py"),
+        [spark_submit, "--master", "local[2]", "--conf", "spark.eventLog.enabled=true",
+         "--conf", f"spark.eventLog.dir={events}", "--conf", f"spark.local.dir={local}",
+         str(REPO / "jobs" / "scrub.py"),
          "--input", str(PHOTOS / "two_people.jpg"), "--output", str(output), *SCRUB_FLAGS],
         env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "scrubbed 1 photos (1 ok" in result.stdout
     assert TEST_PASSWORD not in result.stdout + result.stderr
-    for path in output.rglob("*"):
-        if path.is_file():
-            assert TEST_PASSWORD.encode() not in path.read_bytes(), path
+    files = [p for folder in (output, events, local) for p in folder.rglob("*") if p.is_file()]
+    assert any(events in p.parents for p in files)  # the event log (what the Spark UI replays)
+    original = (PHOTOS / "two_people.jpg").read_bytes()
+    for path in files:
+        data = path.read_bytes()
+        assert TEST_PASSWORD.encode() not in data, path
+        # no copy of the original photo's bytes left in shuffle/spill/temp files or the output
+        assert original[1000:1064] not in data, path
 
 
 def test_encrypt_mode_job_round_trip_on_a_local_folder(spark, password_file, tmp_path, settings):

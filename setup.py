@@ -26,7 +26,7 @@ setup(
         "diffusers==0.42.1",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "moto[server]>=5.0", "ruff>=0.6"],
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "moto[server]>=5.0", "ruff>=0.6", "hypothesis>=6.100"],
     },
     entry_points={"console_scripts": ["encryptface=jobs.cli:main"]},
 )

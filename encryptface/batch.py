@@ -164,6 +164,25 @@ def evaluate_batches(batches: Iterable[pa.RecordBatch], settings: Settings, reco
         yield pa.RecordBatch.from_pylist(results, schema=EVALUATION_SCHEMA)
 
 
+EMBEDDING_SCHEMA = pa.schema([("uri", pa.string()), ("embeddings", pa.string()), ("error", pa.string())])
+
+
+def embed_batches(batches: Iterable[pa.RecordBatch], settings: Settings, recognizers: tuple[str, ...],
+                  threads: int = 0) -> Iterator[pa.RecordBatch]:
+    """Photos (a ``uri`` column) -> every recogniser's embedding of the central face (JSON)."""
+    _limit_native_threads(threads)
+    evaluator = worker_evaluator(settings, recognizers, threads)
+    for batch in batches:
+        rows = []
+        for uri in batch.column("uri").to_pylist():
+            try:
+                embeddings = evaluator.embed_photo(read_bytes(uri, settings.storage))
+                rows.append({"uri": uri, "embeddings": json.dumps(embeddings), "error": None})
+            except Exception as exc:  # a missing or broken pair photo is reported, not fatal
+                rows.append({"uri": uri, "embeddings": None, "error": f"{type(exc).__name__}: {exc}"})
+        yield pa.RecordBatch.from_pylist(rows, schema=EMBEDDING_SCHEMA)
+
+
 def _evaluate_one(evaluator: Evaluator, row: dict, keys: KeyRing | None, wrong: tuple[KeyRing, ...],
                   gallery_share: float) -> dict:
     result = {"source_uri": row["source_uri"], "relative_path": row["relative_path"], "status": "ok",

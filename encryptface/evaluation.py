@@ -128,8 +128,11 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(float(np.mean(finite)), 4) if finite else None
 
 
-def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS) -> dict:
-    """Stage 2: the metrics (stable keys) of all measured faces."""
+def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
+              pair_distances: dict[str, list[tuple[float, bool]]] | None = None) -> dict:
+    """Stage 2: the metrics (stable keys) of all measured faces. Thresholds come from impostor
+    pairs among the measured original faces, or, given ``pair_distances`` (recogniser -> (distance,
+    same person) of a pairs file), from that file's different-person pairs."""
     ms = list(measurements)
     seconds = [m["seconds"] for m in ms]
     result: dict = {
@@ -150,7 +153,9 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS) -> dic
                               "ssim_face_mean": _mean([m["restored_ssim_face"] for m in restored])}
     names = list(ms[0]["embeddings"]) if ms else []
     for name in names:
-        limits = {far: threshold_at_far(impostor_distances(name, ms), far) for far in fars}
+        pairs = (pair_distances or {}).get(name)
+        impostors = [d for d, same in pairs if not same] if pairs else impostor_distances(name, ms)
+        limits = {far: threshold_at_far(impostors, far) for far in fars}
 
         def dist(a: list | None, b: list | None, n: str = name) -> float:
             return float("inf") if a is None or b is None else recognizer_distance(n, np.asarray(a),
@@ -166,7 +171,11 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS) -> dic
         back_same_photo = [dist(e["original"], e["restored"]) for e in emb if e["restored"] is not None]
         wrong = [dist(e["original"], w) for e in emb for w in e["wrong"]]
         wrong_pairs = [dist(a, b) for e in emb for a, b in itertools.combinations(e["wrong"], 2)]
-        entry: dict = {"thresholds": {str(f): round(t, 4) for f, t in limits.items()}, "far": {}}
+        entry: dict = {"thresholds": {str(f): round(t, 4) for f, t in limits.items()}, "far": {},
+                       "thresholds_from": "pairs file" if pairs else "original faces of different people"}
+        if pairs:  # how the recogniser does on the pairs file itself at each threshold
+            entry["pairs_true_accept"] = {str(f): _share([d < t for d, same in pairs if same])
+                                          for f, t in limits.items()}
         for far, limit in limits.items():
             row = {
                 "baseline_matched": _share([d < limit for d in baseline]),
@@ -188,6 +197,22 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS) -> dic
     return result
 
 
+def read_pairs(text: str) -> list[tuple[str, str, bool]]:
+    """LFW-style pairs (``name n1 n2`` = same person, ``name1 n1 name2 n2`` = different; header
+    and blank lines skipped) as (relative path, relative path, same person)."""
+    def photo(name: str, number: str) -> str:
+        return f"{name}/{name}_{int(number):04d}.jpg"
+
+    pairs = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) == 3:
+            pairs.append((photo(fields[0], fields[1]), photo(fields[0], fields[2]), True))
+        elif len(fields) == 4:
+            pairs.append((photo(fields[0], fields[1]), photo(fields[2], fields[3]), False))
+    return pairs
+
+
 def gallery_selected(relative_path: str, share: float) -> bool:
     """A stable pseudo-random choice of faces for galleries (same faces on every run)."""
     return int.from_bytes(hashlib.sha256(relative_path.encode()).digest()[:4], "big") / 2 ** 32 < share
@@ -201,6 +226,13 @@ class Evaluator:
         self.detector = FaceDetector(settings.detection)
         self.recognizers = [load_recognizer(name, settings.recognition) for name in recognizer_names]
         self.restorer = Restorer(settings, threads)
+
+    def embed_photo(self, data: bytes) -> dict[str, list | None]:
+        """Every recogniser's embedding of the central face of a photo (None without a face)."""
+        rgb = decode_image(data, self.settings.images)[0]
+        face = central_face(self.detector, rgb)
+        return {r.name: None if face is None else np.round(r.embed(rgb, face), 5).tolist()
+                for r in self.recognizers}
 
     def evaluate_record(self, row: dict, original_bytes: bytes, reference_bytes: bytes | None,
                         keys: KeyRing | None, wrong: Sequence[KeyRing],

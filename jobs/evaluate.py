@@ -22,15 +22,16 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from encryptface.batch import EVALUATION_SCHEMA, evaluate_batches
+from encryptface.batch import EMBEDDING_SCHEMA, EVALUATION_SCHEMA, embed_batches, evaluate_batches
 from encryptface.config import Settings
 from encryptface.crypto import DecryptionError, KeyRing, Password, PasswordError, read_password
-from encryptface.evaluation import aggregate, identity_of
+from encryptface.evaluation import aggregate, identity_of, read_pairs
 from encryptface.output import records_path
-from encryptface.recognition import RECOGNIZER_NAMES
+from encryptface.recognition import RECOGNIZER_NAMES, recognizer_distance
 from encryptface.report import console_table, gallery_head, summary_table, write_report
 from encryptface.storage import StorageError, list_objects
 from jobs.options import add_common_options, settings_from
@@ -73,10 +74,35 @@ def transform(frame: DataFrame, settings: Settings, recognizers: tuple[str, ...]
     return frame.mapInArrow(work, from_arrow_schema(EVALUATION_SCHEMA))
 
 
-def load(rows: list, output: Path, title: str, gallery_size: int, reversible: bool) -> dict:
+def pair_distances(spark: SparkSession, pairs_file: str, originals: str, settings: Settings,
+                   recognizers: tuple[str, ...]) -> dict[str, list[tuple[float, bool]]]:
+    """Embed every photo of an LFW-style pairs file (paths relative to ``originals``) in the
+    workers; recogniser -> [(distance, same person)] for the pairs whose photos both have a face."""
+    pairs = read_pairs(Path(pairs_file).read_text())
+    base = originals.rstrip("/")
+    uris = sorted({f"{base}/{path}" for a, b, _ in pairs for path in (a, b)})
+    frame = spark.createDataFrame([(u,) for u in uris], "uri string").repartition(
+        max(1, len(uris) // settings.spark.images_per_partition))
+    work = functools.partial(embed_batches, settings=settings, recognizers=recognizers,
+                             threads=settings.spark.threads_per_task)
+    rows = frame.mapInArrow(work, from_arrow_schema(EMBEDDING_SCHEMA)).collect()
+    embedded = {r.uri: json.loads(r.embeddings) for r in rows if r.embeddings}
+    result: dict[str, list[tuple[float, bool]]] = {name: [] for name in recognizers}
+    for a, b, same in pairs:
+        ea, eb = embedded.get(f"{base}/{a}"), embedded.get(f"{base}/{b}")
+        for name in recognizers:
+            if ea and eb and ea[name] is not None and eb[name] is not None:
+                result[name].append((recognizer_distance(name, np.asarray(ea[name]),
+                                                         np.asarray(eb[name])), same))
+    log.info("pairs file: %d pairs, %d usable", len(pairs), len(next(iter(result.values()), [])))
+    return result
+
+
+def load(rows: list, output: Path, title: str, gallery_size: int, reversible: bool,
+         pairs: dict[str, list[tuple[float, bool]]] | None = None) -> dict:
     """Aggregate on the driver; write metrics.json and report.html."""
     measurements = [json.loads(r.measurement) for r in rows if r.status == "ok"]
-    metrics = aggregate(measurements)
+    metrics = aggregate(measurements, pair_distances=pairs)
     metrics["errors"] = [{"source_uri": r.source_uri, "error": r.error} for r in rows if r.status != "ok"]
     output.mkdir(parents=True, exist_ok=True)
     runs = [{"settings": {}, "metrics": metrics}]
@@ -93,6 +119,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scrubbed", required=True, help="scrub output folder")
     parser.add_argument("--output", required=True, help="folder for metrics.json and report.html")
     parser.add_argument("--recognizers", default=",".join(RECOGNIZER_NAMES))
+    parser.add_argument("--pairs", help="LFW-style pairs file (photo paths relative to --originals): "
+                        "thresholds from its different-person pairs")
     parser.add_argument("--wrong", type=int, default=3, help="wrong passwords tried per face")
     parser.add_argument("--gallery", type=int, default=24, help="faces shown in the report")
     parser.add_argument("--no-password", action="store_true",
@@ -132,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     share = min(1.0, 2.0 * args.gallery / max(photos, 1))
     recognizers = tuple(args.recognizers.split(","))
     rows = transform(frame, settings, recognizers, keys, wrong, share).collect()
+    pairs = pair_distances(spark, args.pairs, args.originals, settings, recognizers) if args.pairs else None
     title = f"EncryptFace evaluation of {args.scrubbed}"
-    metrics = load(rows, Path(args.output), title, args.gallery, reversible)
+    metrics = load(rows, Path(args.output), title, args.gallery, reversible, pairs)
     head, table = summary_table([{"settings": {}, "metrics": metrics}])
     print(console_table(head, table))
     print(f"evaluated {metrics['faces']} faces ({len(metrics['errors'])} errors) in "

@@ -23,13 +23,13 @@ def originals(tmp_path_factory):
     return root
 
 
-def _scrub_and_evaluate(originals, tmp_path, mode, password_args):
+def _scrub_and_evaluate(originals, tmp_path, mode, password_args, extra=()):
     scrubbed, report = tmp_path / "scrubbed", tmp_path / "eval"
     assert scrub.main(["--input", str(originals), "--output", str(scrubbed), f"--mode={mode}",
                        *password_args, *FLAGS]) == 0
     assert evaluate.main(["--originals", str(originals), "--scrubbed", str(scrubbed), "--output",
                           str(report), "--recognizers", "dlib,facenet", "--wrong", "2",
-                          *password_args, *FLAGS]) == 0
+                          *password_args, *extra, *FLAGS]) == 0
     return json.loads((report / "metrics.json").read_text()), (report / "report.html").read_text()
 
 
@@ -52,7 +52,12 @@ def test_seal_evaluation_measures_protection_and_exact_recovery(spark, originals
 
 def test_cloak_evaluation_needs_no_password(spark, originals, tmp_path, monkeypatch):
     monkeypatch.delenv("ENCRYPTFACE_PASSWORD", raising=False)
-    metrics, report = _scrub_and_evaluate(originals, tmp_path, "cloak", [])
+    people = sorted(p.name for p in originals.iterdir())
+    pairs = tmp_path / "pairs.txt"  # LFW format: two same-person and two different-person pairs
+    pairs.write_text(f"2\t2\n{people[0]}\t1\t2\n{people[1]}\t1\t2\n"
+                     f"{people[0]}\t1\t{people[2]}\t1\n{people[1]}\t2\t{people[3]}\t1\n")
+    metrics, report = _scrub_and_evaluate(originals, tmp_path, "cloak", [], ["--pairs", str(pairs)])
+    assert metrics["recognizers"]["dlib"]["thresholds_from"] == "pairs file"
     assert "recovery" not in metrics and metrics["faces"] == 8
     assert metrics["recognizers"]["facenet"]["far"]["0.01"]["protection_success"] >= 0.75  # white box
     assert metrics["quality"]["psnr_face_db_mean"] > 33 and metrics["quality"]["ssim_face_mean"] > 0.93

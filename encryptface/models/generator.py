@@ -33,6 +33,8 @@ class Autoencoder:
         self.latent_shape = (LATENT_CHANNELS, crop_size // DOWNSCALE, crop_size // DOWNSCALE)
         config = json.loads((model_dir / CONFIG_FILE).read_text())
         self.backend = backend
+        if threads:  # the prior's flow runs on torch whatever runs the autoencoder
+            torch.set_num_threads(threads)
         if backend == "openvino" and (model_dir / "encoder.xml").is_file():
             import openvino as ov
 
@@ -41,15 +43,15 @@ class Autoencoder:
             # decode to the same face on every executor.
             options = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
             if threads:
-                options["INFERENCE_NUM_THREADS"] = threads
+                # Spark runs one worker process per core: without this, every process pins its
+                # inference threads to the same first cores and they take turns.
+                options.update(INFERENCE_NUM_THREADS=threads, ENABLE_CPU_PINNING=False)
             self._encoder = core.compile_model(str(model_dir / "encoder.xml"), "CPU", options)
             self._decoder = core.compile_model(str(model_dir / "decoder.xml"), "CPU", options)
         else:
             if backend == "openvino":
                 log.warning("no OpenVINO IR in %s: running the autoencoder on torch", model_dir)
                 self.backend = "torch"
-            if threads:
-                torch.set_num_threads(threads)
             self._torch = load_taef2((model_dir / config["autoencoder"]).resolve())
 
     def encode(self, crops: np.ndarray) -> np.ndarray:

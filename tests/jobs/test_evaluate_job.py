@@ -34,7 +34,14 @@ def _scrub_and_evaluate(originals, tmp_path, mode, password_args, extra=()):
 
 
 def test_seal_evaluation_measures_protection_and_exact_recovery(spark, originals, tmp_path, password_file):
-    metrics, report = _scrub_and_evaluate(originals, tmp_path, "seal", ["--password-file", password_file])
+    people = sorted(p.name for p in originals.iterdir())
+    pairs = tmp_path / "pairs.txt"  # LFW format: two same-person and two different-person pairs
+    pairs.write_text(f"2\t2\n{people[0]}\t1\t2\n{people[1]}\t1\t2\n"
+                     f"{people[0]}\t1\t{people[2]}\t1\n{people[1]}\t2\t{people[3]}\t1\n")
+    metrics, report = _scrub_and_evaluate(originals, tmp_path, "seal", ["--password-file", password_file],
+                                          ["--pairs", str(pairs)])
+    for entry in metrics["recognizers"].values():  # thresholds from the 2 different-person pairs
+        assert entry["thresholds_from"] == "pairs file" and entry["pairs_true_accept"]["0.1"] is not None
     assert metrics["faces"] == 8 and metrics["faces_with_reference_photo"] == 8 and not metrics["errors"]
     assert set(metrics["recognizers"]) == {"dlib", "facenet"}
     for entry in metrics["recognizers"].values():
@@ -52,12 +59,7 @@ def test_seal_evaluation_measures_protection_and_exact_recovery(spark, originals
 
 def test_cloak_evaluation_needs_no_password(spark, originals, tmp_path, monkeypatch):
     monkeypatch.delenv("ENCRYPTFACE_PASSWORD", raising=False)
-    people = sorted(p.name for p in originals.iterdir())
-    pairs = tmp_path / "pairs.txt"  # LFW format: two same-person and two different-person pairs
-    pairs.write_text(f"2\t2\n{people[0]}\t1\t2\n{people[1]}\t1\t2\n"
-                     f"{people[0]}\t1\t{people[2]}\t1\n{people[1]}\t2\t{people[3]}\t1\n")
-    metrics, report = _scrub_and_evaluate(originals, tmp_path, "cloak", [], ["--pairs", str(pairs)])
-    assert metrics["recognizers"]["dlib"]["thresholds_from"] == "pairs file"
+    metrics, report = _scrub_and_evaluate(originals, tmp_path, "cloak", [])
     assert "recovery" not in metrics and metrics["faces"] == 8
     assert metrics["recognizers"]["facenet"]["far"]["0.01"]["protection_success"] >= 0.75  # white box
     assert metrics["quality"]["psnr_face_db_mean"] > 33 and metrics["quality"]["ssim_face_mean"] > 0.93

@@ -51,3 +51,10 @@ class FaceDetector:
                               landmarks=(row[4:14].reshape(5, 2) / scale).astype(np.float32),
                               score=float(row[14])))
         return sorted(faces, key=lambda f: -f.bbox[2] * f.bbox[3])
+
+
+def nearest_centre(faces: list[Face], shape: tuple[int, ...]) -> Face | None:
+    """The face whose landmarks are nearest the centre of a photo of ``shape`` (portrait datasets
+    such as LFW centre their person), or None when there is no face."""
+    centre = np.array([shape[1], shape[0]]) / 2
+    return min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(axis=0) - centre)) if faces else None

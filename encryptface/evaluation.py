@@ -21,7 +21,7 @@ import numpy as np
 
 from encryptface.config import Settings
 from encryptface.crypto import DecryptionError, KeyRing
-from encryptface.detection import Face, FaceDetector
+from encryptface.detection import Face, FaceDetector, nearest_centre
 from encryptface.gallery import face_crop
 from encryptface.images import decode_encoded, decode_image, encode_image
 from encryptface.metrics import iou, psnr, ssim, threshold_at_far
@@ -64,9 +64,7 @@ def redetect(detector: FaceDetector, rgb: np.ndarray, face: Face) -> Face | None
 
 def central_face(detector: FaceDetector, rgb: np.ndarray) -> Face | None:
     """The detected face nearest the photo centre (portrait datasets centre their person)."""
-    centre = np.array(rgb.shape[1::-1]) / 2
-    faces = detector.detect(rgb)
-    return min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - centre)) if faces else None
+    return nearest_centre(detector.detect(rgb), rgb.shape)
 
 
 def face_box(face: Face, shape: tuple[int, ...]) -> tuple[slice, slice]:
@@ -239,9 +237,7 @@ class Evaluator:
                         thumbnails: bool) -> tuple[dict, list[bytes]]:
         """(measurement of the record's central face, JPEG thumbnails for a gallery if asked)."""
         original = decode_image(original_bytes, self.settings.images)[0]
-        centre = np.array(original.shape[1::-1]) / 2
-        face = min((record_face(f) for f in row["faces"]),
-                   key=lambda f: np.linalg.norm(f.landmarks.mean(0) - centre))
+        face = nearest_centre([record_face(f) for f in row["faces"]], original.shape)
         case = FaceCase(identity=identity_of(row["relative_path"]), original=original, face=face,
                         scrubbed=decode_encoded(row["deidentified_image"]), seconds=row["seconds"])
         if reference_bytes is not None:

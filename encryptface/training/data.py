@@ -12,7 +12,7 @@ import numpy as np
 
 from encryptface.alignment import Aligner
 from encryptface.config import Settings, resolve_repo_path
-from encryptface.detection import FaceDetector
+from encryptface.detection import FaceDetector, nearest_centre
 from encryptface.images import ImageError, decode_image
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,8 @@ def central_face_crops(paths: Sequence[Path], settings: Settings,
             rgb, _ = decode_image(path.read_bytes(), settings.images)
         except ImageError:
             continue
-        faces = detector.detect(rgb)
-        if faces:
-            centre = np.array(rgb.shape[1::-1]) / 2
-            face = min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(axis=0) - centre))
+        face = nearest_centre(detector.detect(rgb), rgb.shape)
+        if face is not None:
             crops.append(aligner.align(rgb, face).crop)
             kept.append(index)
         if log_every and (index + 1) % log_every == 0:

@@ -63,6 +63,7 @@ class EncryptSettings:
     model: str
     backend: str
     residual: str
+    performance_hint: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +111,7 @@ class SparkSettings:
     images_per_partition: int
     batch_size: int
     threads_per_task: int
+    task_cpus: int
     max_records_per_file: int
 
 

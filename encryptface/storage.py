@@ -25,9 +25,13 @@ class StorageError(OSError):
 
 @dataclasses.dataclass(frozen=True)
 class ObjectInfo:
+    """A listed object. ``version`` changes when the object does: the ETag on S3, the modification
+    time (ns) of a local file; incremental runs compare it with the manifest."""
+
     uri: str
     relative_path: str
     size: int
+    version: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +75,7 @@ def list_objects(uri: str, settings: StorageSettings) -> Iterator[ObjectInfo]:
     root = Path(location.key)
     if root.is_file():
         if root.name.lower().endswith(extensions):
-            yield ObjectInfo(str(root), root.name, root.stat().st_size)
+            yield _local_info(root, root.name)
         return
     if not root.is_dir():
         raise StorageError(f"input folder does not exist: {root}")
@@ -80,9 +84,13 @@ def list_objects(uri: str, settings: StorageSettings) -> Iterator[ObjectInfo]:
         for name in filenames:
             if name.lower().endswith(extensions):
                 path = Path(dirpath) / name
-                found.append(ObjectInfo(str(path), path.relative_to(root).as_posix(),
-                                        path.stat().st_size))
+                found.append(_local_info(path, path.relative_to(root).as_posix()))
     yield from sorted(found, key=lambda info: info.relative_path)  # key order, as S3 lists
+
+
+def _local_info(path: Path, relative_path: str) -> ObjectInfo:
+    stat = path.stat()
+    return ObjectInfo(str(path), relative_path, stat.st_size, f"mtime:{stat.st_mtime_ns}")
 
 
 def _list_s3(location: Location, settings: StorageSettings,
@@ -98,7 +106,8 @@ def _list_s3(location: Location, settings: StorageSettings,
             for item in page.get("Contents", []):
                 key = item["Key"]
                 if key.lower().endswith(extensions) and not key.endswith("/"):
-                    yield ObjectInfo(f"s3://{location.bucket}/{key}", key[strip:], int(item["Size"]))
+                    yield ObjectInfo(f"s3://{location.bucket}/{key}", key[strip:], int(item["Size"]),
+                                     f"etag:{item.get('ETag', '').strip(chr(34))}")
     except Exception as exc:
         raise StorageError(f"cannot list s3://{location.bucket}/{prefix}: {_describe(exc)}") from None
 

@@ -11,15 +11,26 @@ import logging
 import math
 import sys
 import time
+from pathlib import Path
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from encryptface.batch import scrub_batches
 from encryptface.config import Settings
 from encryptface.crypto import KdfParams, MasterKey, PasswordError, derive_master_key, read_password
+from encryptface.manifest import (
+    Delta,
+    carried_entries,
+    carry_over,
+    entries_for_files,
+    plan,
+    read_manifest,
+    write_manifest,
+)
 from encryptface.modes import MODE_NAMES
-from encryptface.output import new_run_dir, publish
+from encryptface.output import new_run_dir, publish, records_path
 from encryptface.records import INPUT_SCHEMA, RECORD_SCHEMA
 from encryptface.storage import ObjectInfo, StorageError, list_objects
 from jobs.options import add_common_options, settings_from
@@ -45,10 +56,23 @@ def transform(frame: DataFrame, settings: Settings, mode: str, master_key: Maste
     return frame.mapInArrow(work, from_arrow_schema(RECORD_SCHEMA))
 
 
-def load(frame: DataFrame, output_dir: str) -> str:
-    """Write the rows as zstd Parquet into a new run folder and publish it atomically."""
-    run_dir = new_run_dir(output_dir)
+def load(frame: DataFrame, run_dir: Path) -> list[str]:
+    """Write the rows as zstd Parquet into the (new) run folder; returns the data files written."""
     frame.write.mode("error").parquet(str(run_dir))
+    return sorted(path.name for path in run_dir.glob("*.parquet"))
+
+
+def finish_run(output_dir: str, run_dir: Path, written: list[str], objects: list[ObjectInfo],
+               delta: Delta, previous_run: Path | None, previous: pa.Table | None,
+               images_uri: str | None, settings: Settings) -> str:
+    """Carry unchanged records over from the previous run (incremental), write the manifest and
+    publish the run atomically."""
+    tables = [entries_for_files(run_dir, written, objects, run_dir.name, images_uri,
+                                settings.images.output_format)]
+    if previous_run is not None:
+        placed = carry_over(previous_run, run_dir, delta.replaced)
+        tables.append(carried_entries(previous, delta.replaced, placed))
+    write_manifest(run_dir, tables)
     return str(publish(output_dir, run_dir))
 
 
@@ -63,6 +87,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write-images", action="store_true",
                         help="also write the protected photos under OUTPUT/images (or --images-uri)")
     parser.add_argument("--images-uri", help="where --write-images puts photos (folder or s3://)")
+    parser.add_argument("--incremental", action="store_true",
+                        help="scrub only objects that are new, changed or failed since the last "
+                        "run into OUTPUT (by its manifest) and keep the other records")
     add_common_options(parser)
     return parser.parse_args(argv)
 
@@ -78,12 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     except (PasswordError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    previous_run, previous = _previous_run(args.output) if args.incremental else (None, None)
+    delta = plan(objects, previous)
+    log.info("listed %d objects under %s: %s", len(objects), args.input, delta.describe())
+    if previous_run is not None and not delta.todo:
+        print(f"nothing to scrub: {delta.describe()}")
+        print(f"records: {records_path(args.output)}")
+        return 0
     master_key = derive_master_key(password, KdfParams.fresh(settings.kdf)) if password else None
-    log.info("listed %d objects under %s", len(objects), args.input)
     images_uri = (args.images_uri or f"{args.output.rstrip('/')}/images") if args.write_images else None
     spark = spark_session(settings.spark, args.master)
-    frame = transform(extract(spark, objects, settings), settings, args.mode, master_key, images_uri)
-    records = load(frame, args.output)
+    frame = transform(extract(spark, delta.todo, settings), settings, args.mode, master_key, images_uri)
+    run_dir = new_run_dir(args.output)
+    written = load(frame, run_dir)
+    records = finish_run(args.output, run_dir, written, objects, delta, previous_run, previous,
+                         images_uri, settings)
     summary = spark.read.parquet(records).selectExpr(
         "count(*) AS photos", "coalesce(sum(size(faces)), 0) AS faces",
         "count_if(status = 'ok') AS ok", "count_if(status = 'no_face') AS no_face",
@@ -92,10 +128,25 @@ def main(argv: list[str] | None = None) -> int:
     print(f"scrubbed {summary.photos} photos ({summary.ok} ok, {summary.no_face} without a face, "
           f"{summary.errors} errors), {summary.faces} faces in {seconds:.1f}s "
           f"({summary.faces / seconds:.2f} faces/s)")
+    if previous_run is not None:
+        print(f"incremental: {delta.describe()}")
     print(f"records: {records}")
     if images_uri:
         print(f"protected photos: {images_uri}")
     return 0
+
+
+def _previous_run(output_dir: str) -> tuple[Path | None, pa.Table | None]:
+    """The published run folder of ``output_dir`` and its manifest, when there is one to build on."""
+    try:
+        run = records_path(output_dir)
+    except FileNotFoundError:
+        return None, None
+    manifest = read_manifest(run)
+    if manifest is None:
+        log.warning("%s has no manifest (written by an older version): scrubbing everything", run)
+        return None, None
+    return run, manifest
 
 
 if __name__ == "__main__":

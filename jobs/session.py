@@ -36,6 +36,8 @@ def spark_session(settings: SparkSettings, master: str | None = None) -> SparkSe
                # One Python worker per core keeps the loaded models warm across tasks.
                .config("spark.python.worker.reuse", "true")
                .config("spark.sql.shuffle.partitions", "8"))
+    if settings.task_cpus:
+        builder = builder.config("spark.task.cpus", str(settings.task_cpus))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark

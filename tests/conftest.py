@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from encryptface.config import load_settings
 from encryptface.crypto import KdfParams, KeyRing, Password, derive_master_key
@@ -16,6 +17,11 @@ SHARED = REPO.parent / "shared"
 PHOTOS = SHARED / "data" / "photos"
 LFW_TRAIN = SHARED / "data" / "lfw" / "train"
 TEST_PASSWORD = "correct horse battery staple 7f3a"
+# CI replays the same examples every run (a red CI then means a change broke something); local runs
+# explore new ones.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 # scrypt at the lowest cost the code accepts: tests check the mechanism, not the cost.
 FAST = ["kdf.n_log2=14"]
 
@@ -52,7 +58,7 @@ def password_file(tmp_path_factory):
     return str(path)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -68,7 +74,7 @@ def s3_endpoint():
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                       AWS_DEFAULT_REGION="us-east-1")
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"

@@ -24,6 +24,8 @@ def record(settings, master_key):
 def _mutations():
     def latent(face, data):
         blob = bytearray(face["encrypted_latent"])
+        if not blob:  # already cut to nothing by an earlier mutation
+            return face
         at = data.draw(st.integers(0, len(blob) - 1))
         return {**face, "encrypted_latent": bytes(blob[:at]) if data.draw(st.booleans())
                 else bytes(blob[:at]) + bytes([blob[at] ^ 0x55]) + bytes(blob[at + 1:])}

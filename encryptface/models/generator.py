@@ -26,7 +26,7 @@ class Autoencoder:
     """Encode RGB uint8 crops to latents and back, on OpenVINO or torch (same weights)."""
 
     def __init__(self, model_dir: Path, crop_size: int, backend: str = "openvino",
-                 threads: int = 0) -> None:
+                 threads: int = 0, performance_hint: str = "LATENCY") -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
         self.crop_size = crop_size
@@ -41,13 +41,16 @@ class Autoencoder:
             core = ov.Core()
             # f32: the CPU plugin otherwise may pick bf16 on CPUs that have it, and keys must
             # decode to the same face on every executor.
-            options = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+            options = {"PERFORMANCE_HINT": performance_hint, "INFERENCE_PRECISION_HINT": "f32"}
             if threads:
                 # Spark runs one worker process per core: without this, every process pins its
                 # inference threads to the same first cores and they take turns.
                 options.update(INFERENCE_NUM_THREADS=threads, ENABLE_CPU_PINNING=False)
             self._encoder = core.compile_model(str(model_dir / "encoder.xml"), "CPU", options)
             self._decoder = core.compile_model(str(model_dir / "decoder.xml"), "CPU", options)
+            # THROUGHPUT (many cores per task, e.g. a Xeon executor with spark.task.cpus > 1): the
+            # faces of a photo run as parallel infer requests instead of one after another.
+            self._parallel = performance_hint == "THROUGHPUT"
         else:
             if backend == "openvino":
                 log.warning("no OpenVINO IR in %s: running the autoencoder on torch", model_dir)
@@ -67,23 +70,45 @@ class Autoencoder:
     def _run(self, batch: np.ndarray, encoder: bool) -> np.ndarray:
         if self.backend == "openvino":
             model = self._encoder if encoder else self._decoder
+            if not len(batch):
+                return batch
+            if self._parallel and len(batch) > 1:
+                return _infer_parallel(model, batch)
             # IR is exported with batch 1 (static shapes): run face by face.
-            return np.concatenate([model(item[None])[0] for item in batch]) if len(batch) else batch
+            return np.concatenate([model(item[None])[0] for item in batch])
         module = self._torch[0] if encoder else self._torch[1]
         with torch.no_grad():
             return module(torch.from_numpy(batch)).numpy()
 
 
+def _infer_parallel(model, batch: np.ndarray) -> np.ndarray:  # noqa: ANN001 - ov.CompiledModel
+    """Batch-1 requests for every item of ``batch`` in flight at once (OpenVINO picks how many)."""
+    import openvino as ov
+
+    results: list[np.ndarray | None] = [None] * len(batch)
+
+    def done(request, index: int) -> None:  # noqa: ANN001 - ov.InferRequest
+        results[index] = request.get_output_tensor(0).data.copy()
+
+    queue = ov.AsyncInferQueue(model, 0)
+    queue.set_callback(done)
+    for index, item in enumerate(batch):
+        queue.start_async({0: item[None]}, index)
+    queue.wait_all()
+    return np.concatenate(results)
+
+
 class FaceGenerator:
     """Autoencoder + prior, loaded from a model directory."""
 
-    def __init__(self, model_dir: str | Path, backend: str = "openvino", threads: int = 0) -> None:
+    def __init__(self, model_dir: str | Path, backend: str = "openvino", threads: int = 0,
+                 performance_hint: str = "LATENCY") -> None:
         self.model_dir = Path(model_dir)
         self.config = json.loads((self.model_dir / CONFIG_FILE).read_text())
         self.crop_size = int(self.config["crop_size"])
         self.face_scale = float(self.config["face_scale"])
         self.model_id = str(self.config["model_id"])
-        self.autoencoder = Autoencoder(self.model_dir, self.crop_size, backend, threads)
+        self.autoencoder = Autoencoder(self.model_dir, self.crop_size, backend, threads, performance_hint)
         self.prior = FacePrior.load(self.model_dir)
 
     @property
@@ -111,7 +136,8 @@ class FaceGenerator:
         return self.autoencoder.decode(self.prior.from_gaussian(z, residual))
 
 
-def load_generator(model: str, backend: str = "openvino", threads: int = 0):  # noqa: ANN201
+def load_generator(model: str, backend: str = "openvino", threads: int = 0,  # noqa: ANN201
+                   performance_hint: str = "LATENCY"):
     """The generator named by ``encrypt.model``: a model directory (relative: inside the package's
     weights), or ``diffusers:<local dir>`` for a diffusers UNet + DDIM scheduler."""
     from encryptface.config import resolve_weight
@@ -120,7 +146,7 @@ def load_generator(model: str, backend: str = "openvino", threads: int = 0):  # 
         from encryptface.models.diffusers_generator import DiffusersGenerator
 
         return DiffusersGenerator(model.split(":", 1)[1], threads)
-    return FaceGenerator(resolve_weight(model), backend, threads)
+    return FaceGenerator(resolve_weight(model), backend, threads, performance_hint)
 
 
 def export_openvino(model_dir: str | Path, crop_size: int) -> None:

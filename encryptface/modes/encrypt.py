@@ -40,7 +40,8 @@ class EncryptMode(ProtectionMode):
     def __init__(self, settings: EncryptSettings, alignment: AlignmentSettings, seal: SealMode,
                  threads: int = 0) -> None:
         self.settings = settings
-        self.generator = load_generator(settings.model, settings.backend, threads)
+        self.generator = load_generator(settings.model, settings.backend, threads,
+                                        settings.performance_hint)
         if (self.generator.crop_size, self.generator.face_scale) != (alignment.crop_size,
                                                                      alignment.face_scale):
             raise ValueError(

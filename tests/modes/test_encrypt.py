@@ -90,7 +90,10 @@ def test_openvino_and_torch_backends_agree(settings, photos):
     latents_ov, latents_pt = ov.autoencoder.encode(aligned), pt.autoencoder.encode(aligned)
     np.testing.assert_allclose(latents_ov, latents_pt, atol=1e-2)
     assert psnr(ov.autoencoder.decode(latents_pt), pt.autoencoder.decode(latents_pt)) > 40
-
+    # THROUGHPUT runs the faces as parallel infer requests: same numbers, same order
+    parallel = FaceGenerator(model, "openvino", threads=2, performance_hint="THROUGHPUT")
+    crops = np.concatenate([aligned, aligned[:, ::-1], aligned[:, :, ::-1]])
+    np.testing.assert_allclose(parallel.autoencoder.encode(crops), ov.autoencoder.encode(crops), atol=1e-5)
 
 
 def test_restoring_with_another_generator_is_refused(settings, master_key, photos):

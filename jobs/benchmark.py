@@ -50,7 +50,8 @@ def spark_job(objects: list[ObjectInfo], settings: Settings, mode: str, master_k
     startup = time.perf_counter() - started
     started = time.perf_counter()
     frame = scrub.transform(scrub.extract(spark, objects, settings), settings, mode, master_key)
-    records = scrub.load(frame, str(output / "spark"))
+    records = output / "spark"
+    scrub.load(frame, records)
     seconds = time.perf_counter() - started
     result = _measure(pq.read_table(records), seconds)
     result["session_startup_s"] = round(startup, 2)

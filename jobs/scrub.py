@@ -87,6 +87,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write-images", action="store_true",
                         help="also write the protected photos under OUTPUT/images (or --images-uri)")
     parser.add_argument("--images-uri", help="where --write-images puts photos (folder or s3://)")
+    parser.add_argument("--backend", choices=("spark", "orca"), default="spark",
+                        help="spark: mapInArrow + Spark's Parquet writer (default); orca: BigDL Orca "
+                        "context and XShards (needs the .venv-orca environment, make install-orca)")
     parser.add_argument("--incremental", action="store_true",
                         help="scrub only objects that are new, changed or failed since the last "
                         "run into OUTPUT (by its manifest) and keep the other records")
@@ -114,10 +117,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     master_key = derive_master_key(password, KdfParams.fresh(settings.kdf)) if password else None
     images_uri = (args.images_uri or f"{args.output.rstrip('/')}/images") if args.write_images else None
-    spark = spark_session(settings.spark, args.master)
-    frame = transform(extract(spark, delta.todo, settings), settings, args.mode, master_key, images_uri)
     run_dir = new_run_dir(args.output)
-    written = load(frame, run_dir)
+    if args.backend == "orca":
+        from jobs.orca_backend import orca_context, scrub_with_orca
+
+        context = orca_context(settings, args.master)
+        written = scrub_with_orca(context, delta.todo, settings, args.mode, master_key, images_uri, run_dir)
+        spark = SparkSession.builder.getOrCreate()  # on Orca's context
+    else:
+        spark = spark_session(settings.spark, args.master)
+        frame = transform(extract(spark, delta.todo, settings), settings, args.mode, master_key, images_uri)
+        written = load(frame, run_dir)
     records = finish_run(args.output, run_dir, written, objects, delta, previous_run, previous,
                          images_uri, settings)
     summary = spark.read.parquet(records).selectExpr(

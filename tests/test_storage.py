@@ -34,11 +34,15 @@ def test_local_listing_filters_and_recurses(tmp_path, settings):
 
 def test_s3_paginated_listing_read_and_write(s3, s3_settings):
     s3.create_bucket(Bucket="storage-test")
-    keys = [f"in/{i:02d}.jpg" for i in range(7)] + ["in/readme.txt", "other/x.jpg"]
+    keys = [f"in/{i:02d}.jpg" for i in range(7)] + ["in/readme.txt", "other/x.jpg", "inbox/y.jpg"]
     for key in keys:
         s3.put_object(Bucket="storage-test", Key=key, Body=key.encode())
     found = list(list_objects("s3://storage-test/in", s3_settings))
-    assert [o.relative_path for o in found] == [f"{i:02d}.jpg" for i in range(7)]
+    assert [o.relative_path for o in found] == [f"{i:02d}.jpg" for i in range(7)]  # not inbox/
+    assert all(o.version.startswith("etag:") and len(o.version) > 10 for o in found)
+    single = list(list_objects("s3://storage-test/in/03.jpg", s3_settings))  # one object, like a file path
+    assert [(o.relative_path, o.uri) for o in single] == [("03.jpg", "s3://storage-test/in/03.jpg")]
+    assert [o.relative_path for o in list_objects("s3://storage-test/", s3_settings)][-1] == "other/x.jpg"
     assert read_bytes(found[3].uri, s3_settings) == b"in/03.jpg"
     write_bytes("s3://storage-test/out/a/b.png", b"payload", s3_settings)
     assert read_bytes("s3://storage-test/out/a/b.png", s3_settings) == b"payload"

@@ -1,0 +1,86 @@
+"""The BigDL Orca backend of the scrub job (`--backend orca`, run from `.venv-orca`).
+
+Orca owns the Spark context (`init_orca_context`: its jars, its executor Python set-up) and the
+photos travel as Orca XShards: one pandas shard of object keys per partition. Each shard runs the
+same library code as the default backend (``encryptface.batch.scrub_batches``: read, detect,
+protect on OpenVINO inside the worker) and writes its rows as one zstd Parquet file of the same
+Arrow schema into the run folder, named after the partition so that a retried task overwrites its
+own file. The driver then publishes the run exactly as the default backend does.
+
+Only importable where BigDL Orca is installed (see conf/orca-requirements.txt).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from encryptface.batch import scrub_batches
+from encryptface.config import Settings
+from encryptface.crypto import MasterKey
+from encryptface.records import INPUT_SCHEMA, RECORD_SCHEMA
+from encryptface.storage import ObjectInfo
+
+
+def orca_context(settings: Settings, master: str | None = None):  # noqa: ANN201 - a SparkContext
+    """Start (or reuse) Orca's Spark context: local mode on this machine's cores by default, or
+    ``cluster_mode="spark-submit"`` when launched by spark-submit."""
+    # Orca points executors at the venv's prefix as PYTHONHOME, where a venv has no standard
+    # library ("No module named 'encodings'"); an empty value keeps the interpreter's own.
+    os.environ["PYTHONHOME"] = os.environ.get("PYTHONHOME", "")
+    from bigdl.orca import init_orca_context
+
+    conf = {"spark.python.worker.reuse": "true", "spark.app.name": settings.spark.app_name,
+            "spark.sql.parquet.compression.codec": "zstd"}
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        return init_orca_context(cluster_mode="spark-submit", conf=conf)
+    master = master or settings.spark.master
+    cores = master[master.index("[") + 1:].split(",")[0].rstrip("]") if "[" in master else "*"
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return init_orca_context(cluster_mode="local", cores=os.cpu_count() if cores == "*" else int(cores),
+                             memory="2g", conf=conf)
+
+
+def scrub_with_orca(context, objects: Sequence[ObjectInfo], settings: Settings,  # noqa: ANN001
+                    mode: str, master_key: MasterKey | None, images_uri: str | None,
+                    run_dir: Path) -> list[str]:
+    """Scrub ``objects`` on Orca XShards into ``run_dir``; returns the data files written."""
+    from bigdl.orca.data import SparkXShards
+
+    keys = pd.DataFrame({"source_uri": [o.uri for o in objects],
+                         "relative_path": [o.relative_path for o in objects],
+                         "size": pd.array([o.size for o in objects], dtype="int64")})
+    per_partition = settings.spark.images_per_partition
+    shards = [keys.iloc[start:start + per_partition].assign(partition=start // per_partition)
+              for start in range(0, len(keys), per_partition)] or [keys.assign(partition=0)]
+    rdd = context.parallelize(shards, max(1, math.ceil(len(keys) / per_partition)))
+    run_dir.mkdir(parents=True, exist_ok=False)
+    work = functools.partial(_scrub_shard, settings=settings, mode=mode, master_key=master_key,
+                             images_uri=images_uri, run_dir=str(run_dir))
+    written = SparkXShards(rdd).transform_shard(work).collect()
+    return sorted(name for name in written if name)
+
+
+def _scrub_shard(shard: pd.DataFrame, settings: Settings, mode: str, master_key: MasterKey | None,
+                 images_uri: str | None, run_dir: str) -> str:
+    """One XShards partition: keys in, one Parquet file of contract rows out (its name returned)."""
+    if shard.empty:
+        return ""
+    partition = int(shard["partition"].iloc[0])
+    table = pa.Table.from_pandas(shard.drop(columns="partition"), schema=INPUT_SCHEMA, preserve_index=False)
+    batches = table.to_batches(max_chunksize=settings.spark.batch_size)
+    rows = pa.Table.from_batches(list(scrub_batches(batches, settings, mode, master_key, images_uri,
+                                                    settings.spark.threads_per_task)), schema=RECORD_SCHEMA)
+    name = f"part-{partition:05d}-orca.zstd.parquet"
+    target = Path(run_dir) / name
+    partial = target.with_name(f".{name}.{os.getpid()}.partial")  # a killed attempt leaves no half file
+    pq.write_table(rows, partial, compression="zstd")
+    os.replace(partial, target)
+    return name

@@ -1,0 +1,87 @@
+"""`make test-orca`: the scrub job on the BigDL Orca backend (run in .venv-orca) against the same moto
+S3 archive as the default backend, compared row by row, then restored."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow.dataset as ds
+import pytest
+from conftest import FAST, PHOTOS, REPO, TEST_PASSWORD
+
+from encryptface.images import decode_encoded, decode_image
+from encryptface.metrics import psnr
+from encryptface.output import records_path
+
+pytest.importorskip("bigdl.orca", reason="the Orca backend runs in .venv-orca (make install-orca)")
+pytestmark = pytest.mark.orca
+
+BUCKET = "orca"
+FLAGS = [f"--set={item}" for item in FAST + ["spark.images_per_partition=3"]]
+# Per face, what a fresh random salt changes (the keys, so the ciphertexts); everything else must match.
+RANDOM_PER_RUN = {"salt", "encrypted_latent", "kdf"}
+
+
+def _job(name, *args, s3_endpoint):
+    env = dict(os.environ, ENCRYPTFACE_PASSWORD=TEST_PASSWORD, PYSPARK_PYTHON=sys.executable,
+               SPARK_LOCAL_IP="127.0.0.1")
+    result = subprocess.run([sys.executable, "-m", f"jobs.{name}", *args, "--endpoint-url", s3_endpoint,
+                             "--master", "local[2]", *FLAGS], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert TEST_PASSWORD not in result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def archive(s3):
+    s3.create_bucket(Bucket=BUCKET)
+    photos = ["two_people.jpg", "obama2.jpg", "biden.jpg", "32bit.png", "obama_partial_face.jpg"]
+    objects = {f"in/{name}": (PHOTOS / name).read_bytes() for name in photos}
+    objects["in/bad/truncated.jpg"] = objects["in/obama2.jpg"][:2000]
+    objects["in/bad/text.png"] = b"not an image"
+    for key, body in objects.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    return objects
+
+
+def _rows(output):
+    rows = ds.dataset(records_path(output)).to_table().to_pylist()
+    for row in rows:
+        row.pop("seconds")
+        row["faces"] = [{k: v for k, v in face.items() if k not in RANDOM_PER_RUN} for face in row["faces"]]
+    return sorted(rows, key=lambda row: row["relative_path"])
+
+
+def test_orca_backend_writes_the_same_records_and_restores_the_same_photos(archive, s3_endpoint, tmp_path):
+    outputs = {}
+    for backend in ("spark", "orca"):
+        output = tmp_path / backend
+        out = _job("scrub", "--backend", backend, "--mode=seal", "--input", f"s3://{BUCKET}/in",
+                   "--output", str(output), s3_endpoint=s3_endpoint)
+        assert f"scrubbed {len(archive)} photos (5 ok, 0 without a face, 2 errors)" in out
+        outputs[backend] = output
+    assert _rows(outputs["orca"]) == _rows(outputs["spark"])  # incl. the (deterministic) pixelated photos
+    restored = {}
+    for backend, output in outputs.items():
+        _job("restore", "--input", str(output), "--output", str(tmp_path / f"{backend}-restored"),
+             s3_endpoint=s3_endpoint)
+        restored[backend] = {p.name: p.read_bytes() for p in (tmp_path / f"{backend}-restored").glob("*.png")}
+    assert len(restored["orca"]) == 5 and restored["orca"] == restored["spark"]
+
+
+def test_encrypt_mode_on_orca_round_trips(archive, s3_endpoint, tmp_path, settings):
+    output = tmp_path / "encrypt"
+    _job("scrub", "--backend", "orca", "--input", f"s3://{BUCKET}/in/obama2.jpg", "--output", str(output),
+         s3_endpoint=s3_endpoint)
+    row = ds.dataset(records_path(output)).to_table().to_pylist()[0]
+    assert row["status"] == "ok" and row["faces"][0]["mode"] == "encrypt"
+    _job("restore", "--input", str(output), "--output", str(tmp_path / "restored"), s3_endpoint=s3_endpoint)
+    original, _ = decode_image(archive["in/obama2.jpg"], settings.images)
+    restored = decode_encoded((tmp_path / "restored" / "obama2.png").read_bytes())
+    protected = decode_encoded(row["deidentified_image"])
+    x, y, w, h = (int(v) for v in row["faces"][0]["bbox"])
+    box = (slice(y, y + h), slice(x, x + w))
+    assert psnr(restored[box], original[box]) > 23 > 18 > psnr(protected[box], original[box])
+    assert not np.array_equal(protected[box], original[box])

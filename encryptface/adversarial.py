@@ -21,6 +21,7 @@ import torch
 from torch.nn import functional
 
 from encryptface.config import CloakSettings
+from encryptface.limits import check_deadline
 from encryptface.recognition import NeuralRecognizer
 
 METHODS = ("tip-im", "pgd", "pgd-targeted")
@@ -171,6 +172,7 @@ def cloak_region(region: torch.Tensor, face: torch.Tensor, surrogates: Sequence[
     naturalness = settings.naturalness if settings.method == "tip-im" else 0.0
     similarity: dict[str, float] = {}
     for _ in range(settings.steps):
+        check_deadline()
         if similarity and max(similarity.values()) < settings.stop_similarity:
             break  # every surrogate is already far enough: spend the time on harder faces
         delta.requires_grad_(True)

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -70,18 +71,26 @@ def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: s
         yield to_batch(rows)
 
 
-# Tests kill a worker on purpose: "<relative path>=<marker file>" makes the worker that meets that
-# photo exit abruptly once (the marker records it), as an OOM kill or a lost executor would.
+# Tests kill on purpose: "<relative path>=<marker file>" makes the Python worker that meets that
+# photo exit abruptly once (the marker records it), as an OOM kill would; the second variable
+# SIGKILLs the whole executor JVM above it instead (worker -> pyspark daemon -> JVM), as a lost node.
 CRASH_ONCE_ENV = "ENCRYPTFACE_TEST_CRASH_ONCE"
+KILL_EXECUTOR_ONCE_ENV = "ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE"
 
 
 def _crash_once(relative_path: str) -> None:
-    spec = os.environ.get(CRASH_ONCE_ENV)
-    if spec:
-        key, _, marker = spec.partition("=")
-        if key == relative_path and not os.path.exists(marker):
+    for variable in (CRASH_ONCE_ENV, KILL_EXECUTOR_ONCE_ENV):
+        key, _, marker = os.environ.get(variable, "").partition("=")
+        if key and key == relative_path and not os.path.exists(marker):
             open(marker, "w").close()
+            if variable == KILL_EXECUTOR_ONCE_ENV:
+                os.kill(_parent_of(os.getppid()), signal.SIGKILL)
             os._exit(17)
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:  # "pid (name) state ppid ...": name may hold spaces
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
 
 
 def _scrub_one(scrubber: Scrubber, item: dict, master_key: MasterKey | None,

@@ -1,19 +1,22 @@
 """A wall-clock limit on the work for one photo.
 
-Memory per photo is bounded before decoding (``images.max_bytes``, ``images.max_pixels``); this
-bounds its time. The limit is an interval timer whose signal raises :class:`PhotoTimeoutError` in
-the worker's main thread: Python-level work (the cloak's optimisation steps, the loop over the
-faces of a crowd photo) stops at once, and a native call (a decoder, one OpenVINO inference), each
-bounded by the pixel limit, stops when it returns. Off a main thread (signals cannot reach it) the
-limit does nothing.
+Memory per photo is bounded before decoding (``images.max_bytes``, ``images.max_pixels``), which
+also bounds the time of each single native call (decoding, detection, one inference). This bounds
+the sum: the scrubber opens a :func:`deadline` per photo, and the long loops (faces of a photo, the
+cloak's optimisation steps) call :func:`check_deadline`, which raises :class:`PhotoTimeoutError`
+once it has passed. Cooperative on purpose: an asynchronous signal raised into torch's OpenMP
+backward pass crashed the process (seen while building this).
 """
 
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
+import contextvars
+import time
 from collections.abc import Iterator
+
+_DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
+    "encryptface_deadline", default=None)
 
 
 class PhotoTimeoutError(Exception):
@@ -21,19 +24,17 @@ class PhotoTimeoutError(Exception):
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`PhotoTimeoutError` inside the block once ``seconds`` have passed (<= 0: none)."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: object) -> None:  # noqa: ARG001
-        raise PhotoTimeoutError(f"took longer than {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+def deadline(seconds: float) -> Iterator[None]:
+    """Within the block, :func:`check_deadline` raises once ``seconds`` have passed (<= 0: never)."""
+    token = _DEADLINE.set((time.monotonic() + seconds, seconds) if seconds > 0 else None)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _DEADLINE.reset(token)
+
+
+def check_deadline() -> None:
+    """Raise :class:`PhotoTimeoutError` if the current photo's deadline has passed."""
+    current = _DEADLINE.get()
+    if current is not None and time.monotonic() > current[0]:
+        raise PhotoTimeoutError(f"took longer than {current[1]:g} s")

@@ -17,7 +17,7 @@ from encryptface.config import Settings
 from encryptface.crypto import KeyRing, MasterKey, face_aad, new_record_salt
 from encryptface.detection import FaceDetector
 from encryptface.images import ImageError, decode_encoded, decode_image, encode_image
-from encryptface.limits import PhotoTimeoutError, time_limit
+from encryptface.limits import PhotoTimeoutError, check_deadline, deadline
 from encryptface.modes import FaceContext, ProtectionMode, create_mode
 from encryptface.records import STATUS_NO_FACE, STATUS_OK, error_row
 
@@ -41,7 +41,7 @@ class Scrubber:
         sha256 = hashlib.sha256(data).hexdigest()
         limit = self.settings.images.max_seconds
         try:
-            with time_limit(limit):
+            with deadline(limit):
                 return self._scrub(source_uri, relative_path, data, sha256, master_key, started)
         except PhotoTimeoutError:
             return error_row(source_uri, relative_path,
@@ -59,6 +59,7 @@ class Scrubber:
         salt = new_record_salt() if master_key else None
         faces = []
         for index, face in enumerate(self.detector.detect(original)):
+            check_deadline()
             aligned = self.aligner.align(original, face)
             context = FaceContext(face=face, aligned=aligned,
                                   region=self.aligner.paste_region(aligned, original.shape),

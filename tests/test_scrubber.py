@@ -92,16 +92,17 @@ def test_a_photo_over_its_time_limit_gets_an_error_row_and_the_next_one_goes_on(
     assert seal["status"] == "ok" and len(seal["faces"]) == 2
 
 
-def test_time_limit_interrupts_python_work_and_zero_means_none():
+def test_deadline_is_checked_where_the_loops_call_it_and_zero_means_none():
     import time
 
-    from encryptface.limits import PhotoTimeoutError, time_limit
+    from encryptface.limits import PhotoTimeoutError, check_deadline, deadline
 
-    with pytest.raises(PhotoTimeoutError), time_limit(0.05):
-        while True:
-            pass
-    with time_limit(0):
+    check_deadline()  # outside a photo: no deadline
+    with pytest.raises(PhotoTimeoutError, match="0.05 s"), deadline(0.05):
+        check_deadline()
         time.sleep(0.1)
-    with time_limit(0.2):
-        pass
-    time.sleep(0.4)  # the timer was cancelled on leaving the block: no stray signal arrives
+        check_deadline()
+    with deadline(0):
+        time.sleep(0.06)
+        check_deadline()
+    check_deadline()  # the deadline ended with its block

@@ -43,6 +43,7 @@ MANIFEST_SCHEMA = pa.schema([
     ("version", pa.string()),          # "etag:..." (S3) or "mtime:<ns>" (local file)
     ("source_sha256", pa.string()),
     ("status", pa.string()),
+    ("mode", pa.string()),             # the protection mode the record was made with
     ("data_file", pa.string()),        # the Parquet file (in the run folder) holding the record
     ("image_uri", pa.string()),        # the protected photo written by --write-images, if any
     ("run_id", pa.string()),           # the run that scrubbed this version
@@ -56,7 +57,7 @@ class Delta:
 
     todo: list[ObjectInfo]           # objects to scrub now
     new: int                         # ... of which never seen before
-    changed: int                     # ... of which seen with another size or version
+    changed: int                     # ... of which seen with another size, version or mode
     retried: int                     # ... of which could not be read last time
     unchanged: int                   # listed objects whose records are carried over
     unlisted: int                    # records whose object is no longer listed (kept)
@@ -81,18 +82,20 @@ def read_manifest(run_dir: str | os.PathLike[str]) -> pa.Table | None:
     return pq.read_table(path, schema=MANIFEST_SCHEMA)
 
 
-def plan(objects: Sequence[ObjectInfo], previous: pa.Table | None) -> Delta:
-    """Compare the listing with the previous manifest (None: everything is new)."""
+def plan(objects: Sequence[ObjectInfo], previous: pa.Table | None, mode: str) -> Delta:
+    """Compare the listing with the previous manifest (None: everything is new); a record made
+    with another protection mode than ``mode`` counts as changed."""
     if previous is None:
         return Delta(list(objects), len(objects), 0, 0, 0, 0)
     seen = {row["relative_path"]: row for row in
-            previous.select(["relative_path", "size", "version", "status", "source_sha256"]).to_pylist()}
+            previous.select(["relative_path", "size", "version", "status", "source_sha256",
+                             "mode"]).to_pylist()}
     todo, new, changed, retried = [], 0, 0, 0
     for info in objects:
         row = seen.get(info.relative_path)
         if row is None:
             new += 1
-        elif (row["size"], row["version"]) != (info.size, info.version):
+        elif (row["size"], row["version"], row["mode"]) != (info.size, info.version, mode):
             changed += 1
         elif row["status"] == STATUS_ERROR and row["source_sha256"] is None:
             retried += 1
@@ -127,7 +130,7 @@ def carry_over(previous_run: str | os.PathLike[str], run_dir: str | os.PathLike[
 
 
 def entries_for_files(run_dir: str | os.PathLike[str], file_names: Iterable[str],
-                      objects: Sequence[ObjectInfo], run_id: str, images_uri: str | None,
+                      objects: Sequence[ObjectInfo], run_id: str, mode: str, images_uri: str | None,
                       image_format: str) -> pa.Table:
     """Manifest entries for the records in ``file_names``, which this run scrubbed.
 
@@ -145,7 +148,7 @@ def entries_for_files(run_dir: str | os.PathLike[str], file_names: Iterable[str]
                 image = output_key(images_uri, record["relative_path"], image_format) \
                     if images_uri and has_image else None
                 rows.append({**record, "size": info.size if info else None,
-                             "version": info.version if info else None, "data_file": name,
+                             "version": info.version if info else None, "mode": mode, "data_file": name,
                              "image_uri": image, "run_id": run_id, "scrubbed_at": now})
     return pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
 

@@ -63,11 +63,11 @@ def load(frame: DataFrame, run_dir: Path) -> list[str]:
 
 
 def finish_run(output_dir: str, run_dir: Path, written: list[str], objects: list[ObjectInfo],
-               delta: Delta, previous_run: Path | None, previous: pa.Table | None,
+               delta: Delta, previous_run: Path | None, previous: pa.Table | None, mode: str,
                images_uri: str | None, settings: Settings) -> str:
     """Carry unchanged records over from the previous run (incremental), write the manifest and
     publish the run atomically."""
-    tables = [entries_for_files(run_dir, written, objects, run_dir.name, images_uri,
+    tables = [entries_for_files(run_dir, written, objects, run_dir.name, mode, images_uri,
                                 settings.images.output_format)]
     if previous_run is not None:
         placed = carry_over(previous_run, run_dir, delta.replaced)
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     previous_run, previous = _previous_run(args.output) if args.incremental else (None, None)
-    delta = plan(objects, previous)
+    delta = plan(objects, previous, args.mode)
     log.info("listed %d objects under %s: %s", len(objects), args.input, delta.describe())
     if previous_run is not None and not delta.todo:
         print(f"nothing to scrub: {delta.describe()}")
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         frame = transform(extract(spark, delta.todo, settings), settings, args.mode, master_key, images_uri)
         written = load(frame, run_dir)
     records = finish_run(args.output, run_dir, written, objects, delta, previous_run, previous,
-                         images_uri, settings)
+                         args.mode, images_uri, settings)
     summary = spark.read.parquet(records).selectExpr(
         "count(*) AS photos", "coalesce(sum(size(faces)), 0) AS faces",
         "count_if(status = 'ok') AS ok", "count_if(status = 'no_face') AS no_face",

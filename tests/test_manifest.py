@@ -11,7 +11,7 @@ from encryptface.storage import ObjectInfo
 
 
 def _manifest(entries):
-    rows = [dict.fromkeys(MANIFEST_SCHEMA.names) | entry for entry in entries]
+    rows = [dict.fromkeys(MANIFEST_SCHEMA.names) | {"mode": "seal"} | entry for entry in entries]
     return pa.Table.from_pylist(rows, schema=MANIFEST_SCHEMA)
 
 
@@ -24,17 +24,19 @@ def test_plan_picks_new_changed_and_failed_objects():
         {"relative_path": "corrupt.jpg", "size": 10, "version": "etag:g", "status": "error",
          "source_sha256": "ab" * 32},  # read, failed to decode: the same bytes fail again
         {"relative_path": "deleted.jpg", "size": 10, "version": "etag:e", "status": "ok"},
+        {"relative_path": "cloaked.jpg", "size": 10, "version": "etag:h", "status": "ok", "mode": "cloak"},
     ])
     listing = [ObjectInfo("s3://b/same.jpg", "same.jpg", 10, "etag:a"),
                ObjectInfo("s3://b/edited.jpg", "edited.jpg", 10, "etag:B"),
                ObjectInfo("s3://b/resized.jpg", "resized.jpg", 11, "etag:c"),
                ObjectInfo("s3://b/failed.jpg", "failed.jpg", 10, "etag:d"),
                ObjectInfo("s3://b/corrupt.jpg", "corrupt.jpg", 10, "etag:g"),
-               ObjectInfo("s3://b/new.jpg", "new.jpg", 10, "etag:f")]
-    delta = plan(listing, previous)
-    assert delta.replaced == {"edited.jpg", "resized.jpg", "failed.jpg", "new.jpg"}
-    assert (delta.new, delta.changed, delta.retried, delta.unchanged, delta.unlisted) == (1, 2, 1, 2, 1)
-    assert plan(listing, None).replaced == {info.relative_path for info in listing}
+               ObjectInfo("s3://b/new.jpg", "new.jpg", 10, "etag:f"),
+               ObjectInfo("s3://b/cloaked.jpg", "cloaked.jpg", 10, "etag:h")]  # made in another mode
+    delta = plan(listing, previous, "seal")
+    assert delta.replaced == {"edited.jpg", "resized.jpg", "failed.jpg", "new.jpg", "cloaked.jpg"}
+    assert (delta.new, delta.changed, delta.retried, delta.unchanged, delta.unlisted) == (1, 3, 1, 2, 1)
+    assert plan(listing, None, "seal").replaced == {info.relative_path for info in listing}
 
 
 def _write(path, names):

@@ -23,8 +23,10 @@ if [[ "${PACK:-0}" == "1" ]]; then
   rm -rf "$build" && python3 -m venv "$build/venv"
   "$build/venv/bin/pip" install --quiet "torch==2.13.0" "$here" venv-pack
   "$build/venv/bin/venv-pack" -p "$build/venv" -o "$build/encryptface-env.tar.gz" --force
+  # Executors run the unpacked copy; the driver (client mode) keeps this machine's environment.
   submit+=(--archives "$build/encryptface-env.tar.gz#env"
-           --conf spark.pyspark.python=./env/bin/python)
+           --conf spark.pyspark.python=./env/bin/python
+           --conf "spark.pyspark.driver.python=$venv/bin/python")
 else
   export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$venv/bin/python}"
 fi

@@ -30,8 +30,13 @@ from encryptface.storage import ObjectInfo
 
 
 def orca_context(settings: Settings, master: str | None = None):  # noqa: ANN201 - a SparkContext
-    """Start (or reuse) Orca's Spark context: local mode on this machine's cores by default, or
-    ``cluster_mode="spark-submit"`` when launched by spark-submit."""
+    """Start Orca's Spark context in local mode on the master's cores.
+
+    Not under spark-submit: with Orca's jars passed (``--jars``/``--driver-class-path``) the job
+    ran and wrote complete output, but the spark-submit JVM never exited afterwards (Orca
+    2.5.0b20240324, pyspark 3.4.1, also with ``stop_orca_context()``), which would hang a
+    scheduler; so it is refused with a clear error instead.
+    """
     # Orca points executors at the venv's prefix as PYTHONHOME, where a venv has no standard
     # library ("No module named 'encodings'"); an empty value keeps the interpreter's own.
     os.environ["PYTHONHOME"] = os.environ.get("PYTHONHOME", "")
@@ -39,9 +44,10 @@ def orca_context(settings: Settings, master: str | None = None):  # noqa: ANN201
 
     conf = {"spark.python.worker.reuse": "true", "spark.app.name": settings.spark.app_name,
             "spark.sql.parquet.compression.codec": "zstd"}
-    if "PYSPARK_GATEWAY_PORT" in os.environ:
-        return init_orca_context(cluster_mode="spark-submit", conf=conf)
     master = master or settings.spark.master
+    if "PYSPARK_GATEWAY_PORT" in os.environ or not master.startswith("local"):
+        raise ValueError("--backend orca runs in local mode only (run `encryptface scrub --backend orca` "
+                         "from .venv-orca, not spark-submit; see README)")
     cores = master[master.index("[") + 1:].split(",")[0].rstrip("]") if "[" in master else "*"
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return init_orca_context(cluster_mode="local", cores=os.cpu_count() if cores == "*" else int(cores),

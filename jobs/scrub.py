@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.backend == "orca":
         from jobs.orca_backend import orca_context, scrub_with_orca
 
-        context = orca_context(settings, args.master)
+        try:
+            context = orca_context(settings, args.master)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         written = scrub_with_orca(context, delta.todo, settings, args.mode, master_key, images_uri, run_dir)
         spark = SparkSession.builder.getOrCreate()  # on Orca's context
     else:

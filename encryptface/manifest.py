@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import logging
 import os
 import shutil
 from collections.abc import Iterable, Sequence
@@ -30,8 +29,6 @@ import pyarrow.parquet as pq
 from encryptface.output import output_key
 from encryptface.records import STATUS_ERROR
 from encryptface.storage import ObjectInfo
-
-log = logging.getLogger("encryptface.manifest")
 
 MANIFEST_DIR = "_manifest"
 MANIFEST_FILE = "manifest.parquet"

@@ -13,7 +13,6 @@ Only importable where BigDL Orca is installed (see conf/orca-requirements.txt).
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ from encryptface.batch import scrub_batches
 from encryptface.config import Settings
 from encryptface.crypto import MasterKey
 from encryptface.records import INPUT_SCHEMA, RECORD_SCHEMA
-from encryptface.storage import ObjectInfo
+from encryptface.storage import ObjectInfo, write_bytes
 
 
 def orca_context(settings: Settings, master: str | None = None):  # noqa: ANN201 - a SparkContext
@@ -66,7 +65,7 @@ def scrub_with_orca(context, objects: Sequence[ObjectInfo], settings: Settings, 
     per_partition = settings.spark.images_per_partition
     shards = [keys.iloc[start:start + per_partition].assign(partition=start // per_partition)
               for start in range(0, len(keys), per_partition)] or [keys.assign(partition=0)]
-    rdd = context.parallelize(shards, max(1, math.ceil(len(keys) / per_partition)))
+    rdd = context.parallelize(shards, len(shards))
     run_dir.mkdir(parents=True, exist_ok=False)
     work = functools.partial(_scrub_shard, settings=settings, mode=mode, master_key=master_key,
                              images_uri=images_uri, run_dir=str(run_dir))
@@ -85,8 +84,8 @@ def _scrub_shard(shard: pd.DataFrame, settings: Settings, mode: str, master_key:
     rows = pa.Table.from_batches(list(scrub_batches(batches, settings, mode, master_key, images_uri,
                                                     settings.spark.threads_per_task)), schema=RECORD_SCHEMA)
     name = f"part-{partition:05d}-orca.zstd.parquet"
-    target = Path(run_dir) / name
-    partial = target.with_name(f".{name}.{os.getpid()}.partial")  # a killed attempt leaves no half file
-    pq.write_table(rows, partial, compression="zstd")
-    os.replace(partial, target)
+    encoded = pa.BufferOutputStream()
+    pq.write_table(rows, encoded, compression="zstd")
+    # write_bytes replaces the file atomically: a killed attempt leaves no half-written file
+    write_bytes(str(Path(run_dir) / name), encoded.getvalue().to_pybytes(), settings.storage)
     return name

@@ -65,7 +65,7 @@ class Scrubber:
                                   region=self.aligner.paste_region(aligned, original.shape),
                                   key=master_key.face_key(salt, index) if master_key else b"",
                                   aad=face_aad(sha256, index, self.mode.name))
-            result = self.mode.protect(original, context)
+            result = self.mode.protect(protected if self.mode.sees_earlier_faces else original, context)
             if result.patch is not None:
                 region, pixels = result.patch
                 protected[region.slices] = pixels

@@ -39,6 +39,10 @@ class ProtectionMode(abc.ABC):
     name: str
     model_id: str
     reversible: bool = True   # False: no key is needed and there is nothing to restore
+    # True: ``protect`` gets the photo with the earlier faces already protected, so a face's patch
+    # keeps their changes where the regions overlap (a cloak on the original pixels would erase a
+    # neighbour's cloak). False: it gets the original photo (the pixels a record must restore).
+    sees_earlier_faces: bool = False
 
     @abc.abstractmethod
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:

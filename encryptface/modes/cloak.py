@@ -31,6 +31,7 @@ class CloakMode(ProtectionMode):
 
     name = "cloak"
     reversible = False
+    sees_earlier_faces = True
 
     def __init__(self, settings: Settings, threads: int = 0) -> None:
         self.settings = settings.cloak

@@ -65,3 +65,25 @@ def test_dlib_cannot_be_a_surrogate(settings):
     bad = settings.replace(cloak=dataclasses.replace(settings.cloak, surrogates=("dlib",)))
     with pytest.raises(ValueError, match="not differentiable"):
         Scrubber(bad, "cloak")
+
+
+def test_overlapping_faces_each_keep_their_cloak(scrubber, settings):
+    """Two faces whose working regions overlap: the second face's patch must not write the first
+    face's original pixels back (it did: the central face stayed recognisable)."""
+    from conftest import LFW_TRAIN
+
+    facenet = load_recognizer("facenet", settings.recognition)
+    detector = FaceDetector(settings.detection)
+    data = (LFW_TRAIN / "Ali_Abbas" / "Ali_Abbas_0001.jpg").read_bytes()
+    original = decode_image(data, settings.images)[0]
+    faces = detector.detect(original)
+    assert len(faces) == 2
+    regions = [scrubber.mode.working_region(face, original.shape) for face in faces]
+    overlap = (min(regions[0].x1, regions[1].x1) - max(regions[0].x0, regions[1].x0),
+               min(regions[0].y1, regions[1].y1) - max(regions[0].y0, regions[1].y0))
+    assert min(overlap) > 0, "the photo no longer tests overlapping regions"
+    row = scrubber.scrub("x", "x.jpg", data, None)
+    published = decode_encoded(encode_image(decode_encoded(row["deidentified_image"]), "jpeg", 90))
+    for face in faces:
+        again = min(detector.detect(published), key=lambda f: np.abs(f.landmarks - face.landmarks).sum())
+        assert not facenet.same_person(facenet.embed(original, face), facenet.embed(published, again))

@@ -24,7 +24,7 @@ from encryptface.crypto import DecryptionError, KeyRing
 from encryptface.detection import Face, FaceDetector, nearest_centre
 from encryptface.gallery import face_crop
 from encryptface.images import decode_encoded, decode_image, encode_image
-from encryptface.metrics import iou, psnr, ssim, threshold_at_far
+from encryptface.metrics import iou, psnr, sharpness, ssim, threshold_at_far
 from encryptface.recognition import FaceRecognizer, load_recognizer, recognizer_distance
 from encryptface.records import record_face
 from encryptface.scrubber import Restorer
@@ -46,6 +46,10 @@ class FaceCase:
     reference: np.ndarray | None = None  # another photo of the same person, if there is one
     reference_face: Face | None = None
     restored: np.ndarray | None = None
+    # restored from the published photo's pixels alone (re-detected, no stored latent), if the
+    # mode can; its face as the recogniser finds it there
+    from_pixels: np.ndarray | None = None
+    from_pixels_face: Face | None = None
     wrong: list[np.ndarray] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
 
@@ -83,7 +87,11 @@ def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer], detector
         "psnr_face": _psnr(case.original[box], case.scrubbed[box]),
         "ssim_face": ssim(case.original[box], case.scrubbed[box]),
         "psnr_photo": _psnr(case.original, case.scrubbed), "embeddings": {},
+        # detail of the protected face against the original's (variance of the Laplacian)
+        "sharpness_ratio": sharpness(case.scrubbed[box]) / max(sharpness(case.original[box]), 1e-6),
     }
+    if case.from_pixels is not None:
+        result["from_pixels_psnr_face"] = _psnr(case.original[box], case.from_pixels[box])
     if case.restored is not None:
         result["restored_psnr_face"] = _psnr(case.original[box], case.restored[box])
         result["restored_ssim_face"] = ssim(case.original[box], case.restored[box])
@@ -97,6 +105,7 @@ def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer], detector
             "reference": embed(case.reference, case.reference_face),
             "published": embed(published, again),
             "restored": embed(case.restored, case.face),
+            "from_pixels": embed(case.from_pixels, case.from_pixels_face),
             "wrong": [embed(photo, case.face) for photo in case.wrong],
         }
     return result
@@ -138,7 +147,8 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
         "quality": {"psnr_face_db_mean": _mean([m["psnr_face"] for m in ms]),
                     "ssim_face_mean": _mean([m["ssim_face"] for m in ms]),
                     "psnr_photo_db_mean": _mean([m["psnr_photo"] for m in ms]),
-                    "redetected_after_jpeg90": _share([m["redetected"] for m in ms])},
+                    "redetected_after_jpeg90": _share([m["redetected"] for m in ms]),
+                    "sharpness_ratio_mean": _mean([m["sharpness_ratio"] for m in ms])},
         "cost": {"scrub_seconds_per_photo_mean": _mean(seconds),
                  "photos_per_second_per_core": round(len(seconds) / sum(seconds), 3) if sum(seconds)
                  else None},
@@ -149,6 +159,9 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
         result["recovery"] = {"psnr_face_db_mean": _mean([m["restored_psnr_face"] for m in restored]),
                               "psnr_face_db_min": round(min(m["restored_psnr_face"] for m in restored), 2),
                               "ssim_face_mean": _mean([m["restored_ssim_face"] for m in restored])}
+        pixels_only = [m["from_pixels_psnr_face"] for m in restored if "from_pixels_psnr_face" in m]
+        if pixels_only:
+            result["recovery"]["from_published_pixels_psnr_face_db_mean"] = _mean(pixels_only)
     names = list(ms[0]["embeddings"]) if ms else []
     for name in names:
         pairs = (pair_distances or {}).get(name)
@@ -167,6 +180,7 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
         protected_same_photo = [dist(e["original"], e["published"]) for e in emb]
         back = [dist(e["reference"], e["restored"]) for e in with_ref if e["restored"] is not None]
         back_same_photo = [dist(e["original"], e["restored"]) for e in emb if e["restored"] is not None]
+        from_pixels = [dist(e["original"], e["from_pixels"]) for e in emb if e.get("from_pixels")]
         wrong = [dist(e["original"], w) for e in emb for w in e["wrong"]]
         wrong_pairs = [dist(a, b) for e in emb for a, b in itertools.combinations(e["wrong"], 2)]
         entry: dict = {"thresholds": {str(f): round(t, 4) for f, t in limits.items()}, "far": {},
@@ -185,6 +199,9 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
             if back_same_photo:
                 row["restored_matched"] = _share([d < limit for d in back])
                 row["restored_matched_to_same_photo"] = _share([d < limit for d in back_same_photo])
+            if from_pixels:
+                row["restored_from_published_pixels_matched_to_same_photo"] = _share(
+                    [d < limit for d in from_pixels])
             if wrong:
                 row["wrong_password_matched_to_same_photo"] = _share([d < limit for d in wrong])
                 row["wrong_password_pairs_same_identity"] = _share([d < limit for d in wrong_pairs])
@@ -237,7 +254,9 @@ class Evaluator:
                         thumbnails: bool) -> tuple[dict, list[bytes]]:
         """(measurement of the record's central face, JPEG thumbnails for a gallery if asked)."""
         original = decode_image(original_bytes, self.settings.images)[0]
-        face = nearest_centre([record_face(f) for f in row["faces"]], original.shape)
+        faces = [record_face(f) for f in row["faces"]]
+        face = nearest_centre(faces, original.shape)
+        index = next(i for i, f in enumerate(faces) if f is face)
         case = FaceCase(identity=identity_of(row["relative_path"]), original=original, face=face,
                         scrubbed=decode_encoded(row["deidentified_image"]), seconds=row["seconds"])
         if reference_bytes is not None:
@@ -246,6 +265,7 @@ class Evaluator:
         reversible = any(f["encrypted_latent"] is not None for f in row["faces"])
         if keys is not None and reversible:
             case.restored = self.restorer.restore(row, keys)[0]
+            self._restore_from_published(case, row, index, keys)
             for ring in wrong:
                 try:
                     case.wrong.append(self.restorer.restore(row, ring)[0])
@@ -260,6 +280,20 @@ class Evaluator:
             pictures.append(np.clip(128 + 10 * change, 0, 255).astype(np.uint8))
         pictures += [p for p in [case.restored, *case.wrong[:2]] if p is not None]
         return measurement, [encode_image(face_crop(p, face.bbox), "jpeg", 85) for p in pictures]
+
+
+    def _restore_from_published(self, case: FaceCase, row: dict, index: int, keys: KeyRing) -> None:
+        """``case.from_pixels``: face ``index`` restored from the published photo (JPEG q90, face
+        re-detected) with the right key but without the stored latent, if the mode can."""
+        record = row["faces"][index]
+        mode = self.restorer.mode(record["mode"])
+        published = publish(case.scrubbed)
+        again = redetect(self.detector, published, case.face)
+        if not hasattr(mode, "restore_from_pixels") or again is None:
+            return
+        key = keys.get(record["kdf"]).face_key(record["salt"], index)
+        mode.restore_from_pixels(published, again.landmarks, key)
+        case.from_pixels, case.from_pixels_face = published, again
 
 
 def identity_of(relative_path: str) -> str:

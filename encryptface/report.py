@@ -29,7 +29,8 @@ def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], l
     """One row per run (``{"settings": {...}, "metrics": {...}}``): protection per recogniser at
     ``far``, quality, cost, and recovery when there is any."""
     names = list(runs[0]["metrics"]["recognizers"])
-    head = ["settings", *[f"PSR {n}" for n in names], "PSNR face", "SSIM face", "redetected", "s/photo"]
+    head = ["settings", *[f"PSR {n}" for n in names], "PSNR face", "SSIM face", "redetected", "sharpness",
+            "s/photo"]
     recovery = "recovery" in runs[0]["metrics"]
     if recovery:
         head += [f"restored {n}" for n in names] + ["restore PSNR"]
@@ -40,7 +41,8 @@ def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], l
         row = [", ".join(f"{k}={v}" for k, v in run["settings"].items()) or "default"]
         row += [_fmt(m["recognizers"][n]["far"][far]["protection_success"]) for n in names]
         row += [_fmt(quality["psnr_face_db_mean"], 2), _fmt(quality["ssim_face_mean"]),
-                _fmt(quality["redetected_after_jpeg90"]), _fmt(cost["scrub_seconds_per_photo_mean"], 2)]
+                _fmt(quality["redetected_after_jpeg90"]), _fmt(quality.get("sharpness_ratio_mean"), 2),
+                _fmt(cost["scrub_seconds_per_photo_mean"], 2)]
         if recovery:
             row += [_fmt(m["recognizers"][n]["far"][far].get("restored_matched_to_same_photo"))
                     for n in names]

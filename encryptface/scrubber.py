@@ -105,20 +105,21 @@ class Restorer:
         photo = decode_encoded(row["deidentified_image"])
         regions = [self.restore_face(photo, row["source_sha256"], index, face, keys)
                    for index, face in enumerate(row.get("faces") or [])
-                   if self._mode(face["mode"]).reversible]
+                   if self.mode(face["mode"]).reversible]
         return photo, regions
 
     def restore_face(self, photo: np.ndarray, source_sha256: str, index: int, face: dict,
                      keys: KeyRing) -> Region:
         """Restore face ``index`` of a row into ``photo`` in place."""
-        mode = self._mode(face["mode"])
+        mode = self.mode(face["mode"])
         mode.check_record(face["model_id"])
         key = keys.get(face["kdf"]).face_key(face["salt"], index)
         landmarks = np.asarray(face["landmarks"], np.float32).reshape(5, 2)
         return mode.restore(photo, landmarks, face["encrypted_latent"], key,
                             face_aad(source_sha256, index, face["mode"]))
 
-    def _mode(self, name: str) -> ProtectionMode:
+    def mode(self, name: str) -> ProtectionMode:
+        """The protection mode ``name`` (loaded once)."""
         if name not in self._modes:
             self._modes[name] = create_mode(name, self.settings, self.threads)
         return self._modes[name]

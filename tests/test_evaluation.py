@@ -5,18 +5,26 @@ import pytest
 from encryptface.evaluation import aggregate, read_pairs
 
 
-def _face(identity, original, reference, published, restored=None, wrong=()):
-    return {"identity": identity, "seconds": 0.5, "redetected": published is not None,
-            "psnr_face": 30.0, "ssim_face": 0.9, "psnr_photo": 40.0,
+def _face(identity, original, reference, published, restored=None, wrong=(), from_pixels=None,
+          sharpness=0.5):
+    face = {"identity": identity, "seconds": 0.5, "redetected": published is not None,
+            "psnr_face": 30.0, "ssim_face": 0.9, "psnr_photo": 40.0, "sharpness_ratio": sharpness,
             "embeddings": {"dlib": {"original": original, "reference": reference, "published": published,
-                                    "restored": restored, "wrong": list(wrong)}}}
+                                    "restored": restored, "from_pixels": from_pixels,
+                                    "wrong": list(wrong)}}}
+    if restored is not None:
+        face.update(restored_psnr_face=30.0, restored_ssim_face=0.9)
+        if from_pixels is not None:
+            face["from_pixels_psnr_face"] = 20.0
+    return face
 
 
 def test_protection_and_recovery_by_hand():
     # originals on a line: impostor distances between the 4 people are 1, 2, 3, 1, 2, 1 (dlib: Euclid)
     faces = [
-        _face("a", [0.0], [0.1], [5.0], restored=[0.0], wrong=[[7.0], [9.0]]),  # protected, recovered
-        _face("b", [1.0], [1.1], [1.05], restored=[1.0]),                        # protection failed
+        _face("a", [0.0], [0.1], [5.0], restored=[0.0], wrong=[[7.0], [9.0]],  # protected, recovered
+              from_pixels=[0.5], sharpness=1.0),
+        _face("b", [1.0], [1.1], [1.05], restored=[1.0], from_pixels=[3.5]),     # protection failed
         _face("c", [2.0], [2.2], None, restored=[2.0]),                          # not re-detected
         _face("d", [3.0], None, [8.0]),                                          # no other photo
     ]
@@ -33,6 +41,10 @@ def test_protection_and_recovery_by_hand():
     assert at["wrong_password_matched_to_same_photo"] == 0.0   # 7 and 9 away
     assert at["wrong_password_pairs_same_identity"] == 0.0     # |7 - 9| = 2 is not < 2
     assert metrics["quality"]["redetected_after_jpeg90"] == 0.75
+    assert metrics["quality"]["sharpness_ratio_mean"] == pytest.approx(0.625)
+    # from the published pixels: a is 0.5 from its original (< 2), b 2.5 (not)
+    assert at["restored_from_published_pixels_matched_to_same_photo"] == 0.5
+    assert metrics["recovery"]["from_published_pixels_psnr_face_db_mean"] == 20.0
     assert metrics["cost"]["photos_per_second_per_core"] == 2.0
 
 

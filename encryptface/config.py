@@ -63,6 +63,7 @@ class SealSettings:
 class EncryptSettings:
     model: str
     backend: str
+    precision: str
     residual: str
     performance_hint: str
 
@@ -130,6 +131,7 @@ class TrainingSettings:
     steps: int
     batch_size: int
     learning_rate: float
+    quantize_faces: int
     seed: int
 
 

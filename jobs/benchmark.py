@@ -12,6 +12,7 @@ core, OpenVINO versus torch eager. Wall-clock timings, one run.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import tempfile
 import time
@@ -125,13 +126,14 @@ def model_speed(settings: Settings, objects: list[ObjectInfo], faces: int) -> di
     torch.set_num_threads(1)
     items = _lfw_faces(settings, objects, faces)
     result: dict = {}
-    for backend in ("openvino", "torch"):
-        encrypt_settings = dataclasses.replace(settings.encrypt, backend=backend)
+    for engine, backend, precision in (("openvino-int8", "openvino", "int8"),
+                                       ("openvino", "openvino", "f32"), ("torch", "torch", "f32")):
+        encrypt_settings = dataclasses.replace(settings.encrypt, backend=backend, precision=precision)
         mode = create_mode("encrypt", settings.replace(encrypt=encrypt_settings), threads=1)
         autoencoder = mode.generator.autoencoder
-        result[f"autoencoder/{backend}"] = _per_item(
+        result[f"autoencoder/{engine}"] = _per_item(
             lambda item, a=autoencoder: a.decode(a.encode(item[2].crop[None])), items)
-        result[f"encrypt_protect/{backend}"] = _per_item(
+        result[f"encrypt_protect/{engine}"] = _per_item(
             lambda item, m=mode: m.protect(item[0], FaceContext(item[1], item[2], item[3], bytes(32),
                                                                 face_aad("bench", 0, "encrypt"))), items)
     core = ov.Core()
@@ -157,8 +159,10 @@ def model_speed(settings: Settings, objects: list[ObjectInfo], faces: int) -> di
         lambda item: cloak.protect(item[0], FaceContext(item[1], item[2], item[3], b"",
                                                         face_aad("bench", 0, "cloak"))),
         items[:max(2, faces // 4)])
-    ratios = {f"{name}_openvino_speedup": round(result[f"{name}/torch"] / result[f"{name}/openvino"], 2)
-              for name in ("autoencoder", "encrypt_protect", "facenet", "arcface")}
+    ratios = {f"{name}_{engine}_speedup": round(result[f"{name}/torch"] / result[f"{name}/{engine}"], 2)
+              for name, engine in itertools.product(("autoencoder", "encrypt_protect", "facenet", "arcface"),
+                                                    ("openvino", "openvino-int8"))
+              if f"{name}/{engine}" in result}
     return {"seconds_per_face_one_core": result, **ratios}
 
 
@@ -234,7 +238,7 @@ def format_table(report: dict) -> str:
     lines.append("seconds per face on ONE core: " + ", ".join(
         f"{k} {v}" for k, v in models["seconds_per_face_one_core"].items()))
     lines.append("OpenVINO speed-up over torch eager: " + ", ".join(
-        f"{k.removesuffix('_openvino_speedup')} {v}x" for k, v in models.items() if k.endswith("speedup")))
+        f"{k.removesuffix('_speedup')} {v}x" for k, v in models.items() if k.endswith("speedup")))
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ class DiffusersGenerator:
     diffusers UNet and DDIM schedulers."""
 
     backend = "torch"
+    precision = "f32"
     residual_dim = 0
 
     def __init__(self, model_dir: str | Path, threads: int = 0) -> None:

@@ -20,22 +20,28 @@ from encryptface.models.taef2 import DOWNSCALE, LATENT_CHANNELS, load_taef2
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
 BACKENDS = ("openvino", "torch")
+# OpenVINO IR file names per precision: f32 as exported, int8 as NNCF quantized it.
+IR_FILES = {"f32": ("encoder.xml", "decoder.xml"), "int8": ("encoder_int8.xml", "decoder_int8.xml")}
 
 
 class Autoencoder:
     """Encode RGB uint8 crops to latents and back, on OpenVINO or torch (same weights)."""
 
     def __init__(self, model_dir: Path, crop_size: int, backend: str = "openvino",
-                 threads: int = 0, performance_hint: str = "LATENCY") -> None:
+                 threads: int = 0, performance_hint: str = "LATENCY", precision: str = "f32") -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose from {BACKENDS}")
+        if precision not in IR_FILES:
+            raise ValueError(f"unknown precision {precision!r}; choose from {tuple(IR_FILES)}")
         self.crop_size = crop_size
         self.latent_shape = (LATENT_CHANNELS, crop_size // DOWNSCALE, crop_size // DOWNSCALE)
         config = json.loads((model_dir / CONFIG_FILE).read_text())
         self.backend = backend
         if threads:  # the prior's flow runs on torch whatever runs the autoencoder
             torch.set_num_threads(threads)
-        if backend == "openvino" and (model_dir / "encoder.xml").is_file():
+        encoder_ir, decoder_ir = IR_FILES[precision]
+        self.precision = precision if backend == "openvino" else "f32"
+        if backend == "openvino" and (model_dir / encoder_ir).is_file():
             import openvino as ov
 
             core = ov.Core()
@@ -46,15 +52,16 @@ class Autoencoder:
                 # Spark runs one worker process per core: without this, every process pins its
                 # inference threads to the same first cores and they take turns.
                 options.update(INFERENCE_NUM_THREADS=threads, ENABLE_CPU_PINNING=False)
-            self._encoder = core.compile_model(str(model_dir / "encoder.xml"), "CPU", options)
-            self._decoder = core.compile_model(str(model_dir / "decoder.xml"), "CPU", options)
+            self._encoder = core.compile_model(str(model_dir / encoder_ir), "CPU", options)
+            self._decoder = core.compile_model(str(model_dir / decoder_ir), "CPU", options)
             # THROUGHPUT (many cores per task, e.g. a Xeon executor with spark.task.cpus > 1): the
             # faces of a photo run as parallel infer requests instead of one after another.
             self._parallel = performance_hint == "THROUGHPUT"
         else:
             if backend == "openvino":
-                log.warning("no OpenVINO IR in %s: running the autoencoder on torch", model_dir)
-                self.backend = "torch"
+                log.warning("no OpenVINO %s IR in %s: running the autoencoder on torch", precision,
+                            model_dir)
+                self.backend, self.precision = "torch", "f32"
             self._torch = load_taef2((model_dir / config["autoencoder"]).resolve())
 
     def encode(self, crops: np.ndarray) -> np.ndarray:
@@ -102,18 +109,23 @@ class FaceGenerator:
     """Autoencoder + prior, loaded from a model directory."""
 
     def __init__(self, model_dir: str | Path, backend: str = "openvino", threads: int = 0,
-                 performance_hint: str = "LATENCY") -> None:
+                 performance_hint: str = "LATENCY", precision: str = "f32") -> None:
         self.model_dir = Path(model_dir)
         self.config = json.loads((self.model_dir / CONFIG_FILE).read_text())
         self.crop_size = int(self.config["crop_size"])
         self.face_scale = float(self.config["face_scale"])
         self.model_id = str(self.config["model_id"])
-        self.autoencoder = Autoencoder(self.model_dir, self.crop_size, backend, threads, performance_hint)
+        self.autoencoder = Autoencoder(self.model_dir, self.crop_size, backend, threads, performance_hint,
+                                       precision)
         self.prior = FacePrior.load(self.model_dir)
 
     @property
     def backend(self) -> str:
         return self.autoencoder.backend
+
+    @property
+    def precision(self) -> str:
+        return self.autoencoder.precision
 
     @property
     def latent_dim(self) -> int:
@@ -137,7 +149,7 @@ class FaceGenerator:
 
 
 def load_generator(model: str, backend: str = "openvino", threads: int = 0,  # noqa: ANN201
-                   performance_hint: str = "LATENCY"):
+                   performance_hint: str = "LATENCY", precision: str = "f32"):
     """The generator named by ``encrypt.model``: a model directory (relative: inside the package's
     weights), or ``diffusers:<local dir>`` for a diffusers UNet + DDIM scheduler."""
     from encryptface.config import resolve_weight
@@ -146,7 +158,7 @@ def load_generator(model: str, backend: str = "openvino", threads: int = 0,  # n
         from encryptface.models.diffusers_generator import DiffusersGenerator
 
         return DiffusersGenerator(model.split(":", 1)[1], threads)
-    return FaceGenerator(resolve_weight(model), backend, threads, performance_hint)
+    return FaceGenerator(resolve_weight(model), backend, threads, performance_hint, precision)
 
 
 def export_openvino(model_dir: str | Path, crop_size: int) -> None:
@@ -162,3 +174,19 @@ def export_openvino(model_dir: str | Path, crop_size: int) -> None:
                                   (decoder, "decoder", torch.zeros(1, LATENT_CHANNELS, side, side))):
         model = ov.convert_model(module, example_input=example, input=[tuple(example.shape)])
         ov.save_model(model, str(model_dir / f"{name}.xml"), compress_to_fp16=False)
+
+
+def quantize_openvino(model_dir: str | Path, crops: np.ndarray, latents: np.ndarray) -> None:
+    """Post-training int8 quantization (NNCF) of the f32 IR in ``model_dir``, calibrated on aligned
+    ``crops`` (N, S, S, 3) uint8 for the encoder and on ``latents`` (N, 32, S/8, S/8) -- the kind the
+    decoder gets in ``encrypt``: real faces' and keyed ones -- for the decoder."""
+    import nncf  # training-time only: the int8 IR runs on plain OpenVINO
+    import openvino as ov
+
+    model_dir = Path(model_dir)
+    images = [np.ascontiguousarray(c.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0 for c in crops]
+    for name, samples in (("encoder", images), ("decoder", [z[None].astype(np.float32) for z in latents])):
+        model = ov.Core().read_model(str(model_dir / IR_FILES["f32"][name == "decoder"]))
+        quantized = nncf.quantize(model, nncf.Dataset(samples), subset_size=len(samples))
+        ov.save_model(quantized, str(model_dir / IR_FILES["int8"][name == "decoder"]),
+                      compress_to_fp16=False)

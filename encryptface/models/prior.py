@@ -11,6 +11,7 @@ and any ``z ~ N(0, I)`` with any residual decodes to a face.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -62,6 +63,17 @@ class FacePrior:
         """The part of ``vectors`` (N, D) orthogonal to the keyed subspace."""
         vectors = vectors.astype(np.float32)
         return vectors - (vectors @ self.components) @ self.components.T
+
+    def fingerprint(self) -> str:
+        """Short digest of the prior's numbers as saved: two fits that differ at all (refitting
+        need not reproduce a prior bit for bit) get different ids, so records made with one are
+        never silently decoded with the other."""
+        digest = hashlib.sha256()
+        for array in (self.mean, self.components.astype(np.float16), self.scales):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        for name, tensor in sorted(self.flow.state_dict().items()):
+            digest.update(name.encode() + tensor.numpy().tobytes())
+        return digest.hexdigest()[:8]
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)

@@ -41,7 +41,7 @@ class EncryptMode(ProtectionMode):
                  threads: int = 0) -> None:
         self.settings = settings
         self.generator = load_generator(settings.model, settings.backend, threads,
-                                        settings.performance_hint)
+                                        settings.performance_hint, settings.precision)
         if (self.generator.crop_size, self.generator.face_scale) != (alignment.crop_size,
                                                                      alignment.face_scale):
             raise ValueError(
@@ -52,7 +52,8 @@ class EncryptMode(ProtectionMode):
             raise ValueError(f"encrypt.residual must be 'permuted' or 'sealed', not {settings.residual!r}")
         self.aligner = Aligner(alignment)
         self.seal = seal
-        self.model_id = f"{self.generator.model_id}/{settings.residual}/{self.generator.backend}"
+        engine = self.generator.backend + ("-int8" if self.generator.precision == "int8" else "")
+        self.model_id = f"{self.generator.model_id}/{settings.residual}/{engine}"
 
     # -- the keyed latent arithmetic -------------------------------------------------------------
     def _transforms(self, key: bytes) -> tuple[KeyedRotation, KeyedShuffle]:

@@ -18,16 +18,19 @@ def test_tiny_training_run_writes_a_loadable_model(tmp_path):
     settings = load_settings(overrides=[
         f"training.data='{data}'", f"training.autoencoder='{SHARED / 'weights' / 'taef2'}'",
         "training.components=16", "training.flow_dim=8", "training.flow_layers=2",
-        "training.flow_hidden=16", "training.steps=100", "training.early_stopping_fraction=0.2"])
+        "training.flow_hidden=16", "training.steps=100", "training.early_stopping_fraction=0.2",
+        "training.quantize_faces=12"])
     output = tmp_path / "model"
     metrics = train(settings, output)
-    for name in ("config.json", "prior.npz", "flow.pt", "encoder.xml", "decoder.xml", "samples.png",
+    for name in ("config.json", "prior.npz", "flow.pt", "encoder.xml", "decoder.xml", "encoder_int8.xml",
+                 "decoder_int8.xml", "samples.png",
                  "loss.png", "MODEL_CARD.md", "taef2/taef2_decoder.pth"):
         assert (output / name).is_file(), name
     assert metrics["fit_faces"] > 20 and metrics["early_stop_identities"] > 0
     assert json.loads((output / "config.json").read_text())["crop_size"] == settings.alignment.crop_size
     generator = FaceGenerator(output, "openvino")
     assert generator.autoencoder.backend == "openvino" and generator.prior.latent_dim == 16
+    assert FaceGenerator(output, "openvino", precision="int8").precision == "int8"
     face = generator.gaussian_to_face(np.zeros((1, 16), np.float32),
                                       np.zeros((1, generator.prior.mean.shape[0]), np.float32))
     assert face.shape == (1, 128, 128, 3) and face.std() > 5  # the mean face, not a blank

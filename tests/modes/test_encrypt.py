@@ -96,6 +96,26 @@ def test_openvino_and_torch_backends_agree(settings, photos):
     np.testing.assert_allclose(parallel.autoencoder.encode(crops), ov.autoencoder.encode(crops), atol=1e-5)
 
 
+def test_int8_ir_stays_close_to_f32(settings, photos):
+    """The default engine (NNCF int8 IR): its round trip of real faces loses little against f32,
+    and it decodes the same latents to nearly the same face."""
+    from encryptface.config import resolve_weight
+    from encryptface.models.generator import FaceGenerator
+
+    crop = Scrubber(settings, "seal")
+    aligned = np.stack([crop.aligner.align(image, crop.detector.detect(image)[0]).crop
+                        for _, image in photos[:3]])
+    model = resolve_weight(settings.encrypt.model)
+    f32, int8 = FaceGenerator(model, "openvino"), FaceGenerator(model, "openvino", precision="int8")
+    assert (f32.precision, int8.precision) == ("f32", "int8")
+    latents = f32.autoencoder.encode(aligned)
+    for original, exact, quantized, same_latent in zip(
+            aligned, f32.autoencoder.decode(latents),
+            int8.autoencoder.decode(int8.autoencoder.encode(aligned)), int8.autoencoder.decode(latents)):
+        assert psnr(original, quantized) > psnr(original, exact) - 2.0
+        assert psnr(exact, same_latent) > 33
+
+
 def test_restoring_with_another_generator_is_refused(settings, master_key, photos):
     data, _ = photos[3]
     row = Scrubber(settings, "encrypt").scrub("x", "x.jpg", data, master_key)

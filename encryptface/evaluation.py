@@ -278,7 +278,7 @@ class Evaluator:
         if not reversible:  # cloak: the mask, amplified 10x around grey
             change = case.scrubbed.astype(np.int16) - case.original.astype(np.int16)
             pictures.append(np.clip(128 + 10 * change, 0, 255).astype(np.uint8))
-        pictures += [p for p in [case.restored, *case.wrong[:2]] if p is not None]
+        pictures += [p for p in [case.restored, *case.wrong[:3]] if p is not None]
         return measurement, [encode_image(face_crop(p, face.bbox), "jpeg", 85) for p in pictures]
 
 

@@ -21,7 +21,8 @@ _STYLE = ("body{font-family:sans-serif;margin:1.5em}table{border-collapse:collap
 def gallery_head(reversible: bool) -> list[str]:
     """Column titles of the gallery rows made by ``Evaluator.evaluate_record``."""
     if reversible:
-        return ["original", "protected (JPEG q90)", "restored", "wrong password 1", "wrong password 2"]
+        return ["original", "protected (JPEG q90)", "restored", "wrong password 1", "wrong password 2",
+                "wrong password 3"]
     return ["original", "protected (JPEG q90)", "change x10"]
 
 

@@ -122,7 +122,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pairs", help="LFW-style pairs file (photo paths relative to --originals): "
                         "thresholds from its different-person pairs")
     parser.add_argument("--wrong", type=int, default=3, help="wrong passwords tried per face")
-    parser.add_argument("--gallery", type=int, default=24, help="faces shown in the report")
+    parser.add_argument("--gallery", type=int, default=50, help="faces shown in the report")
     parser.add_argument("--no-password", action="store_true",
                         help="skip recovery metrics (no password is read; cloak never needs one)")
     add_common_options(parser)

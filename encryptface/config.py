@@ -61,6 +61,10 @@ class SealSettings:
 
 @dataclasses.dataclass(frozen=True)
 class EncryptSettings:
+    generator: str
+    stylegan_model: str
+    stylegan_min_face: float
+    decoys: bool
     model: str
     backend: str
     precision: str
@@ -136,6 +140,28 @@ class TrainingSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class StyleGANTrainingSettings:
+    output: str
+    cache: str
+    samples: int
+    chunk: int
+    seed: int
+    truncation: float
+    components: int
+    encoder_alpha: float
+    pose_alpha: float
+    attributes: int
+    candidates: int
+    coarse_layers: int
+    identity_layers: int
+    pose_strength: float
+    mask_above: float
+    mask_below: float
+    mask_width: float
+    feather: float
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     storage: StorageSettings
     images: ImageSettings
@@ -148,6 +174,7 @@ class Settings:
     recognition: RecognitionSettings
     spark: SparkSettings
     training: TrainingSettings
+    stylegan_training: StyleGANTrainingSettings
 
     def replace(self, **sections: Any) -> Settings:
         """Return a copy with whole sections replaced (e.g. ``kdf=...``)."""
@@ -192,6 +219,22 @@ def resolve_weight(path: str) -> Path:
     return candidate if candidate.is_absolute() else WEIGHTS_DIR / candidate
 
 
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def parse_bool(value: Any, name: str) -> bool:
+    """A setting's truth value: a bool, 0/1, or true/false/yes/no/on/off/1/0 in any case; anything
+    else is an error (``bool("False")`` would be True)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"setting {name} must be true or false, not {value!r}")
+
+
 def _split_override(item: str) -> tuple[str, str]:
     dotted, sep, raw = item.partition("=")
     if not sep or "." not in dotted:
@@ -228,7 +271,7 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
         elif hint is float:
             value = float(value)
         elif hint is bool:
-            value = bool(value)
+            value = parse_bool(value, f"{where}{field.name}")
         elif hint is int:
             value = int(value)
         elif hint is str:

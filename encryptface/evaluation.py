@@ -25,6 +25,7 @@ from encryptface.detection import Face, FaceDetector, nearest_centre
 from encryptface.gallery import face_crop
 from encryptface.images import decode_encoded, decode_image, encode_image
 from encryptface.metrics import iou, psnr, sharpness, ssim, threshold_at_far
+from encryptface.realism import realism_features, two_sample_auc
 from encryptface.recognition import FaceRecognizer, load_recognizer, recognizer_distance
 from encryptface.records import record_face
 from encryptface.scrubber import Restorer
@@ -89,6 +90,16 @@ def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer]) -> dict:
         # detail of the protected face against the original's (variance of the Laplacian)
         "sharpness_ratio": sharpness(case.scrubbed[box]) / max(sharpness(case.original[box]), 1e-6),
     }
+    # Realism (a classifier two-sample test in :func:`aggregate`) and fit to the photo: the face
+    # box of the original and of the published protected face, YuNet's score and landmarks there.
+    result["realism_features"] = {
+        "original": np.round(realism_features(case.original[box]), 4).tolist(),
+        "published": np.round(realism_features(case.published[box]), 4).tolist()}
+    if case.published_face is not None:
+        ocular = float(np.linalg.norm(case.face.landmarks[1] - case.face.landmarks[0]))
+        moved = np.linalg.norm(case.published_face.landmarks - case.face.landmarks, axis=1)
+        result["landmark_error_iod"] = float(np.median(moved) / max(ocular, 1e-6))
+        result["detection_score_ratio"] = case.published_face.score / max(case.face.score, 1e-6)
     if case.from_pixels is not None:
         result["from_pixels_psnr_face"] = _psnr(case.original[box], case.from_pixels[box])
     if case.restored is not None:
@@ -153,6 +164,14 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
                  else None},
         "recognizers": {},
     }
+    realism = [m["realism_features"] for m in ms if "realism_features" in m]
+    result["realism"] = {
+        "classifier_auc_original_vs_published": two_sample_auc(
+            [r["original"] for r in realism], [r["published"] for r in realism]),
+        "detection_score_ratio_mean": _mean([m["detection_score_ratio"] for m in ms
+                                             if "detection_score_ratio" in m]),
+        "landmark_error_iod_median": round(float(np.median(errors)), 4) if (errors := [
+            m["landmark_error_iod"] for m in ms if "landmark_error_iod" in m]) else None}
     restored = [m for m in ms if "restored_psnr_face" in m]
     if restored:
         result["recovery"] = {"psnr_face_db_mean": _mean([m["restored_psnr_face"] for m in restored]),
@@ -270,7 +289,7 @@ class Evaluator:
             self._restore_from_published(case, row, index, keys)
             for ring in wrong:
                 try:
-                    case.wrong.append(self.restorer.restore(row, ring)[0])
+                    case.wrong.append(self.restorer.restore(row, ring, decoys=True)[0])
                 except DecryptionError:  # seal and sealed residuals refuse a wrong password
                     pass
         measurement = measure_face(case, self.recognizers)

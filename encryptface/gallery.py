@@ -1,4 +1,4 @@
-"""A self-contained HTML gallery of a scrub run: original | protected | restored, per face."""
+"""A self-contained HTML gallery of a scrub run: original | protected | restored | decoys, per face."""
 
 from __future__ import annotations
 
@@ -50,9 +50,11 @@ def _load(uri: str, settings: Settings, stored: bool) -> np.ndarray | None:
 
 
 def write_gallery(scrub_output: str, output_html: str | Path, settings: Settings,
-                  restored_uri: str | None = None, max_faces: int = 50) -> Path:
+                  restored_uri: str | None = None, max_faces: int = 50,
+                  decoy_uris: Sequence[str] = ()) -> Path:
     """Write the gallery of the first ``max_faces`` faces of a scrub output (with the photos
-    ``encryptface restore`` wrote under ``restored_uri``, if given) and a table of every photo
+    ``encryptface restore`` wrote under ``restored_uri``, and those ``restore --decoys`` wrote
+    with wrong passwords under each of ``decoy_uris``, if given) and a table of every photo
     without a face or with an error."""
     table = ds.dataset(records_path(scrub_output), format="parquet").to_table(
         columns=["source_uri", "relative_path", "status", "error", "deidentified_image", "faces"])
@@ -67,18 +69,21 @@ def write_gallery(scrub_output: str, output_html: str | Path, settings: Settings
             continue
         original = _load(row["source_uri"], settings, stored=False)
         protected = decode_encoded(row["deidentified_image"])
-        back = _load(output_key(restored_uri, row["relative_path"], "png"), settings,
-                     stored=True) if restored_uri else None
+        back = [_load(output_key(uri, row["relative_path"], "png"), settings, stored=True)
+                for uri in ([restored_uri] if restored_uri else []) + list(decoy_uris)]
         for index, face in enumerate(row["faces"][:max_faces - shown]):
             cells = [img_tag(None if image is None else face_crop(image, face["bbox"]))
-                     for image in (original, protected, back)]
+                     for image in (original, protected, *back)]
             face_rows.append(f"<tr><td><code>{uri}</code><br>face {index} "
                              f"(score {face['score']:.2f})</td><td>{'</td><td>'.join(cells)}</td></tr>")
             shown += 1
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>EncryptFace gallery</title>"
             f"<style>{_STYLE}</style></head><body><h1>EncryptFace gallery</h1>"
             f"<p>{table.num_rows} photos, {shown} faces shown.</p>"
-            "<table><tr><th>photo / face</th><th>original</th><th>protected</th><th>restored</th></tr>"
+            "<table><tr><th>photo / face</th><th>original</th><th>protected</th>"
+            + ("<th>restored</th>" if restored_uri else "")
+            + "".join(f"<th>decoy {i + 1}<br>(wrong password)</th>" for i in range(len(decoy_uris)))
+            + "</tr>"
             + "".join(face_rows) + "</table><h2>Photos without a protected face</h2>"
             "<table><tr><th>photo</th><th>status</th><th>error</th></tr>" + "".join(other_rows)
             + "</table></body></html>")

@@ -14,7 +14,7 @@ import numpy as np
 
 from encryptface.alignment import Aligner, Region
 from encryptface.config import Settings
-from encryptface.crypto import KeyRing, MasterKey, face_aad, new_record_salt
+from encryptface.crypto import DecryptionError, KeyRing, MasterKey, face_aad, new_record_salt
 from encryptface.detection import FaceDetector
 from encryptface.images import ImageError, decode_encoded, decode_image, encode_image
 from encryptface.limits import PhotoTimeoutError, check_deadline, deadline
@@ -95,28 +95,38 @@ class Restorer:
         self.threads = threads
         self._modes: dict[str, ProtectionMode] = {}
 
-    def restore(self, row: dict, keys: KeyRing) -> tuple[np.ndarray, list[Region]]:
-        """The restored photo (RGB uint8) and the regions that were restored.
+    def restore(self, row: dict, keys: KeyRing, decoys: bool | None = None) -> tuple[np.ndarray, list[Region]]:
+        """The restored photo (RGB uint8) and the regions that were restored. ``decoys`` (default:
+        ``encrypt.decoys``): render decoys for a wrong password where the mode can.
 
         Raises :class:`encryptface.crypto.DecryptionError` on a wrong password or altered record.
         """
         if row.get("deidentified_image") is None:
             raise ValueError(f"row has no de-identified image (status {row.get('status')})")
         photo = decode_encoded(row["deidentified_image"])
-        regions = [self.restore_face(photo, row["source_sha256"], index, face, keys)
-                   for index, face in enumerate(row.get("faces") or [])
-                   if self.mode(face["mode"]).reversible]
-        return photo, regions
+        faces = list(enumerate(row.get("faces") or []))
+        # Last face first: a mode that protected each face on the photo as protected so far sealed
+        # the earlier faces' stand-ins where regions overlap; undoing in reverse ends at the original.
+        decoys = self.settings.encrypt.decoys if decoys is None else decoys
+        regions = [self.restore_face(photo, row["source_sha256"], index, face, keys, decoys)
+                   for index, face in reversed(faces) if self.mode(face["mode"]).reversible]
+        return photo, [r for r in reversed(regions) if r is not None]
 
     def restore_face(self, photo: np.ndarray, source_sha256: str, index: int, face: dict,
-                     keys: KeyRing) -> Region:
-        """Restore face ``index`` of a row into ``photo`` in place."""
+                     keys: KeyRing, decoys: bool = False) -> Region | None:
+        """Restore face ``index`` of a row into ``photo`` in place. With ``decoys`` a wrong
+        password renders a decoy face where the mode can (None where it cannot)."""
         mode = self.mode(face["mode"])
         mode.check_record(face["model_id"])
         key = keys.get(face["kdf"]).face_key(face["salt"], index)
         landmarks = np.asarray(face["landmarks"], np.float32).reshape(5, 2)
-        return mode.restore(photo, landmarks, face["encrypted_latent"], key,
-                            face_aad(source_sha256, index, face["mode"]))
+        try:
+            return mode.restore(photo, landmarks, face["encrypted_latent"], key,
+                                face_aad(source_sha256, index, face["mode"]))
+        except DecryptionError:
+            if not (decoys and mode.renders_decoys):
+                raise
+            return mode.decoy(photo, landmarks, face["encrypted_latent"], key)
 
     def mode(self, name: str) -> ProtectionMode:
         """The protection mode ``name`` (loaded once)."""

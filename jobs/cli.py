@@ -4,8 +4,9 @@
     encryptface restore  --input DIR --output DIR-or-URI [--password-file F]
     encryptface evaluate --originals URI --scrubbed DIR --output DIR [--password-file F]
     encryptface verify   --records DIR --probe IMAGE [--password-file F]
-    encryptface gallery  --records DIR [--restored DIR-or-URI] --output FILE.html
+    encryptface gallery  --records DIR [--restored DIR-or-URI] [--decoys DIR ...] --output FILE.html
     encryptface train-generator [--set training.KEY=VALUE]
+    encryptface train-stylegan  [--set stylegan_training.KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 
 from encryptface.config import load_settings
 
-COMMANDS = ("scrub", "restore", "evaluate", "verify", "gallery", "train-generator")
+COMMANDS = ("scrub", "restore", "evaluate", "verify", "gallery", "train-generator", "train-stylegan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     if command == "train-generator":
         from jobs import train_generator
         return train_generator.main(rest)
+    if command == "train-stylegan":
+        from jobs import train_stylegan
+        return train_stylegan.main(rest)
     if command == "verify":
         return verify_main(rest)
     return gallery_main(rest)
@@ -88,12 +92,15 @@ def gallery_main(argv: list[str]) -> int:
     parser.add_argument("--records", required=True, help="scrub output folder")
     parser.add_argument("--restored", help="where `encryptface restore` wrote the photos")
     parser.add_argument("--output", required=True, help="HTML file to write")
+    parser.add_argument("--decoys", action="append", default=[],
+                        help="where `encryptface restore --decoys` wrote a wrong password's photos "
+                             "(repeatable: one column each)")
     parser.add_argument("--max-faces", type=int, default=50)
     parser.add_argument("--conf")
     parser.add_argument("--set", action="append", default=[])
     args = parser.parse_args(argv)
     path = write_gallery(args.records, args.output, load_settings(args.conf, args.set),
-                         args.restored, args.max_faces)
+                         args.restored, args.max_faces, args.decoys)
     print(f"gallery: {path}")
     return 0
 

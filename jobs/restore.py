@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import logging
 import sys
@@ -25,16 +26,18 @@ from jobs.session import spark_session
 log = logging.getLogger("encryptface.jobs.restore")
 
 
-def unlock(records: DataFrame, keys: KeyRing, settings: Settings) -> KeyRing:
-    """Derive the master key of every KDF setting in ``records`` and check the password on one
-    face of each, so that a wrong password stops the job before anything is written."""
+def unlock(records: DataFrame, keys: KeyRing, settings: Settings, check: bool = True) -> KeyRing:
+    """Derive the master key of every KDF setting in ``records`` and (``check``) try the password
+    on one face of each, so that a wrong password stops the job before anything is written."""
     faces = records.where("size(faces) > 0").selectExpr("source_sha256", "deidentified_image",
                                                         "faces")
     per_kdf = faces.selectExpr("faces[0].kdf AS kdf", "struct(*) AS row") \
         .groupBy("kdf").agg({"row": "first"}).collect()
     restorer = Restorer(settings)
-    for _kdf, row in per_kdf:
-        restorer.restore(row.asDict(recursive=True), keys)  # raises DecryptionError
+    for kdf, row in per_kdf:
+        keys.get(kdf)
+        if check:
+            restorer.restore(row.asDict(recursive=True), keys, decoys=False)  # raises DecryptionError
     return keys
 
 
@@ -49,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="encryptface restore", description=__doc__.splitlines()[0])
     parser.add_argument("--input", required=True, help="scrub output folder (or its records dataset)")
     parser.add_argument("--output", required=True, help="folder or s3:// prefix for restored photos")
+    parser.add_argument("--decoys", action="store_true",
+                        help="a wrong password renders decoy faces (stylegan records) instead of "
+                             "stopping the job (sets encrypt.decoys)")
     add_common_options(parser)
     return parser.parse_args(argv)
 
@@ -56,6 +62,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
+    if args.decoys:
+        settings = settings.replace(encrypt=dataclasses.replace(settings.encrypt, decoys=True))
     started = time.perf_counter()
     try:
         keys = KeyRing(read_password(args.password_file))
@@ -65,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     spark = spark_session(settings.spark, args.master)
     records = spark.read.parquet(str(records_path(args.input)))
     try:
-        keys = unlock(records, keys, settings)
+        # With decoys a wrong password is not an error: the keys are derived, not checked.
+        keys = unlock(records, keys, settings, check=not settings.encrypt.decoys)
     except DecryptionError as exc:
         print(f"error: {exc}; nothing was written", file=sys.stderr)
         return 2

@@ -28,3 +28,16 @@ def test_unknown_or_malformed_overrides_are_refused(override):
 
 def test_settings_are_hashable_for_worker_caches():
     assert hash(load_settings(environ={})) == hash(load_settings(environ={}))
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("false", False), ("False", False), ("no", False),
+                                               ("0", False), ("true", True), ("YES", True), ("1", True)])
+def test_bools_parse_from_flags_and_env(raw, expected):
+    assert load_settings(overrides=[f"cloak.random_start={raw}"], environ={}).cloak.random_start is expected
+    env = {"ENCRYPTFACE__CLOAK__RANDOM_START": raw}
+    assert load_settings(environ=env).cloak.random_start is expected
+
+
+def test_a_bool_that_is_not_one_is_refused():
+    with pytest.raises(ValueError, match="true or false"):
+        load_settings(overrides=["encrypt.decoys=maybe"], environ={})

@@ -13,6 +13,13 @@ def create_mode(name: str, settings: Settings, threads: int = 0) -> ProtectionMo
     """Instantiate the protection mode ``name`` (``threads``: native threads, 0 = all cores)."""
     if name == "seal":
         return SealMode(settings.seal)
+    if name == "encrypt" and settings.encrypt.generator == "stylegan":
+        from encryptface.modes.encrypt_stylegan import StyleGANEncryptMode  # loads OpenVINO
+
+        return StyleGANEncryptMode(settings, SealMode(settings.seal), threads)
+    if name == "encrypt" and settings.encrypt.generator != "prior":
+        raise ValueError(f"encrypt.generator must be 'stylegan' or 'prior', not "
+                         f"{settings.encrypt.generator!r}")
     if name == "encrypt":
         from encryptface.modes.encrypt import EncryptMode  # loads torch/OpenVINO: only when asked
 

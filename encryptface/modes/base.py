@@ -43,6 +43,8 @@ class ProtectionMode(abc.ABC):
     # keeps their changes where the regions overlap (a cloak on the original pixels would erase a
     # neighbour's cloak). False: it gets the original photo (the pixels a record must restore).
     sees_earlier_faces: bool = False
+    # True: a wrong key can render a decoy (another realistic face) instead of being refused.
+    renders_decoys: bool = False
 
     @abc.abstractmethod
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
@@ -54,6 +56,12 @@ class ProtectionMode(abc.ABC):
         """Write the original face (detected at ``landmarks``, 5x2) back into ``photo`` in place;
         return the restored region.
         Raises :class:`encryptface.crypto.DecryptionError` for a wrong password."""
+
+    def decoy(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
+              key: bytes) -> Region | None:
+        """Render what a wrong ``key`` shows into ``photo`` in place (modes with
+        :attr:`renders_decoys`); None where a face cannot have a decoy."""
+        raise NotImplementedError(f"mode {self.name} does not render decoys")
 
     def check_record(self, model_id: str) -> None:
         """Raise ``ValueError`` when a face record was made by a model this mode cannot invert

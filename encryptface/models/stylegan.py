@@ -1,0 +1,113 @@
+"""MobileStyleGAN (FFHQ) from the ``random-face`` package, run by OpenVINO with one style per layer.
+
+The package ships two OpenVINO IRs (``random_face/data``): a mapping network z [1,512] -> w [1,512]
+and a synthesis network w [1,512] -> RGB [1,3,1024,1024] in [-1, 1]. This module reads them from the
+installed package (nothing is downloaded) and edits the synthesis graph twice:
+
+- every one of its 23 style modulations (in forward order, coarse to fine) reads its own row of a
+  ``styles`` [1,23,512] input, so coarse layers (pose, face shape), middle layers (identity) and
+  fine layers (colour, light) can come from different vectors (style mixing);
+- the graph ends at its internal 512x512 wavelet low band (= 2 x the image downscaled to 512 px),
+  which skips the last inverse wavelet step and its 1024x1024 work.
+
+Licence: package code Apache-2.0; the weights are distilled from NVIDIA's StyleGAN2-FFHQ, which is
+licensed for non-commercial use only (NVIDIA Source Code License-NC), trained on FFHQ (CC BY-NC-SA 4.0
+as a collection).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "random_face"
+STYLE_DIM = 512
+LAYERS = 23
+RENDER_SIZE = 512
+LICENCE = ("MobileStyleGAN weights distilled from NVIDIA StyleGAN2-FFHQ: non-commercial use only "
+           "(NVIDIA Source Code License-NC; FFHQ CC BY-NC-SA 4.0)")
+_LOW_BAND = "Slice_764/Split"   # the 12-channel 512^2 wavelet output, split into low band + details
+_GEMM = re.compile(r"Gemm_(\d+)")
+
+
+def package_data_dir() -> Path:
+    """The installed ``random_face/data`` folder (raises with an install hint when missing)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("the stylegan generator needs the `random-face` package: "
+                                "pip install --no-deps random-face==2021.7.21.1 (make install does)")
+    return Path(spec.origin).parent / "data"
+
+
+def _per_layer_synthesis(core: object, path: Path) -> object:
+    """The synthesis graph with a [1, LAYERS, 512] style input and the 512^2 image as output."""
+    import openvino as ov
+    try:
+        from openvino import opset13 as ops
+    except ImportError:  # OpenVINO 2023 (the Orca environment)
+        from openvino.runtime import opset13 as ops
+
+    model = core.read_model(str(path))
+    style = model.get_parameters()[0]
+    consumers = [target.get_node() for target in style.output(0).get_target_inputs()]
+    # The ONNX export numbered nodes in forward order: Gemm_11 modulates the first (4x4) layer.
+    modulations = sorted((n for n in consumers if n.get_type_name() == "MatMul"),
+                         key=lambda n: int(_GEMM.search(n.get_friendly_name()).group(1)))
+    if len(modulations) != LAYERS:
+        raise ValueError(f"unexpected synthesis graph: {len(modulations)} style modulations")
+    styles = ops.parameter([1, LAYERS, STYLE_DIM], np.float32, name="styles")
+    axis = ops.constant(np.array(1, np.int64))
+    rows = [ops.gather(styles, ops.constant(np.array(i, np.int64)), axis) for i in range(LAYERS)]
+    for layer, node in enumerate(modulations):
+        for port in node.inputs():
+            if port.get_source_output().get_node() is style or \
+                    port.get_source_output().get_node().get_friendly_name() == style.get_friendly_name():
+                port.replace_source_output(rows[layer].output(0))
+    for target in list(style.output(0).get_target_inputs()):  # e.g. ShapeOf: any row has the shape
+        target.replace_source_output(rows[0].output(0))
+    low_band = next(op for op in model.get_ordered_ops() if op.get_friendly_name() == _LOW_BAND)
+    return ov.Model([low_band.output(0)], [styles], "mobilestylegan_per_layer_512")
+
+
+class StyleGAN:
+    """Mapping z -> w and per-layer synthesis styles (LAYERS x 512) -> RGB uint8 512x512x3."""
+
+    def __init__(self, threads: int = 0) -> None:
+        import openvino as ov
+
+        data = package_data_dir()
+        core = ov.Core()
+        # f32 everywhere: a face key must render the same face on every executor.
+        options: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        if threads:
+            options.update(INFERENCE_NUM_THREADS=threads, ENABLE_CPU_PINNING=False)
+        mapping = core.read_model(str(data / "MappingNetwork.xml"))
+        mapping.reshape({mapping.inputs[0]: [-1, STYLE_DIM]})
+        self._mapping = core.compile_model(mapping, "CPU", options)
+        self._synthesis = core.compile_model(_per_layer_synthesis(core, data / "SynthesisNetwork.xml"),
+                                             "CPU", options)
+
+    def map(self, z: np.ndarray) -> np.ndarray:
+        """(N, 512) Gaussian codes -> (N, 512) styles w."""
+        return np.asarray(self._mapping(np.ascontiguousarray(z, np.float32))[0], np.float32)
+
+    def render(self, styles: np.ndarray) -> np.ndarray:
+        """One face from per-layer styles (LAYERS, 512) or one style (512,) used by every layer."""
+        styles = np.asarray(styles, np.float32)
+        if styles.ndim == 1:
+            styles = np.repeat(styles[None], LAYERS, 0)
+        low_band = self._synthesis(np.ascontiguousarray(styles[None]))[0][0]
+        # The Haar low band is twice the downscaled image, which lies in [-1, 1].
+        image = (low_band.transpose(1, 2, 0) * 0.5 + 1.0) * 127.5
+        return np.clip(image + 0.5, 0, 255).astype(np.uint8)
+
+    def mean_style(self, samples: int = 4096, seed: int = 0) -> np.ndarray:
+        """The average w of ``samples`` seeded codes (the centre that truncation pulls towards)."""
+        z = np.random.default_rng(seed).standard_normal((samples, STYLE_DIM)).astype(np.float32)
+        return self.map(z).mean(axis=0)

@@ -1,0 +1,198 @@
+"""The ``stylegan`` stand-in generator: a photo-real face of a synthetic person, in the photo's pose.
+
+For one detected face:
+
+1. the fitted encoder reads a style ``w_photo`` from the aligned crop (pose, light, hair, colouring;
+   far too coarse to reproduce the person);
+2. the face key seeds ``candidates`` codes z -> truncated styles of synthetic people; the one
+   nearest ``w_photo`` (same sex, age range and colouring are the largest directions of w) becomes
+   the identity;
+3. per-layer styles: coarse layers = ``w_photo`` edited so that the predicted landmarks are the
+   photo's (yaw, pitch, mouth), middle (identity) layers = the key's person, fine layers (colour,
+   light) = ``w_photo``;
+4. the 512 px render is re-detected, warped onto the photo's five landmarks by a similarity
+   transform, colour-matched and blended through a feathered inner-face mask (hair, ears and
+   background stay the photo's).
+
+A different key picks other synthetic people; nothing in the chain inverts back to the original, so
+``encrypt`` seals the original face region under AES-GCM for the exact restore.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from encryptface.alignment import AlignedFace, Region, similarity_transform
+from encryptface.config import DetectionSettings
+from encryptface.detection import FaceDetector, nearest_centre
+from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
+from encryptface.training.stylegan_fit import StyleFit, aligned_landmarks
+
+CONFIG_FILE = "config.json"
+FIT_FILE = "styles.npz"
+
+
+@dataclasses.dataclass(frozen=True)
+class StandIn:
+    """A stand-in face blended into a copy of the photo's region."""
+
+    region: Region
+    pixels: np.ndarray      # the region of the photo with the stand-in face in it
+    styles: np.ndarray      # (3, 512): coarse, identity and fine styles that were rendered
+
+
+@dataclasses.dataclass(frozen=True)
+class StyleGANConfig:
+    """``config.json`` of a stylegan model directory (written by the training job)."""
+
+    model_id: str
+    crop_size: int
+    face_scale: float
+    truncation: float
+    candidates: int
+    coarse_layers: int       # layers [0, coarse) from the photo (pose, head shape)
+    identity_layers: int     # layers [coarse, identity) from the key's synthetic person
+    pose_strength: float
+    mask_above: float        # inner-face mask, in eye-to-mouth distances above the eyes,
+    mask_below: float        # ... below the mouth,
+    mask_width: float        # ... and half-width in inter-ocular distances
+    feather: float           # blur of the mask edge, in inter-ocular distances
+
+    @classmethod
+    def read(cls, model_dir: Path) -> StyleGANConfig:
+        data = json.loads((model_dir / CONFIG_FILE).read_text())
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+
+
+def key_codes(key: bytes, count: int) -> np.ndarray:
+    """``count`` Gaussian codes z (count, 512) drawn from Philox keyed by the face key."""
+    if len(key) < 16:
+        raise ValueError("the stylegan generator needs at least 128 bits of key")
+    rng = np.random.Generator(np.random.Philox(key=int.from_bytes(key[:16], "little"),
+                                               counter=[0x5747, 0, 0, 0]))
+    return rng.standard_normal((count, STYLE_DIM)).astype(np.float32)
+
+
+class StyleGANGenerator:
+    """Renders keyed stand-in faces into photos (see the module docstring)."""
+
+    licence = LICENCE
+
+    def __init__(self, model_dir: str | Path, detection: DetectionSettings, threads: int = 0) -> None:
+        self.model_dir = Path(model_dir)
+        self.config = StyleGANConfig.read(self.model_dir)
+        self.model_id = self.config.model_id
+        self.crop_size, self.face_scale = self.config.crop_size, self.config.face_scale
+        self.fit = StyleFit.load(self.model_dir / FIT_FILE)
+        self.network = StyleGAN(threads)
+        self.detector = FaceDetector(detection)
+
+    # -- styles ----------------------------------------------------------------------------------
+    def identities(self, key: bytes) -> np.ndarray:
+        """The key's candidate synthetic people: truncated styles (candidates, 512)."""
+        mean = self.fit.mean_style
+        return mean + self.config.truncation * (self.network.map(key_codes(key, self.config.candidates))
+                                                - mean)
+
+    def styles_for(self, aligned: AlignedFace, landmarks: np.ndarray, key: bytes) -> np.ndarray:
+        """(3, 512) coarse, identity, fine styles of the stand-in for one aligned face."""
+        photo_style = self.fit.encode(aligned.crop[None])[0]
+        target = aligned_landmarks(aligned, landmarks, self.crop_size)
+        coarse = self.fit.match_pose(photo_style, target, self.config.pose_strength)
+        return np.stack([coarse, self.nearest_identity(photo_style, key), photo_style])
+
+    def decoy_styles(self, published: np.ndarray, key: bytes) -> np.ndarray:
+        """The styles of another synthetic person in the pose and light of stored ``published``
+        styles (3, 512) -- what a wrong key shows when decoys are asked for."""
+        styles = np.asarray(published, np.float32).copy()
+        styles[1] = self.nearest_identity(styles[1], key)
+        return styles
+
+    def nearest_identity(self, style: np.ndarray, key: bytes) -> np.ndarray:
+        """The key's candidate person nearest ``style``."""
+        candidates = self.identities(key)
+        gap = self.fit.attributes(candidates) - self.fit.attributes(style[None])
+        return candidates[np.argmin((gap ** 2).sum(1))].astype(np.float32)
+
+    def layer_styles(self, styles: np.ndarray) -> np.ndarray:
+        """(3, 512) -> (LAYERS, 512) per-layer styles."""
+        coarse, identity = self.config.coarse_layers, self.config.identity_layers
+        rows = np.empty((LAYERS, STYLE_DIM), np.float32)
+        rows[:coarse], rows[coarse:identity], rows[identity:] = styles[0], styles[1], styles[2]
+        return rows
+
+    # -- pixels ----------------------------------------------------------------------------------
+    def render(self, styles: np.ndarray) -> np.ndarray:
+        """The 512 px face of (3, 512) styles."""
+        return self.network.render(self.layer_styles(styles))
+
+    def stand_in(self, photo: np.ndarray, landmarks: np.ndarray, styles: np.ndarray) -> StandIn | None:
+        """Render ``styles`` and blend the face onto ``landmarks`` (5x2) of ``photo`` (read-only);
+        None when the render has no detectable face (the caller falls back)."""
+        image = self.render(styles)
+        found = nearest_centre(self.detector.detect(image), image.shape)
+        if found is None:
+            return None
+        to_photo = similarity_transform(np.asarray(found.landmarks, np.float64),
+                                        np.asarray(landmarks, np.float64))
+        mask = self._mask(image.shape[:2], found.landmarks)
+        region = _bounds(mask, to_photo, photo.shape)
+        if region is None:
+            return None
+        width, height = region.x1 - region.x0, region.y1 - region.y0
+        to_region = to_photo.copy()
+        to_region[:, 2] -= (region.x0, region.y0)
+        face = cv2.warpAffine(image, to_region, (width, height), flags=cv2.INTER_AREA
+                              if to_photo[0, 0] ** 2 + to_photo[0, 1] ** 2 < 1 else cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        alpha = cv2.warpAffine(mask, to_region, (width, height), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        target = photo[region.slices].astype(np.float32)
+        face = _match_colours(face, target, alpha)
+        blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
+        return StandIn(region, np.clip(blended + 0.5, 0, 255).astype(np.uint8), styles)
+
+    def _mask(self, shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+        """The feathered inner-face mask (brows to chin, cheek to cheek) in the render's frame."""
+        config = self.config
+        eyes, mouth = landmarks[:2].mean(0), landmarks[3:5].mean(0)
+        down = mouth - eyes
+        ocular = float(np.linalg.norm(landmarks[1] - landmarks[0]))
+        top, bottom = eyes - config.mask_above * down, mouth + config.mask_below * down
+        centre = (top + bottom) / 2
+        axes = (config.mask_width * ocular, float(np.linalg.norm(bottom - top)) / 2)
+        angle = float(np.degrees(np.arctan2(down[1], down[0]))) - 90.0
+        mask = np.zeros(shape, np.float32)
+        feather = max(1.0, config.feather * ocular)
+        inner = (max(1, int(axes[0] - feather)), max(1, int(axes[1] - feather)))
+        cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))), inner, angle, 0, 360, 1.0, -1)
+        return cv2.GaussianBlur(mask, (0, 0), feather / 2)
+
+
+def _bounds(mask: np.ndarray, to_photo: np.ndarray, shape: tuple[int, ...]) -> Region | None:
+    """The photo rectangle the warped mask covers (None when it is empty or off the photo)."""
+    ys, xs = np.nonzero(mask > 1e-3)
+    if not len(xs):
+        return None
+    corners = np.array([[xs.min(), ys.min()], [xs.max() + 1, ys.min()], [xs.min(), ys.max() + 1],
+                        [xs.max() + 1, ys.max() + 1]], np.float64)
+    mapped = corners @ to_photo[:, :2].T + to_photo[:, 2]
+    x0, y0 = np.floor(mapped.min(0)).astype(int) - 1
+    x1, y1 = np.ceil(mapped.max(0)).astype(int) + 1
+    region = Region(max(0, x0), max(0, y0), min(shape[1], x1), min(shape[0], y1))
+    return region if region.x1 > region.x0 and region.y1 > region.y0 else None
+
+
+def _match_colours(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Per-channel mean and spread of ``face`` inside ``alpha`` set to ``target``'s (float32):
+    the stand-in takes the photo's light and skin tone."""
+    weights = alpha[:, :, None] / max(float(alpha.sum()), 1e-6)
+    mean_f, mean_t = (face * weights).sum((0, 1)), (target * weights).sum((0, 1))
+    std_f = np.sqrt((((face - mean_f) ** 2) * weights).sum((0, 1)))
+    std_t = np.sqrt((((target - mean_t) ** 2) * weights).sum((0, 1)))
+    return (face - mean_f) * np.clip(std_t / (std_f + 1e-3), 0.6, 1.6) + mean_t

@@ -1,0 +1,114 @@
+"""Mode ``encrypt`` with ``encrypt.generator = "stylegan"``: each face is replaced by a photo-real
+face of a synthetic person (chosen by the face key) in the photo's pose and light; the exact
+original face region is sealed with AES-GCM.
+
+Record (``encrypted_latent``): header, the three styles of the published stand-in (float16; they
+show nothing the published photo does not), then the sealed original pixels. The right password
+restores every pixel of the region bit for bit; a wrong one is refused (:class:`DecryptionError`),
+or, with ``encrypt.decoys = true``, renders the wrong key's own synthetic person in the stand-in's
+pose (a decoy). A face the generator cannot match (no face found in the render, too small) falls
+back to ``seal``'s pixelation, and its record says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+
+import numpy as np
+
+from encryptface.alignment import Region
+from encryptface.config import Settings, resolve_weight
+from encryptface.crypto import seal, unseal
+from encryptface.images import decode_encoded, encode_image
+from encryptface.models.stylegan import STYLE_DIM
+from encryptface.models.stylegan_generator import StyleGANGenerator
+from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
+from encryptface.modes.seal import SealMode
+
+log = logging.getLogger(__name__)
+_HEADER = struct.Struct("<4sB4i")   # magic, kind, sealed region x0, y0, x1, y1
+_MAGIC = b"EFs1"
+_STAND_IN, _FALLBACK = 1, 2
+_STYLES_BYTES = 3 * STYLE_DIM * 2
+
+
+class StyleGANEncryptMode(ProtectionMode):
+    """Photo-real keyed stand-in faces; bit-exact restore with the password."""
+
+    name = "encrypt"
+    # Overlapping faces: each stand-in is blended into the photo as protected so far (so a later
+    # face's rectangle does not write an earlier face back); restore runs in reverse order.
+    sees_earlier_faces = True
+    renders_decoys = True
+
+    def __init__(self, settings: Settings, seal_mode: SealMode, threads: int = 0) -> None:
+        self.settings = settings.encrypt
+        self.generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model),
+                                           settings.detection, threads)
+        self.seal_mode = seal_mode
+        self.min_face = settings.encrypt.stylegan_min_face
+        self.model_id = f"{self.generator.model_id}/sealed"
+        log.info("encrypt: stylegan generator %s. Licence: %s. For a permissive path set "
+                 "encrypt.generator = \"prior\".", self.generator.model_id, self.generator.licence)
+
+    def check_record(self, model_id: str) -> None:
+        if f"+{self.generator.model_id}/" not in model_id:
+            raise ValueError(f"record made by {model_id!r}, but the loaded generator is "
+                             f"{self.generator.model_id!r} (set encrypt.generator / encrypt.stylegan_model)")
+
+    def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
+        ocular = float(np.linalg.norm(face.face.landmarks[1] - face.face.landmarks[0]))
+        reason = None
+        if ocular < self.min_face:
+            reason = f"face too small for the generator (eyes {ocular:.0f} px apart)"
+        else:
+            styles = self.generator.styles_for(face.aligned, face.face.landmarks, face.key)
+            stand_in = self.generator.stand_in(original, face.face.landmarks, styles)
+            if stand_in is None:
+                reason = "no face found in the generated image"
+        if reason is not None:
+            fallback = self.seal_mode.protect(original, face)
+            return ProtectedFace(crop=fallback.crop, metrics={"fallback": "seal", "reason": reason},
+                                 encrypted_latent=_HEADER.pack(_MAGIC, _FALLBACK, 0, 0, 0, 0)
+                                 + fallback.encrypted_latent)
+        region = stand_in.region
+        sealed = seal(face.key, encode_image(original[region.slices], "png"), face.aad)
+        header = _HEADER.pack(_MAGIC, _STAND_IN, region.x0, region.y0, region.x1, region.y1)
+        return ProtectedFace(crop=None, patch=(region, stand_in.pixels),
+                             encrypted_latent=header + styles.astype(np.float16).tobytes() + sealed,
+                             metrics={"generator": self.generator.model_id})
+
+    def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
+                key: bytes, aad: bytes) -> Region:
+        kind, region, body = _parse(encrypted_latent)
+        if kind == _FALLBACK:
+            return self.seal_mode.restore(photo, landmarks, body, key, aad)
+        pixels = decode_encoded(unseal(key, body[_STYLES_BYTES:], aad))  # DecryptionError if wrong
+        if pixels.shape[:2] != (region.y1 - region.y0, region.x1 - region.x0) or \
+                region.y1 > photo.shape[0] or region.x1 > photo.shape[1]:
+            raise ValueError("sealed region does not fit this photo")
+        photo[region.slices] = pixels
+        return region
+
+    def decoy(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
+              key: bytes) -> Region | None:
+        """What a wrong ``key`` shows when decoys are asked for: its own synthetic person in the
+        stand-in's pose, blended in place (None for fallback faces, which stay pixelated)."""
+        kind, _region, body = _parse(encrypted_latent)
+        if kind == _FALLBACK:
+            return None
+        published = np.frombuffer(body[:_STYLES_BYTES], np.float16).reshape(3, STYLE_DIM)
+        stand_in = self.generator.stand_in(photo, landmarks,
+                                           self.generator.decoy_styles(published, key))
+        if stand_in is None:
+            return None
+        photo[stand_in.region.slices] = stand_in.pixels
+        return stand_in.region
+
+
+def _parse(encrypted_latent: bytes) -> tuple[int, Region, bytes]:
+    magic, kind, *box = _HEADER.unpack_from(encrypted_latent)
+    if magic != _MAGIC:
+        raise ValueError("not a stylegan encrypt record (or one of an older format)")
+    return kind, Region(*box), encrypted_latent[_HEADER.size:]

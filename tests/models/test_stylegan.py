@@ -1,0 +1,47 @@
+"""The MobileStyleGAN network from the installed `random-face` package, edited per layer."""
+
+import cv2
+import numpy as np
+import pytest
+
+from encryptface.metrics import psnr
+from encryptface.models.stylegan import LAYERS, RENDER_SIZE, STYLE_DIM, StyleGAN, package_data_dir
+
+
+@pytest.fixture(scope="module")
+def network():
+    return StyleGAN(threads=2)
+
+
+def test_the_512_cut_is_the_full_graphs_image_downscaled(network):
+    import openvino as ov
+
+    style = network.map(np.random.default_rng(1).standard_normal((1, STYLE_DIM)))
+    full = ov.Core().compile_model(str(package_data_dir() / "SynthesisNetwork.xml"), "CPU")(style)[0][0]
+    full_rgb = np.clip((full.transpose(1, 2, 0) + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    ours = network.render(style[0])
+    assert ours.shape == (RENDER_SIZE, RENDER_SIZE, 3) and ours.dtype == np.uint8
+    reference = cv2.resize(full_rgb, (RENDER_SIZE, RENDER_SIZE), interpolation=cv2.INTER_AREA)
+    assert psnr(reference, ours) > 38
+
+
+def test_layers_take_separate_styles(network):
+    a, b = network.map(np.random.default_rng(2).standard_normal((2, STYLE_DIM)))
+    only_a = network.render(a)
+    assert np.array_equal(only_a, network.render(np.repeat(a[None], LAYERS, 0)))
+    mixed = np.repeat(a[None], LAYERS, 0)
+    mixed[4:8] = b  # the middle layers carry identity: the face changes, the picture stays close
+    changed = network.render(mixed)
+    assert 12 < psnr(only_a, changed) < 40
+    assert psnr(only_a, network.render(b)) < psnr(only_a, changed)
+
+
+def test_mapping_is_deterministic_and_renders_faces(network, settings):
+    from encryptface.detection import FaceDetector
+
+    z = np.random.default_rng(3).standard_normal((3, STYLE_DIM))
+    assert np.array_equal(network.map(z), network.map(z))
+    detector = FaceDetector(settings.detection)
+    mean = network.mean_style()
+    found = [len(detector.detect(network.render(mean + 0.7 * (w - mean)))) for w in network.map(z)]
+    assert min(found) >= 1  # a face in every render (some show a second person at the edge)

@@ -20,6 +20,7 @@ from encryptface.config import Settings
 from encryptface.crypto import DecryptionError, KeyRing, MasterKey
 from encryptface.evaluation import Evaluator, gallery_selected
 from encryptface.images import encode_image
+from encryptface.logs import ensure_library_logging
 from encryptface.output import output_key
 from encryptface.records import STATUS_ERROR, error_row, to_batch
 from encryptface.scrubber import Restorer, Scrubber
@@ -49,7 +50,7 @@ EVALUATION_SCHEMA = pa.schema([
 @functools.lru_cache(maxsize=4)
 def worker_scrubber(settings: Settings, mode: str, threads: int = 0) -> Scrubber:
     """The process-wide scrubber for these settings (loaded on first use)."""
-    _ensure_logging()
+    ensure_library_logging()
     return Scrubber(settings, mode, threads)
 
 
@@ -118,7 +119,7 @@ def restore_batches(batches: Iterable[pa.RecordBatch], settings: Settings, keys:
                     output_uri: str, threads: int = 0) -> Iterator[pa.RecordBatch]:
     """Restore contract rows and write the photos (PNG, lossless) under ``output_uri``; yields one
     :data:`RESTORE_SCHEMA` row per input row (``threads`` as in :func:`scrub_batches`)."""
-    _ensure_logging()
+    ensure_library_logging()
     _limit_native_threads(threads)
     restorer = Restorer(settings, threads)
     for batch in batches:
@@ -150,7 +151,7 @@ def _restore_one(restorer: Restorer, row: dict, keys: KeyRing, output_uri: str) 
 @functools.lru_cache(maxsize=2)
 def worker_evaluator(settings: Settings, recognizers: tuple[str, ...], threads: int = 0) -> Evaluator:
     """The process-wide evaluator (recognisers loaded on first use)."""
-    _ensure_logging()
+    ensure_library_logging()
     return Evaluator(settings, recognizers, threads)
 
 
@@ -223,10 +224,3 @@ def _limit_native_threads(threads: int) -> None:
         cv2.setNumThreads(threads)
 
 
-def _ensure_logging() -> None:
-    root = logging.getLogger("encryptface")
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)

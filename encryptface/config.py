@@ -153,6 +153,7 @@ class StyleGANTrainingSettings:
     attributes: int
     candidates: int
     coarse_layers: int
+    coarse_from_photo: float
     identity_layers: int
     pose_strength: float
     mask_above: float

@@ -33,6 +33,8 @@ from encryptface.scrubber import Restorer
 FARS = (0.1, 0.01, 0.001)
 PUBLISH_JPEG_QUALITY = 90
 MAX_IMPOSTOR_PAIRS = 50_000
+NO_IMPOSTORS = ("no thresholds: protection rates need faces of different people (identity folders "
+                "under --originals, or --pairs FILE); quality, realism, recovery and cost need none")
 IDENTICAL_PSNR_DB = 99.0  # PSNR of identical pixels is infinite; JSON and means need a number
 
 
@@ -184,6 +186,9 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
     for name in names:
         pairs = (pair_distances or {}).get(name)
         impostors = [d for d, same in pairs if not same] if pairs else impostor_distances(name, ms)
+        if not impostors:  # e.g. an archive without identity folders and no --pairs file
+            result["recognizers"][name] = {"missing": NO_IMPOSTORS}
+            continue
         limits = {far: threshold_at_far(impostors, far) for far in fars}
 
         def dist(a: list | None, b: list | None, n: str = name) -> float:

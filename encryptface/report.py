@@ -21,17 +21,18 @@ _STYLE = ("body{font-family:sans-serif;margin:1.5em}table{border-collapse:collap
 def gallery_head(reversible: bool) -> list[str]:
     """Column titles of the gallery rows made by ``Evaluator.evaluate_record``."""
     if reversible:
-        return ["original", "protected (JPEG q90)", "restored", "wrong password 1", "wrong password 2",
-                "wrong password 3"]
+        return ["original", "protected (JPEG q90)", "restored", "wrong password 1 (decoy)",
+                "wrong password 2 (decoy)",
+                "wrong password 3 (decoy)"]
     return ["original", "protected (JPEG q90)", "change x10"]
 
 
 def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], list[list[str]]]:
     """One row per run (``{"settings": {...}, "metrics": {...}}``): protection per recogniser at
     ``far``, quality, cost, and recovery when there is any."""
-    names = list(runs[0]["metrics"]["recognizers"])
+    names = measured_recognizers(runs[0]["metrics"])
     head = ["settings", *[f"PSR {n}" for n in names], "PSNR face", "SSIM face", "redetected", "sharpness",
-            "s/photo"]
+            "realism AUC", "landmarks/IOD", "s/photo"]
     recovery = "recovery" in runs[0]["metrics"]
     if recovery:
         head += [f"restored {n}" for n in names] + ["restore PSNR"]
@@ -43,6 +44,8 @@ def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], l
         row += [_fmt(m["recognizers"][n]["far"][far]["protection_success"]) for n in names]
         row += [_fmt(quality["psnr_face_db_mean"], 2), _fmt(quality["ssim_face_mean"]),
                 _fmt(quality["redetected_after_jpeg90"]), _fmt(quality.get("sharpness_ratio_mean"), 2),
+                _fmt(m.get("realism", {}).get("classifier_auc_original_vs_published")),
+                _fmt(m.get("realism", {}).get("landmark_error_iod_median")),
                 _fmt(cost["scrub_seconds_per_photo_mean"], 2)]
         if recovery:
             row += [_fmt(m["recognizers"][n]["far"][far].get("restored_matched_to_same_photo"))
@@ -50,6 +53,11 @@ def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], l
             row += [_fmt(m["recovery"]["psnr_face_db_mean"], 2)]
         rows.append(row)
     return head, rows
+
+
+def measured_recognizers(metrics: dict) -> list[str]:
+    """The recognisers with protection rates (those without had no impostor pairs)."""
+    return [name for name, entry in metrics["recognizers"].items() if "far" in entry]
 
 
 def console_table(head: list[str], rows: list[list[str]]) -> str:
@@ -74,7 +82,9 @@ def write_report(path: str | Path, title: str, runs: Sequence[dict],
     """Write ``report.html``: summary of every run, the first run by FAR, histograms, gallery
     (rows of JPEG thumbnails)."""
     head, rows = summary_table(runs)
-    first = runs[0]["metrics"]["recognizers"]
+    first = {name: runs[0]["metrics"]["recognizers"][name] for name in measured_recognizers(runs[0]["metrics"])}
+    missing = "".join(f"<p><b>{html.escape(name)}</b>: {html.escape(entry['missing'])}</p>"
+                      for name, entry in runs[0]["metrics"]["recognizers"].items() if "missing" in entry)
     far_keys = list(next(iter(first.values()))["far"]["0.01"]) if first else []
     far_rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{far}</td><td>{entry['thresholds'][far]}</td>"
@@ -90,7 +100,7 @@ def write_report(path: str | Path, title: str, runs: Sequence[dict],
         "another photo of the person. PSR = protection success rate: share of protected faces "
         "(published as JPEG q90, re-detected) that the recogniser does not match to another photo of "
         "the person at the threshold for FAR 0.01 (from impostor pairs of the original faces).</p>"
-        f"<table>{_rows_html(head, rows)}</table><h2>By false-accept rate (first run)</h2><table><tr>"
+        f"{missing}<table>{_rows_html(head, rows)}</table><h2>By false-accept rate (first run)</h2><table><tr>"
         "<th>recogniser</th><th>FAR</th><th>threshold</th>"
         + "".join(f"<th>{html.escape(k)}</th>" for k in far_keys) + f"</tr>{far_rows}</table>"
         f"<div class='charts'>{charts}</div><h2>Gallery</h2><table><tr>"

@@ -95,7 +95,8 @@ class Restorer:
         self.threads = threads
         self._modes: dict[str, ProtectionMode] = {}
 
-    def restore(self, row: dict, keys: KeyRing, decoys: bool | None = None) -> tuple[np.ndarray, list[Region]]:
+    def restore(self, row: dict, keys: KeyRing,
+                decoys: bool | None = None) -> tuple[np.ndarray, list[Region]]:
         """The restored photo (RGB uint8) and the regions that were restored. ``decoys`` (default:
         ``encrypt.decoys``): render decoys for a wrong password where the mode can.
 

@@ -128,7 +128,8 @@ def model_speed(settings: Settings, objects: list[ObjectInfo], faces: int) -> di
     result: dict = {}
     for engine, backend, precision in (("openvino-int8", "openvino", "int8"),
                                        ("openvino", "openvino", "f32"), ("torch", "torch", "f32")):
-        encrypt_settings = dataclasses.replace(settings.encrypt, backend=backend, precision=precision)
+        encrypt_settings = dataclasses.replace(settings.encrypt, generator="prior", backend=backend,
+                                               precision=precision)
         mode = create_mode("encrypt", settings.replace(encrypt=encrypt_settings), threads=1)
         autoencoder = mode.generator.autoencoder
         result[f"autoencoder/{engine}"] = _per_item(
@@ -136,6 +137,7 @@ def model_speed(settings: Settings, objects: list[ObjectInfo], faces: int) -> di
         result[f"encrypt_protect/{engine}"] = _per_item(
             lambda item, m=mode: m.protect(item[0], FaceContext(item[1], item[2], item[3], bytes(32),
                                                                 face_aad("bench", 0, "encrypt"))), items)
+    result.update(stylegan_speed(settings, items))
     core = ov.Core()
     for name in ("facenet", "arcface"):
         recognizer = load_recognizer(name, settings.recognition)
@@ -163,7 +165,36 @@ def model_speed(settings: Settings, objects: list[ObjectInfo], faces: int) -> di
               for name, engine in itertools.product(("autoencoder", "encrypt_protect", "facenet", "arcface"),
                                                     ("openvino", "openvino-int8"))
               if f"{name}/{engine}" in result}
+    ratios["encrypt_stylegan_vs_one_1024_render"] = round(
+        result["encrypt_protect/stylegan"] / result["stylegan_1024_render/openvino"], 2)
+    ratios["encrypt_stylegan_vs_prior_int8"] = round(
+        result["encrypt_protect/stylegan"] / result["encrypt_protect/openvino-int8"], 2)
     return {"seconds_per_face_one_core": result, **ratios}
+
+
+def stylegan_speed(settings: Settings, items: list) -> dict:
+    """One core: a plain render of the shipped IR as the package ships it (1024 px, one style), and
+    the whole stylegan encrypt protect of a face (encode, keyed person, 512 px render, re-detect,
+    blend, seal) on the same faces."""
+    import dataclasses
+
+    import numpy as np
+    import openvino as ov
+
+    from encryptface.crypto import face_aad
+    from encryptface.models.stylegan import STYLE_DIM, package_data_dir
+    from encryptface.modes import FaceContext, create_mode
+
+    encrypt_settings = dataclasses.replace(settings.encrypt, generator="stylegan")
+    mode = create_mode("encrypt", settings.replace(encrypt=encrypt_settings), threads=1)
+    options = {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"}
+    synthesis = ov.Core().compile_model(str(package_data_dir() / "SynthesisNetwork.xml"), "CPU", options)
+    styles = [mode.generator.network.map(np.random.default_rng(i).standard_normal((1, STYLE_DIM)))
+              for i in range(len(items))]
+    return {"stylegan_1024_render/openvino": _per_item(lambda w: synthesis(w), styles),
+            "encrypt_protect/stylegan": _per_item(
+                lambda item: mode.protect(item[0], FaceContext(item[1], item[2], item[3], bytes(32),
+                                                               face_aad("bench", 0, "encrypt"))), items)}
 
 
 def _measure(table: pa.Table, seconds: float) -> dict:

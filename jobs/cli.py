@@ -12,10 +12,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from encryptface.config import load_settings
+from jobs.session import configure_logging
 
 COMMANDS = ("scrub", "restore", "evaluate", "verify", "gallery", "train-generator", "train-stylegan")
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(__doc__, file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     command, rest = argv[0], argv[1:]
     if command == "scrub":
         from jobs import scrub

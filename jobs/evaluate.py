@@ -36,7 +36,7 @@ from encryptface.report import console_table, gallery_head, summary_table, write
 from encryptface.storage import StorageError, list_objects
 from jobs.options import add_common_options, settings_from
 from jobs.restore import unlock
-from jobs.session import spark_session
+from jobs.session import configure_logging, spark_session
 
 log = logging.getLogger("encryptface.jobs.evaluate")
 
@@ -171,5 +171,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     sys.exit(main())

@@ -15,8 +15,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
                         help="override one setting (repeatable)")
     parser.add_argument("--master", help="Spark master (default: spark.master in the settings)")
     parser.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS_ENDPOINT_URL)")
-    parser.add_argument("--generator", help="encrypt-mode generator: a model folder, or "
-                        "diffusers:<local dir> (overrides encrypt.model)")
+    parser.add_argument("--generator", help="encrypt-mode generator: stylegan, prior, a prior model "
+                        "folder, or diffusers:<local dir> (sets encrypt.generator / encrypt.model)")
     parser.add_argument("--password-file", help="file whose first line is the password "
                         "(else ENCRYPTFACE_PASSWORD, else a prompt); never pass it in argv")
 
@@ -24,9 +24,12 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the files, env and the flags in ``args``."""
     settings = load_settings(args.conf, args.set)
-    if args.generator:
+    if args.generator in ("stylegan", "prior"):
         settings = settings.replace(
-            encrypt=dataclasses.replace(settings.encrypt, model=args.generator))
+            encrypt=dataclasses.replace(settings.encrypt, generator=args.generator))
+    elif args.generator:  # a model of the prior's interface: its folder, or diffusers:<dir>
+        settings = settings.replace(
+            encrypt=dataclasses.replace(settings.encrypt, generator="prior", model=args.generator))
     if args.endpoint_url:
         settings = settings.replace(
             storage=dataclasses.replace(settings.storage, endpoint_url=args.endpoint_url))

@@ -21,7 +21,7 @@ from encryptface.crypto import DecryptionError, KeyRing, PasswordError, read_pas
 from encryptface.output import records_path
 from encryptface.scrubber import Restorer
 from jobs.options import add_common_options, settings_from
-from jobs.session import spark_session
+from jobs.session import configure_logging, spark_session
 
 log = logging.getLogger("encryptface.jobs.restore")
 
@@ -91,5 +91,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     sys.exit(main())

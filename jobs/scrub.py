@@ -34,7 +34,7 @@ from encryptface.output import new_run_dir, publish, records_path
 from encryptface.records import INPUT_SCHEMA, RECORD_SCHEMA
 from encryptface.storage import ObjectInfo, StorageError, list_objects
 from jobs.options import add_common_options, settings_from
-from jobs.session import spark_session
+from jobs.session import configure_logging, spark_session
 
 log = logging.getLogger("encryptface.jobs.scrub")
 
@@ -164,5 +164,5 @@ def _previous_run(output_dir: str) -> tuple[Path | None, pa.Table | None]:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     sys.exit(main())

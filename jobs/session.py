@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 from pyspark.sql import SparkSession
 
 from encryptface.config import SparkSettings
+from encryptface.logs import LOG_FORMAT
+
+
+def configure_logging() -> None:
+    """Driver logging for every job: INFO lines in one format. py4j logs the connection resets of
+    Spark's normal shutdown at INFO with a traceback; its own WARNING and ERROR lines still show."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def spark_session(settings: SparkSettings, master: str | None = None) -> SparkSession:

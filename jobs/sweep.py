@@ -29,6 +29,7 @@ from encryptface.recognition import RECOGNIZER_NAMES
 from encryptface.report import console_table, gallery_head, summary_table, write_report
 from encryptface.scrubber import Scrubber
 from encryptface.training.data import identity_images, split_identities
+from jobs.session import configure_logging
 
 log = logging.getLogger("encryptface.jobs.sweep")
 
@@ -130,5 +131,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     raise SystemExit(main())

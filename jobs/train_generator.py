@@ -41,6 +41,7 @@ from encryptface.training.data import (
     identity_split,
 )
 from encryptface.training.prior import PriorSettings, fit_prior
+from jobs.session import configure_logging
 
 log = logging.getLogger("encryptface.jobs.train_generator")
 
@@ -175,5 +176,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     sys.exit(main())

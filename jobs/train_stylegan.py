@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 
 from encryptface.config import load_settings, resolve_repo_path
 from encryptface.training.stylegan_train import train_stylegan
+from jobs.session import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,5 +33,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     sys.exit(main())

@@ -31,7 +31,8 @@ from encryptface.alignment import AlignedFace, Region, similarity_transform
 from encryptface.config import DetectionSettings
 from encryptface.detection import FaceDetector, nearest_centre
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
-from encryptface.training.stylegan_fit import StyleFit, aligned_landmarks
+from encryptface.recognition import DlibRecognizer
+from encryptface.training.stylegan_fit import StyleFit, aligned_landmarks, crop_descriptor
 
 CONFIG_FILE = "config.json"
 FIT_FILE = "styles.npz"
@@ -55,7 +56,8 @@ class StyleGANConfig:
     face_scale: float
     truncation: float
     candidates: int
-    coarse_layers: int       # layers [0, coarse) from the photo (pose, head shape)
+    coarse_layers: int       # layers [0, coarse): pose and head shape
+    coarse_from_photo: float  # ... their style: this share from the photo, the rest from the key's person
     identity_layers: int     # layers [coarse, identity) from the key's synthetic person
     pose_strength: float
     mask_above: float        # inner-face mask, in eye-to-mouth distances above the eyes,
@@ -91,6 +93,7 @@ class StyleGANGenerator:
         self.fit = StyleFit.load(self.model_dir / FIT_FILE)
         self.network = StyleGAN(threads)
         self.detector = FaceDetector(detection)
+        self.describer = DlibRecognizer()  # reads sex, age and build for the encoder (CC0 model)
 
     # -- styles ----------------------------------------------------------------------------------
     def identities(self, key: bytes) -> np.ndarray:
@@ -101,16 +104,24 @@ class StyleGANGenerator:
 
     def styles_for(self, aligned: AlignedFace, landmarks: np.ndarray, key: bytes) -> np.ndarray:
         """(3, 512) coarse, identity, fine styles of the stand-in for one aligned face."""
-        photo_style = self.fit.encode(aligned.crop[None])[0]
         target = aligned_landmarks(aligned, landmarks, self.crop_size)
-        coarse = self.fit.match_pose(photo_style, target, self.config.pose_strength)
-        return np.stack([coarse, self.nearest_identity(photo_style, key), photo_style])
+        points = target.reshape(5, 2) * self.crop_size
+        descriptor = crop_descriptor(self.describer, aligned.crop, points)
+        photo_style = self.fit.encode(aligned.crop[None], descriptor[None])[0]
+        identity = self.nearest_identity(photo_style, key)
+        share = self.config.coarse_from_photo
+        coarse = self.fit.match_pose(share * photo_style + (1 - share) * identity, target,
+                                     self.config.pose_strength)
+        return np.stack([coarse, identity, photo_style])
 
     def decoy_styles(self, published: np.ndarray, key: bytes) -> np.ndarray:
         """The styles of another synthetic person in the pose and light of stored ``published``
         styles (3, 512) -- what a wrong key shows when decoys are asked for."""
         styles = np.asarray(published, np.float32).copy()
-        styles[1] = self.nearest_identity(styles[1], key)
+        identity = self.nearest_identity(styles[1], key)
+        # the published coarse style minus its person's share, plus the decoy person's share
+        styles[0] += (1 - self.config.coarse_from_photo) * (identity - styles[1])
+        styles[1] = identity
         return styles
 
     def nearest_identity(self, style: np.ndarray, key: bytes) -> np.ndarray:
@@ -153,7 +164,7 @@ class StyleGANGenerator:
         alpha = cv2.warpAffine(mask, to_region, (width, height), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         target = photo[region.slices].astype(np.float32)
-        face = _match_colours(face, target, alpha)
+        face = _match_detail(_match_colours(face, target, alpha), target, alpha)
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
         return StandIn(region, np.clip(blended + 0.5, 0, 255).astype(np.uint8), styles)
 
@@ -196,3 +207,25 @@ def _match_colours(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> n
     std_f = np.sqrt((((face - mean_f) ** 2) * weights).sum((0, 1)))
     std_t = np.sqrt((((target - mean_t) ** 2) * weights).sum((0, 1)))
     return (face - mean_f) * np.clip(std_t / (std_f + 1e-3), 0.6, 1.6) + mean_t
+
+
+_BLURS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.7, 3.5)
+
+
+def _detail(image: np.ndarray, weights: np.ndarray) -> float:
+    """Fine detail: the weighted spread of the grey image minus its 1 px Gaussian blur."""
+    grey = image.mean(axis=2)
+    return float(np.sqrt((((grey - cv2.GaussianBlur(grey, (0, 0), 1.0)) ** 2) * weights).sum()))
+
+
+def _match_detail(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Blur ``face`` until its fine detail inside ``alpha`` is no more than the photo's: a
+    rendered face is sharper than most archive photos (focus, compression), and a sharp face on a
+    soft photo is the first thing a person notices."""
+    weights = alpha / max(float(alpha.sum()), 1e-6)
+    wanted = _detail(target, weights)
+    for sigma in _BLURS:
+        blurred = face if sigma == 0 else cv2.GaussianBlur(face, (0, 0), sigma)
+        if _detail(blurred, weights) <= wanted:
+            return blurred
+    return blurred

@@ -29,7 +29,7 @@ from encryptface.modes.seal import SealMode
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct("<4sB4i")   # magic, kind, sealed region x0, y0, x1, y1
 _MAGIC = b"EFs1"
-_STAND_IN, _FALLBACK = 1, 2
+STAND_IN, FALLBACK = 1, 2
 _STYLES_BYTES = 3 * STYLE_DIM * 2
 
 
@@ -70,19 +70,19 @@ class StyleGANEncryptMode(ProtectionMode):
         if reason is not None:
             fallback = self.seal_mode.protect(original, face)
             return ProtectedFace(crop=fallback.crop, metrics={"fallback": "seal", "reason": reason},
-                                 encrypted_latent=_HEADER.pack(_MAGIC, _FALLBACK, 0, 0, 0, 0)
+                                 encrypted_latent=_HEADER.pack(_MAGIC, FALLBACK, 0, 0, 0, 0)
                                  + fallback.encrypted_latent)
         region = stand_in.region
         sealed = seal(face.key, encode_image(original[region.slices], "png"), face.aad)
-        header = _HEADER.pack(_MAGIC, _STAND_IN, region.x0, region.y0, region.x1, region.y1)
+        header = _HEADER.pack(_MAGIC, STAND_IN, region.x0, region.y0, region.x1, region.y1)
         return ProtectedFace(crop=None, patch=(region, stand_in.pixels),
                              encrypted_latent=header + styles.astype(np.float16).tobytes() + sealed,
                              metrics={"generator": self.generator.model_id})
 
     def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
                 key: bytes, aad: bytes) -> Region:
-        kind, region, body = _parse(encrypted_latent)
-        if kind == _FALLBACK:
+        kind, region, body = read_record(encrypted_latent)
+        if kind == FALLBACK:
             return self.seal_mode.restore(photo, landmarks, body, key, aad)
         pixels = decode_encoded(unseal(key, body[_STYLES_BYTES:], aad))  # DecryptionError if wrong
         if pixels.shape[:2] != (region.y1 - region.y0, region.x1 - region.x0) or \
@@ -95,8 +95,8 @@ class StyleGANEncryptMode(ProtectionMode):
               key: bytes) -> Region | None:
         """What a wrong ``key`` shows when decoys are asked for: its own synthetic person in the
         stand-in's pose, blended in place (None for fallback faces, which stay pixelated)."""
-        kind, _region, body = _parse(encrypted_latent)
-        if kind == _FALLBACK:
+        kind, _region, body = read_record(encrypted_latent)
+        if kind == FALLBACK:
             return None
         published = np.frombuffer(body[:_STYLES_BYTES], np.float16).reshape(3, STYLE_DIM)
         stand_in = self.generator.stand_in(photo, landmarks,
@@ -107,7 +107,8 @@ class StyleGANEncryptMode(ProtectionMode):
         return stand_in.region
 
 
-def _parse(encrypted_latent: bytes) -> tuple[int, Region, bytes]:
+def read_record(encrypted_latent: bytes) -> tuple[int, Region, bytes]:
+    """(kind: 1 stand-in / 2 seal fallback, the sealed region, the rest) of a stylegan record."""
     magic, kind, *box = _HEADER.unpack_from(encrypted_latent)
     if magic != _MAGIC:
         raise ValueError("not a stylegan encrypt record (or one of an older format)")

@@ -56,7 +56,31 @@ def render_bank(settings: Settings, folder: Path, count: int, seed: int, truncat
             np.savez(folder / f"chunk_{chunk:04d}.npz", z=z, w=w, crops=crops, landmarks=landmarks,
                      score=score)
     np.save(folder / "mean_style.npy", mean)
+    add_descriptors(folder, aligner, count, chunk_size)
     return load_bank(folder, count, chunk_size)
+
+
+def add_descriptors(folder: Path, aligner: Aligner, count: int, chunk_size: int) -> None:
+    """Add the dlib descriptor of every rendered face to its chunk (a resumable second stage)."""
+    from encryptface.recognition import DlibRecognizer
+    from encryptface.training.stylegan_fit import crop_descriptor, crop_landmarks
+
+    paths = [folder / f"chunk_{c:04d}.npz" for c in range(-(-count // chunk_size))]
+    todo = [p for p in paths if "descriptor" not in np.load(p).files]
+    if not todo:
+        return
+    recognizer = DlibRecognizer()
+    with tqdm(total=len(todo) * chunk_size, desc="describing faces", unit="face", mininterval=10) as bar:
+        for path in todo:
+            chunk = dict(np.load(path))
+            points = crop_landmarks(aligner, chunk["landmarks"]).reshape(-1, 5, 2) * aligner.size
+            descriptors = np.zeros((len(points), 128), np.float32)
+            for i, (crop, found) in enumerate(zip(chunk["crops"], chunk["score"] > 0, strict=True)):
+                if found:
+                    descriptors[i] = crop_descriptor(recognizer, crop, points[i])
+                bar.update(1)
+            np.savez(path.with_suffix(".tmp.npz"), **chunk, descriptor=descriptors)
+            path.with_suffix(".tmp.npz").replace(path)
 
 
 def load_bank(folder: Path, count: int, chunk_size: int = 100) -> dict[str, np.ndarray]:

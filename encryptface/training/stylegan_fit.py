@@ -18,15 +18,27 @@ import cv2
 import numpy as np
 
 from encryptface.alignment import AlignedFace, Aligner, similarity_transform
+from encryptface.detection import Face
+from encryptface.recognition import FaceRecognizer
 
 log = logging.getLogger(__name__)
 FEATURE_SIDE = 32
+DESCRIPTOR_MARGIN = 0.15  # box around the landmarks for the descriptor, in crop sides
 
 
 def crop_features(crops: np.ndarray) -> np.ndarray:
     """(N, S, S, 3) uint8 aligned crops -> (N, F) float32 features (downscaled RGB in [0, 1])."""
     small = [cv2.resize(c, (FEATURE_SIDE, FEATURE_SIDE), interpolation=cv2.INTER_AREA) for c in crops]
     return np.stack(small).reshape(len(crops), -1).astype(np.float32) / 255.0
+
+
+def crop_descriptor(recognizer: FaceRecognizer, crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A recogniser's embedding of the face in an aligned crop whose landmarks (5x2, crop pixels)
+    are ``points``, with a box made from the landmarks: computed the same way for renders and photos."""
+    x0, y0 = points.min(0) - DESCRIPTOR_MARGIN * crop.shape[0]
+    x1, y1 = points.max(0) + DESCRIPTOR_MARGIN * crop.shape[0]
+    face = Face((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), points.astype(np.float32), 1.0)
+    return np.asarray(recognizer.embed(crop, face), np.float32)
 
 
 def crop_landmarks(aligner: Aligner, landmarks: np.ndarray) -> np.ndarray:
@@ -60,16 +72,23 @@ class StyleFit:
     mean_style: np.ndarray       # (512,)
     feature_mean: np.ndarray     # (F,)
     feature_basis: np.ndarray    # (K, F) PCA rows
-    encoder_weights: np.ndarray  # (K, 512)
+    code_mean: np.ndarray        # (K + D,) standardisation of [PCA coordinates, descriptor]
+    code_scale: np.ndarray       # (K + D,)
+    encoder_weights: np.ndarray  # (K + D, 512)
     encoder_bias: np.ndarray     # (512,)
     pose_weights: np.ndarray     # (512, 10): w -> landmarks in the aligned crop
     pose_bias: np.ndarray        # (10,)
     attribute_basis: np.ndarray  # (A, 512): the directions of w the encoder reads best from photos
 
-    def encode(self, crops: np.ndarray) -> np.ndarray:
-        """Aligned crops -> styles (N, 512)."""
+    def codes(self, crops: np.ndarray, descriptors: np.ndarray) -> np.ndarray:
+        """Standardised encoder inputs (N, K + D): PCA of the downscaled crop and a dlib descriptor
+        (a recogniser's embedding reads sex, age and build far better than pixels do)."""
         coded = (crop_features(crops) - self.feature_mean) @ self.feature_basis.T
-        return coded @ self.encoder_weights + self.encoder_bias
+        return (np.hstack([coded, descriptors]) - self.code_mean) / self.code_scale
+
+    def encode(self, crops: np.ndarray, descriptors: np.ndarray) -> np.ndarray:
+        """Aligned crops and their descriptors -> styles (N, 512)."""
+        return self.codes(crops, descriptors) @ self.encoder_weights + self.encoder_bias
 
     def attributes(self, styles: np.ndarray) -> np.ndarray:
         """Styles (N, 512) -> coordinates (N, A) along :attr:`attribute_basis`."""
@@ -108,7 +127,7 @@ def fit_styles(bank: dict[str, np.ndarray], aligner: Aligner, components: int, e
                pose_alpha: float, attributes: int) -> tuple[StyleFit, dict]:
     """Fit the encoder and the pose model on a bank (last 10 % held out for the reported numbers,
     then refitted on everything)."""
-    features, styles = crop_features(bank["crops"]), bank["w"]
+    features, styles, descriptors = crop_features(bank["crops"]), bank["w"], bank["descriptor"]
     landmarks = crop_landmarks(aligner, bank["landmarks"])
     held = max(1, len(styles) // 10)
     metrics = {}
@@ -117,7 +136,9 @@ def fit_styles(bank: dict[str, np.ndarray], aligner: Aligner, components: int, e
         feature_mean = features[train].mean(0)
         _, _, vt = np.linalg.svd(features[train] - feature_mean, full_matrices=False)
         basis = vt[:components]
-        coded = (features - feature_mean) @ basis.T
+        coded = np.hstack([(features - feature_mean) @ basis.T, descriptors])
+        code_mean, code_scale = coded[train].mean(0), coded[train].std(0) + 1e-6
+        coded = (coded - code_mean) / code_scale
         enc_w, enc_b = ridge(coded[train], styles[train], encoder_alpha)
         pose_w, pose_b = ridge(styles[train], landmarks[train], pose_alpha)
         predicted = coded[train] @ enc_w + enc_b
@@ -126,11 +147,13 @@ def fit_styles(bank: dict[str, np.ndarray], aligner: Aligner, components: int, e
         # always pick the most average candidate.
         _, _, directions = np.linalg.svd(predicted - predicted.mean(0), full_matrices=False)
         fit = StyleFit(bank["mean_style"].astype(np.float32), feature_mean.astype(np.float32),
-                       basis.astype(np.float32), enc_w, enc_b, pose_w, pose_b,
+                       basis.astype(np.float32), code_mean.astype(np.float32),
+                       code_scale.astype(np.float32), enc_w, enc_b, pose_w, pose_b,
                        directions[:attributes].astype(np.float32))
         if not final:
             test = slice(-held, None)
-            metrics = {"encoder_r2_held_out": _r2(styles[test], fit.encode(bank["crops"][test])),
+            metrics = {"encoder_r2_held_out": _r2(styles[test], fit.encode(bank["crops"][test],
+                                                                         descriptors[test])),
                        "pose_r2_held_out": _r2(landmarks[test], fit.pose(styles[test])),
                        "pose_error_held_out_crop_fraction": float(np.abs(
                            landmarks[test] - fit.pose(styles[test])).mean()),

@@ -51,13 +51,15 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
         model_id=f"mobilestylegan-ffhq-enc{training.components}-{digest}",
         crop_size=settings.alignment.crop_size, face_scale=settings.alignment.face_scale,
         truncation=training.truncation, candidates=training.candidates,
-        coarse_layers=training.coarse_layers, identity_layers=training.identity_layers,
+        coarse_layers=training.coarse_layers,
+        coarse_from_photo=training.coarse_from_photo, identity_layers=training.identity_layers,
         pose_strength=training.pose_strength, mask_above=training.mask_above,
         mask_below=training.mask_below, mask_width=training.mask_width, feather=training.feather)
     (output / CONFIG_FILE).write_text(json.dumps(dataclasses.asdict(config), indent=2))
     generator = StyleGANGenerator(output, settings.detection, threads)
     metrics.update(bank_faces_with_detection=f"{len(bank['w'])}/{training.samples}",
-                   render_seconds=round(rendered, 1), training_seconds=round(time.perf_counter() - started, 1))
+                   render_seconds=round(rendered, 1),
+                   training_seconds=round(time.perf_counter() - started, 1))
     save_png(output / "samples.png", sample_sheet(generator, Aligner(settings.alignment), bank,
                                                   training.seed))
     write_model_card(output, config, training, metrics)

@@ -187,25 +187,37 @@ def test_spark_submit_entry_point_keeps_the_password_out_of_everything(tmp_path)
         assert original[1000:1064] not in data, path
 
 
-def test_encrypt_mode_job_round_trip_on_a_local_folder(spark, password_file, tmp_path, settings):
-    """The default mode through Spark workers (OpenVINO inside the executors)."""
+def test_encrypt_mode_job_round_trip_on_a_local_folder(spark, password_file, tmp_path, settings, capsys):
+    """The default mode (stylegan generator) through Spark workers (OpenVINO inside the executors):
+    bit-exact restore, a wrong password stops with nothing written, or renders decoys if asked."""
     from encryptface.metrics import psnr
+    from encryptface.modes.encrypt_stylegan import read_record
 
     output = tmp_path / "out"
     assert scrub.main(["--input", str(PHOTOS / "obama2.jpg"), "--output", str(output),
                        "--password-file", password_file, *FLAGS]) == 0
     row = ds.dataset(records_path(output)).to_table().to_pylist()[0]
     assert row["status"] == "ok" and row["faces"][0]["mode"] == "encrypt"
-    assert "openvino" in row["faces"][0]["model_id"]
+    assert "mobilestylegan" in row["faces"][0]["model_id"]
     assert restore.main(["--input", str(output), "--output", str(tmp_path / "restored"),
                          "--password-file", password_file, *FLAGS]) == 0
     original, _ = decode_image((PHOTOS / "obama2.jpg").read_bytes(), settings.images)
     restored = decode_encoded((tmp_path / "restored" / "obama2.png").read_bytes())
     protected = decode_encoded(row["deidentified_image"])
-    x, y, w, h = (int(v) for v in row["faces"][0]["bbox"])
-    box = (slice(y, y + h), slice(x, x + w))
-    # a 266x403 px face comes back from a 128 px generator crop: ~25 dB, so 23 leaves room
-    assert psnr(restored[box], original[box]) > 23 > 18 > psnr(protected[box], original[box])
+    _, region, _ = read_record(row["faces"][0]["encrypted_latent"])
+    assert np.array_equal(restored[region.slices], original[region.slices])
+    assert psnr(protected[region.slices], original[region.slices]) < 25
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the password\n")
+    capsys.readouterr()
+    assert restore.main(["--input", str(output), "--output", str(tmp_path / "refused"),
+                         "--password-file", str(wrong), *FLAGS]) == 2
+    assert "wrong password" in capsys.readouterr().err and not (tmp_path / "refused").exists()
+    assert restore.main(["--input", str(output), "--output", str(tmp_path / "decoy"), "--decoys",
+                         "--password-file", str(wrong), *FLAGS]) == 0
+    decoy = decode_encoded((tmp_path / "decoy" / "obama2.png").read_bytes())
+    assert psnr(decoy[region.slices], original[region.slices]) < 25
+    assert psnr(decoy[region.slices], protected[region.slices]) < 35  # yet another face
 
 
 def test_missing_password_or_input_is_a_clear_error(tmp_path, capsys, monkeypatch):

@@ -12,6 +12,12 @@ from encryptface.scrubber import Restorer, Scrubber
 
 
 @pytest.fixture(scope="module")
+def settings(settings):
+    """This file tests the prior generator's family (encrypt.generator = "prior")."""
+    return settings.replace(encrypt=dataclasses.replace(settings.encrypt, generator="prior"))
+
+
+@pytest.fixture(scope="module")
 def tiny_diffusers_model(tmp_path_factory, settings):
     import torch
     from diffusers import DDIMScheduler, UNet2DModel

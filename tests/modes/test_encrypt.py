@@ -1,4 +1,4 @@
-"""The encrypt mode with the shipped generator, on real photos."""
+"""The encrypt mode with the shipped prior generator, on real photos."""
 
 import dataclasses
 
@@ -12,6 +12,12 @@ from encryptface.metrics import psnr
 from encryptface.recognition import DlibRecognizer
 from encryptface.records import record_face
 from encryptface.scrubber import Restorer, Scrubber
+
+
+@pytest.fixture(scope="module")
+def settings(settings):
+    """This file tests the prior generator's family (encrypt.generator = "prior")."""
+    return settings.replace(encrypt=dataclasses.replace(settings.encrypt, generator="prior"))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from stylegan_fixtures import train_tiny_stylegan
 from encryptface.crypto import DecryptionError, KeyRing, Password
 from encryptface.images import decode_encoded, decode_image
 from encryptface.metrics import psnr
-from encryptface.modes.encrypt_stylegan import _parse
+from encryptface.modes.encrypt_stylegan import read_record
 from encryptface.scrubber import Restorer, Scrubber
 
 
@@ -45,7 +45,7 @@ def test_round_trip_is_bit_exact_and_a_wrong_password_is_refused(scrubber, tiny,
         published = decode_encoded(row["deidentified_image"])
         restored, regions = restorer.restore(row, keys)
         for face in row["faces"]:
-            kind, region, _ = _parse(face["encrypted_latent"])
+            kind, region, _ = read_record(face["encrypted_latent"])
             assert kind == 1, face["metrics"]  # a stand-in, not the seal fallback
             # the face was replaced, and the right password gives back every original pixel
             assert psnr(original[region.slices], published[region.slices]) < 30
@@ -61,9 +61,10 @@ def test_decoys_are_other_faces_in_the_same_place(scrubber, tiny, master_key, ke
     data = path.read_bytes()
     row = scrubber.scrub("x", path.name, data, master_key)
     published = decode_encoded(row["deidentified_image"])
-    _, region, _ = _parse(row["faces"][0]["encrypted_latent"])
+    _, region, _ = read_record(row["faces"][0]["encrypted_latent"])
     restorer = Restorer(settings)
-    decoys = [restorer.restore(row, KeyRing(Password(p)), decoys=True)[0] for p in (b"wrong one", b"wrong two")]
+    decoys = [restorer.restore(row, KeyRing(Password(p)), decoys=True)[0]
+              for p in (b"wrong one", b"wrong two")]
     for decoy in decoys:
         assert psnr(decoy[region.slices], published[region.slices]) < 35  # another face was rendered
         outside = np.ones(published.shape[:2], bool)
@@ -89,7 +90,7 @@ def test_a_face_too_small_for_the_generator_is_sealed_with_a_reason(tiny, master
     data = path.read_bytes()
     row = Scrubber(strict, "encrypt").scrub("x", path.name, data, master_key)
     face = row["faces"][0]
-    assert "too small" in face["metrics"] and _parse(face["encrypted_latent"])[0] == 2
+    assert "too small" in face["metrics"] and read_record(face["encrypted_latent"])[0] == 2
     original = decode_image(data, settings.images)[0]
     restored, (region,) = Restorer(strict).restore(row, keys)
     assert np.array_equal(restored[region.slices], original[region.slices])

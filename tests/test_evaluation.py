@@ -61,3 +61,15 @@ def test_read_lfw_pairs():
     assert read_pairs(text) == [
         ("Aaron_Peirsol/Aaron_Peirsol_0001.jpg", "Aaron_Peirsol/Aaron_Peirsol_0002.jpg", True),
         ("AJ_Cook/AJ_Cook_0001.jpg", "Marsha_Thomason/Marsha_Thomason_0010.jpg", False)]
+
+
+def test_an_archive_without_identities_still_gets_the_label_free_metrics():
+    # every photo at the top level (identity ""): no impostor pairs, so no thresholds
+    faces = [_face("", [0.0], None, [5.0], restored=[0.0]), _face("", [1.0], None, [1.5], restored=[1.0])]
+    for face in faces:
+        face.update(landmark_error_iod=0.02, detection_score_ratio=0.95)
+    metrics = aggregate(faces, fars=(0.5,))
+    assert "identity folders" in metrics["recognizers"]["dlib"]["missing"]
+    assert metrics["quality"]["psnr_face_db_mean"] == 30.0 and metrics["recovery"]["psnr_face_db_min"] == 30.0
+    assert metrics["realism"]["landmark_error_iod_median"] == 0.02
+    assert metrics["realism"]["classifier_auc_original_vs_published"] is None  # under 10 photos

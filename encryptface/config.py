@@ -160,6 +160,7 @@ class StyleGANTrainingSettings:
     mask_below: float
     mask_width: float
     feather: float
+    poisson: bool
 
 
 @dataclasses.dataclass(frozen=True)

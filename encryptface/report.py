@@ -82,7 +82,8 @@ def write_report(path: str | Path, title: str, runs: Sequence[dict],
     """Write ``report.html``: summary of every run, the first run by FAR, histograms, gallery
     (rows of JPEG thumbnails)."""
     head, rows = summary_table(runs)
-    first = {name: runs[0]["metrics"]["recognizers"][name] for name in measured_recognizers(runs[0]["metrics"])}
+    first = {name: runs[0]["metrics"]["recognizers"][name]
+             for name in measured_recognizers(runs[0]["metrics"])}
     missing = "".join(f"<p><b>{html.escape(name)}</b>: {html.escape(entry['missing'])}</p>"
                       for name, entry in runs[0]["metrics"]["recognizers"].items() if "missing" in entry)
     far_keys = list(next(iter(first.values()))["far"]["0.01"]) if first else []
@@ -100,7 +101,8 @@ def write_report(path: str | Path, title: str, runs: Sequence[dict],
         "another photo of the person. PSR = protection success rate: share of protected faces "
         "(published as JPEG q90, re-detected) that the recogniser does not match to another photo of "
         "the person at the threshold for FAR 0.01 (from impostor pairs of the original faces).</p>"
-        f"{missing}<table>{_rows_html(head, rows)}</table><h2>By false-accept rate (first run)</h2><table><tr>"
+        f"{missing}<table>{_rows_html(head, rows)}</table>"
+        "<h2>By false-accept rate (first run)</h2><table><tr>"
         "<th>recogniser</th><th>FAR</th><th>threshold</th>"
         + "".join(f"<th>{html.escape(k)}</th>" for k in far_keys) + f"</tr>{far_rows}</table>"
         f"<div class='charts'>{charts}</div><h2>Gallery</h2><table><tr>"

@@ -32,8 +32,14 @@ def pytest_collection_modifyitems(config, items):  # noqa: ARG001
 
 
 @pytest.fixture(scope="session")
-def settings():
+def session_settings():
+    """The suite's settings for session fixtures (a module may override ``settings`` for its tests)."""
     return load_settings(overrides=FAST)
+
+
+@pytest.fixture(scope="session")
+def settings(session_settings):
+    return session_settings
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +48,8 @@ def password():
 
 
 @pytest.fixture(scope="session")
-def master_key(settings, password):
-    return derive_master_key(password, KdfParams.fresh(settings.kdf))
+def master_key(session_settings, password):
+    return derive_master_key(password, KdfParams.fresh(session_settings.kdf))
 
 
 @pytest.fixture()
@@ -94,12 +100,12 @@ def s3(s3_endpoint):
 
 
 @pytest.fixture(scope="session")
-def spark(settings, s3_endpoint):  # noqa: ARG001
+def spark(session_settings, s3_endpoint):  # noqa: ARG001
     """Spark local[2]. Started after the S3 credentials are in the environment: the Python workers
     inherit the environment of their daemon, which lives as long as the session."""
     from jobs.session import spark_session
 
-    session = spark_session(settings.spark, "local[2]")
+    session = spark_session(session_settings.spark, "local[2]")
     yield session
     session.stop()
 

@@ -64,6 +64,7 @@ class StyleGANConfig:
     mask_below: float        # ... below the mouth,
     mask_width: float        # ... and half-width in inter-ocular distances
     feather: float           # blur of the mask edge, in inter-ocular distances
+    poisson: bool            # Poisson-blend the face into the photo before the feathered paste
 
     @classmethod
     def read(cls, model_dir: Path) -> StyleGANConfig:
@@ -165,6 +166,8 @@ class StyleGANGenerator:
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         target = photo[region.slices].astype(np.float32)
         face = _match_detail(_match_colours(face, target, alpha), target, alpha)
+        if self.config.poisson:
+            face = _poisson(face, target, alpha)
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
         return StandIn(region, np.clip(blended + 0.5, 0, 255).astype(np.uint8), styles)
 
@@ -229,3 +232,19 @@ def _match_detail(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np
         if _detail(blurred, weights) <= wanted:
             return blurred
     return blurred
+
+
+def _poisson(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``face`` re-lit by Poisson blending (OpenCV's seamless clone) inside the mask: its gradients,
+    the photo's values at the mask border, so the light and colour run on without a seam."""
+    inside = (alpha > 0.05).astype(np.uint8) * 255
+    inside[[0, -1], :] = 0
+    inside[:, [0, -1]] = 0
+    ys, xs = np.nonzero(inside)
+    if len(xs) < 16:
+        return face
+    centre = (int((xs.min() + xs.max() + 1) // 2), int((ys.min() + ys.max() + 1) // 2))
+    source = np.clip(face + 0.5, 0, 255).astype(np.uint8)
+    cloned = cv2.seamlessClone(source, np.clip(target + 0.5, 0, 255).astype(np.uint8), inside, centre,
+                               cv2.NORMAL_CLONE)
+    return cloned.astype(np.float32)

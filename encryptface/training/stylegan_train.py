@@ -54,7 +54,8 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
         coarse_layers=training.coarse_layers,
         coarse_from_photo=training.coarse_from_photo, identity_layers=training.identity_layers,
         pose_strength=training.pose_strength, mask_above=training.mask_above,
-        mask_below=training.mask_below, mask_width=training.mask_width, feather=training.feather)
+        mask_below=training.mask_below, mask_width=training.mask_width, feather=training.feather,
+        poisson=training.poisson)
     (output / CONFIG_FILE).write_text(json.dumps(dataclasses.asdict(config), indent=2))
     generator = StyleGANGenerator(output, settings.detection, threads)
     metrics.update(bank_faces_with_detection=f"{len(bank['w'])}/{training.samples}",

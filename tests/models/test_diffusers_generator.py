@@ -1,5 +1,6 @@
 """The diffusers plug-in with a tiny UNet saved by the test (untrained: checks the plumbing)."""
 
+import dataclasses
 import json
 
 import numpy as np

@@ -29,6 +29,7 @@ from encryptface.manifest import (
     read_manifest,
     write_manifest,
 )
+from encryptface.models.stylegan import LICENCE as STYLEGAN_LICENCE
 from encryptface.modes import MODE_NAMES
 from encryptface.output import new_run_dir, publish, records_path
 from encryptface.records import INPUT_SCHEMA, RECORD_SCHEMA
@@ -102,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_from(args)
     started = time.perf_counter()
     reversible = args.mode != "cloak"  # cloak has no key: nothing is stored to decrypt
+    if args.backend == "orca" and args.mode == "encrypt" and settings.encrypt.generator == "stylegan":
+        # Measured: the Orca environment's OpenVINO 2023.3 CPU plugin cannot compile MobileStyleGAN's
+        # synthesis graph (a shape check fails while it is transformed); 2025.3 compiles it.
+        print("error: --backend orca runs OpenVINO 2023.3, which cannot compile the stylegan "
+              "generator; use --generator prior with --backend orca, or the default backend",
+              file=sys.stderr)
+        return 2
     try:
         password = read_password(args.password_file) if reversible else None
         objects = list(list_objects(args.input, settings.storage))
@@ -111,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     previous_run, previous = _previous_run(args.output) if args.incremental else (None, None)
     delta = plan(objects, previous, args.mode)
     log.info("listed %d objects under %s: %s", len(objects), args.input, delta.describe())
+    if args.mode == "encrypt" and settings.encrypt.generator == "stylegan":
+        log.info("encrypt uses the stylegan generator. Licence: %s. Permissive path: "
+                 "--generator prior (or --mode seal).", STYLEGAN_LICENCE)
     if previous_run is not None and not delta.todo:
         print(f"nothing to scrub: {delta.describe()}")
         print(f"records: {records_path(args.output)}")

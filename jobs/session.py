@@ -12,11 +12,22 @@ from encryptface.config import SparkSettings
 from encryptface.logs import LOG_FORMAT
 
 
+class _Py4jInfoFilter(logging.Filter):
+    """Drops py4j's INFO records. py4j logs a connection reset it then retries (and Spark's normal
+    shutdown) at INFO with a traceback, partly through the root logger (``logging.info`` in
+    ``java_gateway``), so a logger level alone cannot reach them; its WARNING and ERROR records,
+    and everything else logged at INFO, still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or f"{os.sep}py4j{os.sep}" not in record.pathname
+
+
 def configure_logging() -> None:
-    """Driver logging for every job: INFO lines in one format. py4j logs the connection resets of
-    Spark's normal shutdown at INFO with a traceback; its own WARNING and ERROR lines still show."""
+    """Driver logging for every job: INFO lines in one format, without py4j's INFO tracebacks."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     logging.getLogger("py4j").setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Py4jInfoFilter())
 
 
 def spark_session(settings: SparkSettings, master: str | None = None) -> SparkSession:

@@ -212,6 +212,9 @@ def _match_colours(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> n
     return (face - mean_f) * np.clip(std_t / (std_f + 1e-3), 0.6, 1.6) + mean_t
 
 
+# The Poisson solve runs on the mask's core only: its border then lies on skin, not on the collar,
+# hair or background the wider feathered edge reaches (they tinted large faces).
+POISSON_CORE = 0.6
 _BLURS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.7, 3.5)
 
 
@@ -237,7 +240,7 @@ def _match_detail(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np
 def _poisson(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """``face`` re-lit by Poisson blending (OpenCV's seamless clone) inside the mask: its gradients,
     the photo's values at the mask border, so the light and colour run on without a seam."""
-    inside = (alpha > 0.05).astype(np.uint8) * 255
+    inside = (alpha > POISSON_CORE).astype(np.uint8) * 255
     inside[[0, -1], :] = 0
     inside[:, [0, -1]] = 0
     ys, xs = np.nonzero(inside)

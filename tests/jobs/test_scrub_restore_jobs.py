@@ -171,6 +171,7 @@ def test_spark_submit_entry_point_keeps_the_password_out_of_everything(tmp_path)
         env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "scrubbed 1 photos (1 ok" in result.stdout
+    assert "Traceback" not in result.stderr  # a successful run prints none (py4j's noise included)
     assert TEST_PASSWORD not in result.stdout + result.stderr
     files = [p for folder in (output, events, local) for p in folder.rglob("*") if p.is_file()]
     assert any(events in p.parents for p in files)  # the event log (what the Spark UI replays)

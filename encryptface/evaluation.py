@@ -311,7 +311,7 @@ class Evaluator:
         """``case.from_pixels``: face ``index`` restored from the published photo (JPEG q90, face
         re-detected) with the right key but without the stored latent, if the mode can."""
         record = row["faces"][index]
-        mode = self.restorer.mode(record["mode"])
+        mode = self.restorer.mode_for(record)
         if not hasattr(mode, "restore_from_pixels") or case.published_face is None:
             return
         key = keys.get(record["kdf"]).face_key(record["salt"], index)

@@ -16,3 +16,4 @@ def ensure_library_logging() -> None:
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+        root.propagate = False  # a library that configures the root logger later would print twice

@@ -18,7 +18,7 @@ from encryptface.crypto import DecryptionError, KeyRing, MasterKey, face_aad, ne
 from encryptface.detection import FaceDetector
 from encryptface.images import ImageError, decode_encoded, decode_image, encode_image
 from encryptface.limits import PhotoTimeoutError, check_deadline, deadline
-from encryptface.modes import FaceContext, ProtectionMode, create_mode
+from encryptface.modes import FaceContext, ProtectionMode, create_mode, record_settings
 from encryptface.records import STATUS_NO_FACE, STATUS_OK, error_row
 
 
@@ -93,7 +93,7 @@ class Restorer:
     def __init__(self, settings: Settings, threads: int = 0) -> None:
         self.settings = settings
         self.threads = threads
-        self._modes: dict[str, ProtectionMode] = {}
+        self._modes: dict[tuple[str, str], ProtectionMode] = {}
 
     def restore(self, row: dict, keys: KeyRing,
                 decoys: bool | None = None) -> tuple[np.ndarray, list[Region]]:
@@ -110,14 +110,14 @@ class Restorer:
         # the earlier faces' stand-ins where regions overlap; undoing in reverse ends at the original.
         decoys = self.settings.encrypt.decoys if decoys is None else decoys
         regions = [self.restore_face(photo, row["source_sha256"], index, face, keys, decoys)
-                   for index, face in reversed(faces) if self.mode(face["mode"]).reversible]
+                   for index, face in reversed(faces) if self.mode_for(face).reversible]
         return photo, [r for r in reversed(regions) if r is not None]
 
     def restore_face(self, photo: np.ndarray, source_sha256: str, index: int, face: dict,
                      keys: KeyRing, decoys: bool = False) -> Region | None:
         """Restore face ``index`` of a row into ``photo`` in place. With ``decoys`` a wrong
         password renders a decoy face where the mode can (None where it cannot)."""
-        mode = self.mode(face["mode"])
+        mode = self.mode_for(face)
         mode.check_record(face["model_id"])
         key = keys.get(face["kdf"]).face_key(face["salt"], index)
         landmarks = np.asarray(face["landmarks"], np.float32).reshape(5, 2)
@@ -129,8 +129,11 @@ class Restorer:
                 raise
             return mode.decoy(photo, landmarks, face["encrypted_latent"], key)
 
-    def mode(self, name: str) -> ProtectionMode:
-        """The protection mode ``name`` (loaded once)."""
-        if name not in self._modes:
-            self._modes[name] = create_mode(name, self.settings, self.threads)
-        return self._modes[name]
+    def mode_for(self, face: dict) -> ProtectionMode:
+        """The protection mode that made a face record (for ``encrypt``: with the generator its
+        ``model_id`` names), loaded once."""
+        settings = record_settings(self.settings, face["mode"], face["model_id"] or "")
+        key = (face["mode"], settings.encrypt.generator)
+        if key not in self._modes:
+            self._modes[key] = create_mode(face["mode"], settings, self.threads)
+        return self._modes[key]

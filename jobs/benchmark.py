@@ -270,6 +270,9 @@ def format_table(report: dict) -> str:
         f"{k} {v}" for k, v in models["seconds_per_face_one_core"].items()))
     lines.append("OpenVINO speed-up over torch eager: " + ", ".join(
         f"{k.removesuffix('_speedup')} {v}x" for k, v in models.items() if k.endswith("speedup")))
+    lines.append("stylegan encrypt, side by side: " + ", ".join(
+        f"{k.removeprefix('encrypt_stylegan_')} {v}x" for k, v in models.items()
+        if k.startswith("encrypt_stylegan_")))
     return "\n".join(lines)
 
 

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from encryptface.config import Settings
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
 from encryptface.modes.seal import SealMode
 
 MODE_NAMES = ("encrypt", "seal", "cloak")
+STYLEGAN_ID_PREFIX = "mobilestylegan-"  # how the stylegan generator's model ids begin
+
+
+def record_settings(settings: Settings, mode: str, model_id: str) -> Settings:
+    """``settings`` with the encrypt generator that made a record (its ``model_id`` names it), so
+    that restoring needs no flag for it."""
+    if mode != "encrypt":
+        return settings
+    generator = "stylegan" if f"+{STYLEGAN_ID_PREFIX}" in model_id else "prior"
+    if generator == settings.encrypt.generator:
+        return settings
+    return settings.replace(encrypt=dataclasses.replace(settings.encrypt, generator=generator))
 
 
 def create_mode(name: str, settings: Settings, threads: int = 0) -> ProtectionMode:
@@ -31,4 +45,5 @@ def create_mode(name: str, settings: Settings, threads: int = 0) -> ProtectionMo
     raise ValueError(f"unknown mode {name!r}; choose from {', '.join(MODE_NAMES)}")
 
 
-__all__ = ["MODE_NAMES", "FaceContext", "ProtectedFace", "ProtectionMode", "SealMode", "create_mode"]
+__all__ = ["MODE_NAMES", "STYLEGAN_ID_PREFIX", "FaceContext", "ProtectedFace", "ProtectionMode", "SealMode",
+           "create_mode", "record_settings"]

@@ -19,6 +19,7 @@ from encryptface.alignment import Aligner
 from encryptface.config import Settings, resolve_repo_path
 from encryptface.models.stylegan import LICENCE
 from encryptface.models.stylegan_generator import CONFIG_FILE, FIT_FILE, StyleGANConfig, StyleGANGenerator
+from encryptface.modes import STYLEGAN_ID_PREFIX
 from encryptface.plots import image_grid, save_png
 from encryptface.training.stylegan_bank import render_bank
 from encryptface.training.stylegan_fit import fit_styles
@@ -48,7 +49,7 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     fit.save(output / FIT_FILE)
     digest = fit.fingerprint()
     config = StyleGANConfig(
-        model_id=f"mobilestylegan-ffhq-enc{training.components}-{digest}",
+        model_id=f"{STYLEGAN_ID_PREFIX}ffhq-enc{training.components}-{digest}",
         crop_size=settings.alignment.crop_size, face_scale=settings.alignment.face_scale,
         truncation=training.truncation, candidates=training.candidates,
         coarse_layers=training.coarse_layers,

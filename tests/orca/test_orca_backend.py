@@ -92,7 +92,8 @@ def test_encrypt_mode_on_orca_round_trips(archive, s3_endpoint, tmp_path, settin
 
 def test_stylegan_on_orca_is_refused_clearly(archive, s3_endpoint, tmp_path):
     env = dict(os.environ, ENCRYPTFACE_PASSWORD=TEST_PASSWORD)
-    result = subprocess.run([sys.executable, "-m", "jobs.scrub", "--backend", "orca", "--input",
+    result = subprocess.run([sys.executable, "-m", "jobs.scrub", "--backend", "orca",
+                             "--generator", "stylegan", "--input",
                              f"s3://{BUCKET}/in/obama2.jpg", "--output", str(tmp_path / "o"), *FLAGS],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "--generator prior" in result.stderr

@@ -19,15 +19,15 @@ import numpy as np
 
 from encryptface.alignment import Region
 from encryptface.config import Settings, resolve_weight
-from encryptface.crypto import seal, unseal
-from encryptface.images import decode_encoded, encode_image
 from encryptface.models.stylegan import STYLE_DIM
 from encryptface.models.stylegan_generator import StyleGANGenerator
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
-from encryptface.modes.seal import SealMode
+from encryptface.modes.seal import SealMode, seal_region, unseal_region
 
 log = logging.getLogger(__name__)
-_HEADER = struct.Struct("<4sB4i")   # magic, kind, sealed region x0, y0, x1, y1
+# magic, kind, the replaced region x0, y0, x1, y1 (public: it shows in the published photo; the
+# sealed payload carries it too)
+_HEADER = struct.Struct("<4sB4i")
 _MAGIC = b"EFs1"
 STAND_IN, FALLBACK = 1, 2
 _STYLES_BYTES = 3 * STYLE_DIM * 2
@@ -73,7 +73,7 @@ class StyleGANEncryptMode(ProtectionMode):
                                  encrypted_latent=_HEADER.pack(_MAGIC, FALLBACK, 0, 0, 0, 0)
                                  + fallback.encrypted_latent)
         region = stand_in.region
-        sealed = seal(face.key, encode_image(original[region.slices], "png"), face.aad)
+        sealed = seal_region(original, region, face.key, face.aad)
         header = _HEADER.pack(_MAGIC, STAND_IN, region.x0, region.y0, region.x1, region.y1)
         return ProtectedFace(crop=None, patch=(region, stand_in.pixels),
                              encrypted_latent=header + styles.astype(np.float16).tobytes() + sealed,
@@ -81,15 +81,10 @@ class StyleGANEncryptMode(ProtectionMode):
 
     def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
                 key: bytes, aad: bytes) -> Region:
-        kind, region, body = read_record(encrypted_latent)
+        kind, _region, body = read_record(encrypted_latent)
         if kind == FALLBACK:
             return self.seal_mode.restore(photo, landmarks, body, key, aad)
-        pixels = decode_encoded(unseal(key, body[_STYLES_BYTES:], aad))  # DecryptionError if wrong
-        if pixels.shape[:2] != (region.y1 - region.y0, region.x1 - region.x0) or \
-                region.y1 > photo.shape[0] or region.x1 > photo.shape[1]:
-            raise ValueError("sealed region does not fit this photo")
-        photo[region.slices] = pixels
-        return region
+        return unseal_region(photo, body[_STYLES_BYTES:], key, aad)  # DecryptionError if wrong
 
     def decoy(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
               key: bytes) -> Region | None:

@@ -33,18 +33,29 @@ class SealMode(ProtectionMode):
         crop = face.aligned.crop
         small = cv2.resize(crop, (self.blocks, self.blocks), interpolation=cv2.INTER_AREA)
         pixelated = cv2.resize(small, crop.shape[1::-1], interpolation=cv2.INTER_NEAREST)
-        region = face.region
-        payload = _HEADER.pack(region.x0, region.y0, region.x1, region.y1) + encode_image(
-            original[region.slices], "png")
-        return ProtectedFace(crop=pixelated, encrypted_latent=seal(face.key, payload, face.aad))
+        return ProtectedFace(crop=pixelated,
+                             encrypted_latent=seal_region(original, face.region, face.key, face.aad))
 
     def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
                 key: bytes, aad: bytes) -> Region:
-        payload = unseal(key, encrypted_latent, aad)
-        stored = Region(*_HEADER.unpack_from(payload))
-        pixels = decode_encoded(payload[_HEADER.size:])
-        if pixels.shape[:2] != (stored.y1 - stored.y0, stored.x1 - stored.x0) or \
-                stored.y1 > photo.shape[0] or stored.x1 > photo.shape[1]:
-            raise ValueError("sealed region does not fit this photo")
-        photo[stored.slices] = pixels
-        return stored
+        return unseal_region(photo, encrypted_latent, key, aad)
+
+
+def seal_region(photo: np.ndarray, region: Region, key: bytes, aad: bytes) -> bytes:
+    """The exact pixels of ``region`` of ``photo`` (and where they are), sealed with AES-GCM."""
+    payload = _HEADER.pack(region.x0, region.y0, region.x1, region.y1) + encode_image(
+        photo[region.slices], "png")
+    return seal(key, payload, aad)
+
+
+def unseal_region(photo: np.ndarray, blob: bytes, key: bytes, aad: bytes) -> Region:
+    """Write the pixels :func:`seal_region` sealed back into ``photo`` in place; the region.
+    Raises :class:`encryptface.crypto.DecryptionError` for a wrong key."""
+    payload = unseal(key, blob, aad)
+    stored = Region(*_HEADER.unpack_from(payload))
+    pixels = decode_encoded(payload[_HEADER.size:])
+    if pixels.shape[:2] != (stored.y1 - stored.y0, stored.x1 - stored.x0) or \
+            stored.y1 > photo.shape[0] or stored.x1 > photo.shape[1]:
+        raise ValueError("sealed region does not fit this photo")
+    photo[stored.slices] = pixels
+    return stored

@@ -43,21 +43,9 @@ $(ORCA_STAMP): conf/orca-requirements.txt setup.py Makefile
 	@touch $(ORCA_STAMP)
 
 demo: install
-	$(VENV)/bin/encryptface scrub --input encryptface/samples --output $(DEMO_OUT) \
-		--password-file $(DEMO_PASSWORD_FILE) --write-images --generator $(DEMO_GENERATOR)
-	$(VENV)/bin/encryptface restore --input $(DEMO_OUT) --output $(DEMO_OUT)/restored \
-		--password-file $(DEMO_PASSWORD_FILE)
-	for n in 1 2; do \
-		$(VENV)/bin/encryptface restore --decoys --input $(DEMO_OUT) --output $(DEMO_OUT)/decoy-$$n \
-			--password-file conf/demo-wrong-$$n.password || exit 1; \
-	done
-	$(VENV)/bin/encryptface gallery --records $(DEMO_OUT) --restored $(DEMO_OUT)/restored \
-		--decoys $(DEMO_OUT)/decoy-1 --decoys $(DEMO_OUT)/decoy-2 --output $(DEMO_OUT)/gallery.html
-	@echo "Parquet records:     $(DEMO_OUT)/records"
-	@echo "de-identified photos: $(DEMO_OUT)/images"
-	@echo "restored photos:     $(DEMO_OUT)/restored"
-	@echo "decoys (wrong passwords): $(DEMO_OUT)/decoy-1, $(DEMO_OUT)/decoy-2"
-	@echo "gallery:             $(DEMO_OUT)/gallery.html"
+	$(VENV)/bin/encryptface demo --output $(DEMO_OUT) --password-file $(DEMO_PASSWORD_FILE) \
+		--wrong-password-file conf/demo-wrong-1.password --wrong-password-file conf/demo-wrong-2.password \
+		--generator $(DEMO_GENERATOR)
 
 # Both backends: the default suite, then the Orca backend's end-to-end tests in its environment.
 test: test-default test-orca
@@ -72,23 +60,23 @@ test-slow: install
 	$(VENV)/bin/pytest -q -m slow
 
 lint: install
-	$(VENV)/bin/ruff check encryptface jobs tests
+	$(VENV)/bin/ruff check encryptface jobs benchmarks tests
 
 bench: install
-	$(PY) -m jobs.benchmark
+	$(PY) -m benchmarks.benchmark
 
 bench-backends: install install-orca
-	$(PY) -m jobs.bench_backends
+	$(PY) -m benchmarks.bench_backends
 
 bench-quick: install
-	$(PY) -m jobs.benchmark --quick --output out/bench-quick
+	$(PY) -m benchmarks.benchmark --quick --output out/bench-quick
 
 # Every mode on 500 photos of the validation identities (held out from every fit and setting):
 # scrub, then evaluate -> out/eval/<mode>/metrics.json and report.html.
 EVAL_DATA ?= out/lfw-validation
 EVAL_MODES ?= seal encrypt cloak
 eval: install
-	$(PY) -m jobs.make_split --split validation --limit 500 --output $(EVAL_DATA)
+	$(PY) -m benchmarks.make_split --split validation --limit 500 --output $(EVAL_DATA)
 	for mode in $(EVAL_MODES); do \
 		$(VENV)/bin/encryptface scrub --input $(EVAL_DATA) --output out/eval/$$mode/scrubbed \
 			--mode $$mode --password-file $(DEMO_PASSWORD_FILE) --set spark.master='local[2]' && \

@@ -8,7 +8,8 @@ setup(
     description="Bulk, reversible face privacy for photo archives, run as Spark batch jobs",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["encryptface", "encryptface.*", "jobs"]),
-    package_data={"encryptface": ["weights/*/*", "weights/*/*/*", "samples/*"]},
+    # conf/default.toml ships inside the package (encryptface/conf/default.toml links to it).
+    package_data={"encryptface": ["conf/*.toml", "weights/*/*", "weights/*/*/*", "samples/*"]},
     install_requires=[
         # torch is installed first by `make install` (CPU build, pinned there).
         "torch==2.13.0",

@@ -1,0 +1,2 @@
+"""EncryptFace: bulk, reversible face privacy for photo archives (the library; the Spark jobs are in
+``jobs``)."""

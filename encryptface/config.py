@@ -1,5 +1,9 @@
 """Settings: `conf/default.toml`, overlaid by a user file, environment variables and `--set` flags.
 
+The default file ships inside the package (``encryptface/conf/default.toml`` links to the
+repository's ``conf/default.toml``; a wheel holds the file itself), so a plain ``pip install .``
+needs nothing else.
+
 The settings are frozen dataclasses so that they can be shipped to Spark executors and used as cache
 keys for the models a worker loads once.
 """
@@ -16,6 +20,7 @@ from typing import Any, get_type_hints
 PACKAGE_DIR = Path(__file__).resolve().parent
 WEIGHTS_DIR = PACKAGE_DIR / "weights"
 SAMPLES_DIR = PACKAGE_DIR / "samples"
+DEFAULT_CONF = PACKAGE_DIR / "conf" / "default.toml"
 ENV_PREFIX = "ENCRYPTFACE__"
 
 
@@ -184,9 +189,9 @@ class Settings:
 
 
 def default_conf_path() -> Path:
-    """The default settings file: ``ENCRYPTFACE_CONF`` or the repository's ``conf/default.toml``."""
+    """The default settings file: ``ENCRYPTFACE_CONF``, else the one shipped in the package."""
     env = os.environ.get("ENCRYPTFACE_CONF")
-    return Path(env) if env else PACKAGE_DIR.parent / "conf" / "default.toml"
+    return Path(env) if env else DEFAULT_CONF
 
 
 def load_settings(conf_file: str | os.PathLike[str] | None = None,

@@ -5,19 +5,21 @@
     encryptface evaluate --originals URI --scrubbed DIR --output DIR [--password-file F]
     encryptface verify   --records DIR --probe IMAGE [--password-file F]
     encryptface gallery  --records DIR [--restored DIR-or-URI] [--decoys DIR ...] --output FILE.html
-    encryptface train-generator [--set training.KEY=VALUE]
-    encryptface train-stylegan  [--set stylegan_training.KEY=VALUE]
+    encryptface train-generator [--set training.KEY=VALUE] [--output DIR]
+    encryptface train-stylegan  [--set stylegan_training.KEY=VALUE] [--output DIR]
+    encryptface demo     --output DIR --password-file F [--wrong-password-file F ...] [--generator G]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
-from encryptface.config import load_settings
-from jobs.session import configure_logging
+from jobs.common import add_settings_options, configure_logging, settings_from
 
-COMMANDS = ("scrub", "restore", "evaluate", "verify", "gallery", "train-generator", "train-stylegan")
+SPARK_JOBS = ("scrub", "restore", "evaluate")
+COMMANDS = (*SPARK_JOBS, "verify", "gallery", "train-generator", "train-stylegan", "demo")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,45 +29,96 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging()
     command, rest = argv[0], argv[1:]
-    if command == "scrub":
-        from jobs import scrub
-        return scrub.main(rest)
-    if command == "restore":
-        from jobs import restore
-        return restore.main(rest)
-    if command == "evaluate":
-        from jobs import evaluate
-        return evaluate.main(rest)
-    if command == "train-generator":
-        from jobs import train_generator
-        return train_generator.main(rest)
-    if command == "train-stylegan":
-        from jobs import train_stylegan
-        return train_stylegan.main(rest)
+    if command in SPARK_JOBS:
+        import importlib
+
+        return importlib.import_module(f"jobs.{command}").main(rest)
+    if command.startswith("train-"):
+        return train_main(command, rest)
     if command == "verify":
         return verify_main(rest)
+    if command == "demo":
+        return demo_main(rest)
     return gallery_main(rest)
+
+
+def demo_main(argv: list[str]) -> int:
+    """Scrub the bundled sample photos, restore them, render decoys for wrong passwords and write
+    the gallery, in one process and one Spark session (each step is the same job as its command)."""
+    from encryptface.config import SAMPLES_DIR
+    from jobs import restore, scrub
+
+    parser = argparse.ArgumentParser(prog="encryptface demo", description=demo_main.__doc__)
+    parser.add_argument("--input", default=str(SAMPLES_DIR), help="photos (default: the bundled samples)")
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--password-file", required=True)
+    parser.add_argument("--wrong-password-file", action="append", default=[],
+                        help="a wrong password's file: its decoys get a gallery column (repeatable)")
+    parser.add_argument("--generator", default="prior")
+    args = parser.parse_args(argv)
+    out = args.output.rstrip("/")
+    steps = [(scrub.main, ["--input", args.input, "--output", out, "--password-file", args.password_file,
+                           "--write-images", "--generator", args.generator]),
+             (restore.main, ["--input", out, "--output", f"{out}/restored",
+                             "--password-file", args.password_file])]
+    decoys = [f"{out}/decoy-{n}" for n in range(1, len(args.wrong_password_file) + 1)]
+    steps += [(restore.main, ["--decoys", "--input", out, "--output", folder, "--password-file", wrong])
+              for folder, wrong in zip(decoys, args.wrong_password_file, strict=True)]
+    steps.append((gallery_main, ["--records", out, "--restored", f"{out}/restored", "--output",
+                                 f"{out}/gallery.html", *(f"--decoys={d}" for d in decoys)]))
+    for step, step_args in steps:
+        code = step(step_args)
+        if code:
+            return code
+    print(f"Parquet records:      {out}/records\nde-identified photos: {out}/images\n"
+          f"restored photos:      {out}/restored\ndecoys (wrong passwords): {', '.join(decoys) or '-'}\n"
+          f"gallery:              {out}/gallery.html")
+    return 0
+
+
+def train_main(command: str, argv: list[str]) -> int:
+    """Train a generator (seeded; resumable where it caches renders) and print its measured numbers."""
+    from encryptface.config import resolve_repo_path
+
+    section = "training" if command == "train-generator" else "stylegan_training"
+    parser = argparse.ArgumentParser(prog=f"encryptface {command}", description=train_main.__doc__)
+    add_settings_options(parser)
+    parser.add_argument("--output", help=f"model directory (default: {section}.output)")
+    parser.add_argument("--threads", type=int, default=0, help="OpenVINO threads (0: all cores)")
+    args = parser.parse_args(argv)
+    settings = settings_from(args)
+    output = resolve_repo_path(args.output or getattr(settings, section).output)
+    if command == "train-generator":
+        from encryptface.training.generator import train
+
+        metrics = train(settings, output)
+    else:
+        from encryptface.training.stylegan_train import train_stylegan
+
+        metrics = train_stylegan(settings, output, args.threads)
+    print(json.dumps(metrics, indent=2))
+    print(f"model: {output}")
+    return 0
 
 
 def verify_main(argv: list[str]) -> int:
     """Two-factor check; exit 0 when a record matches both the probe face and the password."""
     import pyarrow.dataset as ds
 
-    from encryptface.crypto import KeyRing, PasswordError, read_password
-    from encryptface.detection import FaceDetector
-    from encryptface.images import ImageError
-    from encryptface.output import records_path
-    from encryptface.recognition import DlibRecognizer
-    from encryptface.verify import find_matches, probe_embedding
+    from encryptface.archive.output import records_path
+    from encryptface.crypto.keys import KeyRing, PasswordError, read_password
+    from encryptface.faces.detection import FaceDetector
+    from encryptface.faces.recognition import DlibRecognizer
+    from encryptface.imaging.codecs import ImageError
+    from encryptface.pipeline.verify import find_matches, probe_embedding
 
     parser = argparse.ArgumentParser(prog="encryptface verify", description=verify_main.__doc__)
     parser.add_argument("--records", required=True, help="scrub output folder")
     parser.add_argument("--probe", required=True, help="photo of the person to verify")
-    parser.add_argument("--conf")
-    parser.add_argument("--set", action="append", default=[])
+    add_settings_options(parser)
     parser.add_argument("--password-file")
     args = parser.parse_args(argv)
-    settings = load_settings(args.conf, args.set)
+    settings = settings_from(args)
     try:
         keys = KeyRing(read_password(args.password_file))
         recognizer = DlibRecognizer(settings.recognition.match_threshold)
@@ -86,7 +139,7 @@ def verify_main(argv: list[str]) -> int:
 
 def gallery_main(argv: list[str]) -> int:
     """Write the HTML gallery of a scrub output."""
-    from encryptface.gallery import write_gallery
+    from encryptface.evaluation.gallery import write_gallery
 
     parser = argparse.ArgumentParser(prog="encryptface gallery", description=gallery_main.__doc__)
     parser.add_argument("--records", required=True, help="scrub output folder")
@@ -96,11 +149,10 @@ def gallery_main(argv: list[str]) -> int:
                         help="where `encryptface restore --decoys` wrote a wrong password's photos "
                              "(repeatable: one column each)")
     parser.add_argument("--max-faces", type=int, default=50)
-    parser.add_argument("--conf")
-    parser.add_argument("--set", action="append", default=[])
+    add_settings_options(parser)
     args = parser.parse_args(argv)
-    path = write_gallery(args.records, args.output, load_settings(args.conf, args.set),
-                         args.restored, args.max_faces, args.decoys)
+    path = write_gallery(args.records, args.output, settings_from(args), args.restored, args.max_faces,
+                         args.decoys)
     print(f"gallery: {path}")
     return 0
 

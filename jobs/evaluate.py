@@ -26,17 +26,19 @@ import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from encryptface.batch import EMBEDDING_SCHEMA, EVALUATION_SCHEMA, embed_batches, evaluate_batches
+from encryptface.archive.output import records_path
+from encryptface.archive.schema import EMBEDDING_SCHEMA, EVALUATION_SCHEMA, STATUS_OK
+from encryptface.archive.storage import StorageError, list_objects
 from encryptface.config import Settings
-from encryptface.crypto import DecryptionError, KeyRing, Password, PasswordError, read_password
-from encryptface.evaluation import aggregate, identity_of, read_pairs
-from encryptface.output import records_path
-from encryptface.recognition import RECOGNIZER_NAMES, recognizer_distance
-from encryptface.report import console_table, gallery_head, summary_table, write_report
-from encryptface.storage import StorageError, list_objects
-from jobs.options import add_common_options, settings_from
+from encryptface.crypto.keys import DecryptionError, KeyRing, Password, PasswordError, read_password
+from encryptface.evaluation.aggregate import aggregate, read_pairs
+from encryptface.evaluation.batch import embed_batches, evaluate_batches
+from encryptface.evaluation.measure import identity_of
+from encryptface.evaluation.report import console_table, gallery_head, summary_table, write_report
+from encryptface.faces.recognition import RECOGNIZER_NAMES, recognizer_distance
+from encryptface.modes import reversible_modes
+from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
 from jobs.restore import unlock
-from jobs.session import configure_logging, spark_session
 
 log = logging.getLogger("encryptface.jobs.evaluate")
 
@@ -59,7 +61,8 @@ def reference_photos(originals: str, settings: Settings) -> dict[str, str]:
 
 def extract(spark: SparkSession, scrubbed: str, references: dict[str, str]) -> DataFrame:
     """Records with a face, each with its ``reference_uri`` (or null)."""
-    records = spark.read.parquet(str(records_path(scrubbed))).where("status = 'ok' AND size(faces) > 0")
+    records = spark.read.parquet(str(records_path(scrubbed)))
+    records = records.where(f"status = '{STATUS_OK}' AND size(faces) > 0")
     pairs = spark.createDataFrame(list(references.items()) or [("", "")],
                                   "relative_path string, reference_uri string")
     return records.join(pairs, "relative_path", "left")
@@ -67,7 +70,7 @@ def extract(spark: SparkSession, scrubbed: str, references: dict[str, str]) -> D
 
 def transform(frame: DataFrame, settings: Settings, recognizers: tuple[str, ...], keys: KeyRing | None,
               wrong: tuple[KeyRing, ...], gallery_share: float) -> DataFrame:
-    """Records -> one measurement row per photo (:data:`~encryptface.batch.EVALUATION_SCHEMA`)."""
+    """Records -> one measurement row per photo (:data:`~encryptface.pipeline.batch.EVALUATION_SCHEMA`)."""
     work = functools.partial(evaluate_batches, settings=settings, recognizers=recognizers, keys=keys,
                              wrong=wrong, gallery_share=gallery_share,
                              threads=settings.spark.threads_per_task)
@@ -101,9 +104,10 @@ def pair_distances(spark: SparkSession, pairs_file: str, originals: str, setting
 def load(rows: list, output: Path, title: str, gallery_size: int, reversible: bool,
          pairs: dict[str, list[tuple[float, bool]]] | None = None) -> dict:
     """Aggregate on the driver; write metrics.json and report.html."""
-    measurements = [json.loads(r.measurement) for r in rows if r.status == "ok"]
+    measurements = [json.loads(r.measurement) for r in rows if r.status == STATUS_OK]
     metrics = aggregate(measurements, pair_distances=pairs)
-    metrics["errors"] = [{"source_uri": r.source_uri, "error": r.error} for r in rows if r.status != "ok"]
+    metrics["errors"] = [{"source_uri": r.source_uri, "error": r.error}
+                         for r in rows if r.status != STATUS_OK]
     output.mkdir(parents=True, exist_ok=True)
     runs = [{"settings": {}, "metrics": metrics}]
     (output / "metrics.json").write_text(json.dumps(metrics, indent=1))
@@ -112,8 +116,9 @@ def load(rows: list, output: Path, title: str, gallery_size: int, reversible: bo
     return metrics
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="encryptface evaluate", description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
+    """The job's flags and the settings they make."""
+    parser = job_parser("evaluate", __doc__)
     parser.add_argument("--originals", required=True, help="the photos that were scrubbed "
                         "(folder or s3://; identity folders give the 'another photo' references)")
     parser.add_argument("--scrubbed", required=True, help="scrub output folder")
@@ -125,13 +130,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--gallery", type=int, default=50, help="faces shown in the report")
     parser.add_argument("--no-password", action="store_true",
                         help="skip recovery metrics (no password is read; cloak never needs one)")
-    add_common_options(parser)
-    return parser.parse_args(argv)
+    return parse_job_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    settings = settings_from(args)
+    args, settings = parse_args(argv)
     started = time.perf_counter()
     try:
         references = reference_photos(args.originals, settings)
@@ -141,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     spark = spark_session(settings.spark, args.master)
     frame = extract(spark, args.scrubbed, references).cache()
     photos = frame.count()
-    reversible = frame.where("exists(faces, f -> f.kdf IS NOT NULL)").limit(1).count() > 0
+    restorable = ", ".join(f"'{name}'" for name in reversible_modes())
+    reversible = frame.where(f"exists(faces, f -> f.mode IN ({restorable}))").limit(1).count() > 0
     keys, wrong = None, ()
     if reversible and not args.no_password:  # cloak records have nothing to restore
         try:

@@ -2,7 +2,7 @@
 
 Orca owns the Spark context (`init_orca_context`: its jars, its executor Python set-up) and the
 photos travel as Orca XShards: one pandas shard of object keys per partition. Each shard runs the
-same library code as the default backend (``encryptface.batch.scrub_batches``: read, detect,
+same library code as the default backend (``encryptface.pipeline.batch.scrub_batches``: read, detect,
 protect on OpenVINO inside the worker) and writes its rows as one zstd Parquet file of the same
 Arrow schema into the run folder, named after the partition so that a retried task overwrites its
 own file. The driver then publishes the run exactly as the default backend does.
@@ -21,11 +21,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from encryptface.batch import scrub_batches
+from encryptface.archive.schema import INPUT_SCHEMA, RECORD_SCHEMA
+from encryptface.archive.storage import ObjectInfo, write_bytes
 from encryptface.config import Settings
-from encryptface.crypto import MasterKey
-from encryptface.records import INPUT_SCHEMA, RECORD_SCHEMA
-from encryptface.storage import ObjectInfo, write_bytes
+from encryptface.crypto.keys import MasterKey
+from encryptface.pipeline.batch import scrub_batches
 
 
 def orca_context(settings: Settings, master: str | None = None):  # noqa: ANN201 - a SparkContext

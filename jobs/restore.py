@@ -15,13 +15,13 @@ import time
 from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from encryptface.batch import RESTORE_SCHEMA, restore_batches
+from encryptface.archive.output import records_path
+from encryptface.archive.schema import RESTORE_SCHEMA, STATUS_ERROR
 from encryptface.config import Settings
-from encryptface.crypto import DecryptionError, KeyRing, PasswordError, read_password
-from encryptface.output import records_path
-from encryptface.scrubber import Restorer
-from jobs.options import add_common_options, settings_from
-from jobs.session import configure_logging, spark_session
+from encryptface.crypto.keys import DecryptionError, KeyRing, PasswordError, read_password
+from encryptface.pipeline.batch import restore_batches
+from encryptface.pipeline.restorer import Restorer
+from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
 
 log = logging.getLogger("encryptface.jobs.restore")
 
@@ -48,20 +48,19 @@ def transform(records: DataFrame, settings: Settings, keys: KeyRing, output_uri:
     return records.mapInArrow(work, from_arrow_schema(RESTORE_SCHEMA))
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="encryptface restore", description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
+    """The job's flags and the settings they make."""
+    parser = job_parser("restore", __doc__)
     parser.add_argument("--input", required=True, help="scrub output folder (or its records dataset)")
     parser.add_argument("--output", required=True, help="folder or s3:// prefix for restored photos")
     parser.add_argument("--decoys", action="store_true",
                         help="a wrong password renders decoy faces (stylegan records) instead of "
                              "stopping the job (sets encrypt.decoys)")
-    add_common_options(parser)
-    return parser.parse_args(argv)
+    return parse_job_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    settings = settings_from(args)
+    args, settings = parse_args(argv)
     if args.decoys:
         settings = settings.replace(encrypt=dataclasses.replace(settings.encrypt, decoys=True))
     started = time.perf_counter()
@@ -80,14 +79,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     results = transform(records, settings, keys, args.output).cache()
     counts = dict(results.groupBy("status").count().collect())
-    failures = results.where("status = 'error'").select("source_uri", "error").limit(20).collect()
+    failures = results.where(f"status = '{STATUS_ERROR}'").select("source_uri", "error").limit(20).collect()
     faces = results.selectExpr("coalesce(sum(faces_restored), 0)").first()[0]
     seconds = time.perf_counter() - started
     print(f"restored {counts.get('ok', 0)} photos ({faces} faces), skipped {counts.get('skipped', 0)}"
           f" without an image, {counts.get('error', 0)} errors in {seconds:.1f}s -> {args.output}")
     for failure in failures:
         print(f"  error: {failure.source_uri}: {failure.error}", file=sys.stderr)
-    return 1 if counts.get("error") else 0
+    return 1 if counts.get(STATUS_ERROR) else 0
 
 
 if __name__ == "__main__":

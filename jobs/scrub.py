@@ -17,10 +17,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from encryptface.batch import scrub_batches
-from encryptface.config import Settings
-from encryptface.crypto import KdfParams, MasterKey, PasswordError, derive_master_key, read_password
-from encryptface.manifest import (
+from encryptface.archive.manifest import (
     Delta,
     carried_entries,
     carry_over,
@@ -29,13 +26,15 @@ from encryptface.manifest import (
     read_manifest,
     write_manifest,
 )
+from encryptface.archive.output import new_run_dir, publish, records_path
+from encryptface.archive.schema import INPUT_SCHEMA, RECORD_SCHEMA, STATUS_ERROR, STATUS_NO_FACE, STATUS_OK
+from encryptface.archive.storage import ObjectInfo, StorageError, list_objects
+from encryptface.config import Settings
+from encryptface.crypto.keys import KdfParams, MasterKey, PasswordError, derive_master_key, read_password
 from encryptface.models.stylegan import LICENCE as STYLEGAN_LICENCE
-from encryptface.modes import MODE_NAMES
-from encryptface.output import new_run_dir, publish, records_path
-from encryptface.records import INPUT_SCHEMA, RECORD_SCHEMA
-from encryptface.storage import ObjectInfo, StorageError, list_objects
-from jobs.options import add_common_options, settings_from
-from jobs.session import configure_logging, spark_session
+from encryptface.modes import MODE_NAMES, is_reversible
+from encryptface.pipeline.batch import scrub_batches
+from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
 
 log = logging.getLogger("encryptface.jobs.scrub")
 
@@ -51,7 +50,7 @@ def extract(spark: SparkSession, objects: list[ObjectInfo], settings: Settings) 
 
 def transform(frame: DataFrame, settings: Settings, mode: str, master_key: MasterKey | None,
               images_uri: str | None = None) -> DataFrame:
-    """Input keys -> one contract row per photo (see ``encryptface.records``)."""
+    """Input keys -> one contract row per photo (see ``encryptface.archive.schema``)."""
     work = functools.partial(scrub_batches, settings=settings, mode=mode, master_key=master_key,
                              images_uri=images_uri, threads=settings.spark.threads_per_task)
     return frame.mapInArrow(work, from_arrow_schema(RECORD_SCHEMA))
@@ -77,8 +76,9 @@ def finish_run(output_dir: str, run_dir: Path, written: list[str], objects: list
     return str(publish(output_dir, run_dir))
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="encryptface scrub", description=__doc__.splitlines()[0])
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
+    """The job's flags and the settings they make."""
+    parser = job_parser("scrub", __doc__)
     parser.add_argument("--input", required=True, help="folder, file:// or s3://bucket/prefix")
     parser.add_argument("--output", required=True, help="output folder (local or shared filesystem)")
     parser.add_argument("--mode", default="encrypt", choices=MODE_NAMES,
@@ -94,15 +94,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--incremental", action="store_true",
                         help="scrub only objects that are new, changed or failed since the last "
                         "run into OUTPUT (by its manifest) and keep the other records")
-    add_common_options(parser)
-    return parser.parse_args(argv)
+    return parse_job_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    settings = settings_from(args)
+    args, settings = parse_args(argv)
     started = time.perf_counter()
-    reversible = args.mode != "cloak"  # cloak has no key: nothing is stored to decrypt
+    reversible = is_reversible(args.mode)  # cloak has no key: nothing is stored to decrypt
     if args.backend == "orca" and args.mode == "encrypt" and settings.encrypt.generator == "stylegan":
         # Measured: the Orca environment's OpenVINO 2023.3 CPU plugin cannot compile MobileStyleGAN's
         # synthesis graph (a shape check fails while it is transformed); 2025.3 compiles it.
@@ -147,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                          args.mode, images_uri, settings)
     summary = spark.read.parquet(records).selectExpr(
         "count(*) AS photos", "coalesce(sum(size(faces)), 0) AS faces",
-        "count_if(status = 'ok') AS ok", "count_if(status = 'no_face') AS no_face",
-        "count_if(status = 'error') AS errors").first()
+        f"count_if(status = '{STATUS_OK}') AS ok", f"count_if(status = '{STATUS_NO_FACE}') AS no_face",
+        f"count_if(status = '{STATUS_ERROR}') AS errors").first()
     seconds = time.perf_counter() - started
     print(f"scrubbed {summary.photos} photos ({summary.ok} ok, {summary.no_face} without a face, "
           f"{summary.errors} errors), {summary.faces} faces in {seconds:.1f}s "

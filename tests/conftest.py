@@ -11,7 +11,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from encryptface.config import load_settings
-from encryptface.crypto import KdfParams, KeyRing, Password, derive_master_key
+from encryptface.crypto.keys import KdfParams, KeyRing, Password, derive_master_key
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -121,7 +121,7 @@ def s3(s3_endpoint):
 def spark(session_settings, s3_endpoint):  # noqa: ARG001
     """Spark local[2]. Started after the S3 credentials are in the environment: the Python workers
     inherit the environment of their daemon, which lives as long as the session."""
-    from jobs.session import spark_session
+    from jobs.common import spark_session
 
     session = spark_session(session_settings.spark, "local[2]")
     yield session

@@ -15,7 +15,7 @@ IMAGE_ROOT = "/opt/encryptface/"
 
 
 def _check_scrub_args(args):
-    parsed = scrub.parse_args(list(args))
+    parsed, _ = scrub.parse_args(list(args))
     assert parsed.incremental and parsed.password_file
     assert not any("password" in arg.lower() and not arg.startswith(("--password-file", "/etc/"))
                    for arg in args)

@@ -12,46 +12,48 @@ round trip.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from encryptface.models.generator import CONFIG_FILE
+from encryptface.models.autoencoder import Autoencoder
+from encryptface.models.base import LatentGenerator, read_config
 
 
-class DiffusersGenerator:
-    """The generator interface of :class:`encryptface.models.generator.FaceGenerator` over a
-    diffusers UNet and DDIM schedulers."""
+class DiffusersGenerator(LatentGenerator):
+    """A :class:`~encryptface.models.base.LatentGenerator` over a diffusers UNet and DDIM schedulers."""
 
     backend = "torch"
     precision = "f32"
-    residual_dim = 0
 
-    def __init__(self, model_dir: str | Path, threads: int = 0) -> None:
+    def __init__(self, model_dir: str | Path) -> None:
         from diffusers import DDIMInverseScheduler, DDIMScheduler, UNet2DModel
 
         self.model_dir = Path(model_dir)
-        config = json.loads((self.model_dir / CONFIG_FILE).read_text())
+        config = read_config(self.model_dir)
         self.crop_size = int(config["crop_size"])
         self.face_scale = float(config["face_scale"])
-        self.model_id = f"diffusers/{config['model_id']}"
+        self.model_id = f"diffusers-{config['model_id']}"  # one path segment: see archive.schema
         self.steps = int(config.get("steps", 25))
-        if threads:
-            torch.set_num_threads(threads)
         self.unet = UNet2DModel.from_pretrained(self.model_dir / "unet", local_files_only=True).eval()
         self.scheduler = DDIMScheduler.from_pretrained(self.model_dir / "scheduler", local_files_only=True)
         self.inverse_scheduler = DDIMInverseScheduler.from_config(self.scheduler.config)
         size = int(self.unet.config.sample_size)
         self.sample_shape = (int(self.unet.config.in_channels), size, size)
-        self.latent_dim = int(np.prod(self.sample_shape))
+        self._latent_dim = int(np.prod(self.sample_shape))
         self.autoencoder = None
         if config.get("space", "pixel") == "taef2":
-            from encryptface.models.generator import Autoencoder
+            self.autoencoder = Autoencoder(self.model_dir, self.crop_size, "torch")
 
-            self.autoencoder = Autoencoder(self.model_dir, self.crop_size, "torch", threads)
+    @property
+    def latent_dim(self) -> int:
+        return self._latent_dim
+
+    @property
+    def residual_dim(self) -> int:
+        return 0  # DDIM inversion keeps no residual
 
     def outside_subspace(self, residual: np.ndarray) -> np.ndarray:
         return residual

@@ -27,12 +27,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from encryptface.alignment import AlignedFace, Region, similarity_transform
 from encryptface.config import DetectionSettings
-from encryptface.detection import FaceDetector, nearest_centre
+from encryptface.faces.alignment import AlignedFace, Region, similarity_transform
+from encryptface.faces.detection import FaceDetector, nearest_centre
+from encryptface.faces.recognition import DlibRecognizer
+from encryptface.imaging.colour import colour_stats, transfer_colours
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
-from encryptface.recognition import DlibRecognizer
-from encryptface.training.stylegan_fit import StyleFit, aligned_landmarks, crop_descriptor
+from encryptface.models.stylegan_encoder import StyleFit, aligned_landmarks, crop_descriptor
 
 CONFIG_FILE = "config.json"
 FIT_FILE = "styles.npz"
@@ -165,7 +166,8 @@ class StyleGANGenerator:
         alpha = cv2.warpAffine(mask, to_region, (width, height), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         target = photo[region.slices].astype(np.float32)
-        face = _match_detail(_match_colours(face, target, alpha), target, alpha)
+        face = transfer_colours(face, colour_stats(face, alpha), colour_stats(target, alpha), (0.6, 1.6))
+        face = _match_detail(face, target, alpha)
         if self.config.poisson:
             face = _poisson(face, target, alpha)
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
@@ -200,16 +202,6 @@ def _bounds(mask: np.ndarray, to_photo: np.ndarray, shape: tuple[int, ...]) -> R
     x1, y1 = np.ceil(mapped.max(0)).astype(int) + 1
     region = Region(max(0, x0), max(0, y0), min(shape[1], x1), min(shape[0], y1))
     return region if region.x1 > region.x0 and region.y1 > region.y0 else None
-
-
-def _match_colours(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Per-channel mean and spread of ``face`` inside ``alpha`` set to ``target``'s (float32):
-    the stand-in takes the photo's light and skin tone."""
-    weights = alpha[:, :, None] / max(float(alpha.sum()), 1e-6)
-    mean_f, mean_t = (face * weights).sum((0, 1)), (target * weights).sum((0, 1))
-    std_f = np.sqrt((((face - mean_f) ** 2) * weights).sum((0, 1)))
-    std_t = np.sqrt((((target - mean_t) ** 2) * weights).sum((0, 1)))
-    return (face - mean_f) * np.clip(std_t / (std_f + 1e-3), 0.6, 1.6) + mean_t
 
 
 # The Poisson solve runs on the mask's core only: its border then lies on skin, not on the collar,

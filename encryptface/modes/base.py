@@ -1,4 +1,5 @@
-"""What every protection mode provides to the scrubber."""
+"""The contract of a protection mode: what every mode provides to the scrubber and the restorer,
+and what it can do (restore, render decoys, restore from pixels alone)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import dataclasses
 
 import numpy as np
 
-from encryptface.alignment import AlignedFace, Region
-from encryptface.detection import Face
+from encryptface.config import Settings
+from encryptface.faces.alignment import AlignedFace, Region
+from encryptface.faces.detection import Face
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +47,14 @@ class ProtectionMode(abc.ABC):
     sees_earlier_faces: bool = False
     # True: a wrong key can render a decoy (another realistic face) instead of being refused.
     renders_decoys: bool = False
+    # True: the key alone restores a face from the published pixels (no stored record needed).
+    restores_from_pixels: bool = False
+
+    @classmethod
+    @abc.abstractmethod
+    def from_settings(cls, settings: Settings, threads: int = 0) -> ProtectionMode:
+        """The mode configured by ``settings`` (``threads``: OpenVINO inference threads, 0 = all
+        cores; torch and OpenCV threads are the worker's, :func:`encryptface.runtime.limit_threads`)."""
 
     @abc.abstractmethod
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
@@ -55,13 +65,18 @@ class ProtectionMode(abc.ABC):
                 key: bytes, aad: bytes) -> Region:
         """Write the original face (detected at ``landmarks``, 5x2) back into ``photo`` in place;
         return the restored region.
-        Raises :class:`encryptface.crypto.DecryptionError` for a wrong password."""
+        Raises :class:`encryptface.crypto.keys.DecryptionError` for a wrong password."""
 
     def decoy(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
               key: bytes) -> Region | None:
         """Render what a wrong ``key`` shows into ``photo`` in place (modes with
         :attr:`renders_decoys`); None where a face cannot have a decoy."""
         raise NotImplementedError(f"mode {self.name} does not render decoys")
+
+    def restore_from_pixels(self, photo: np.ndarray, landmarks: np.ndarray, key: bytes) -> Region:
+        """Restore the face at ``landmarks`` in ``photo`` in place from its pixels and ``key`` alone
+        (modes with :attr:`restores_from_pixels`); return the restored region."""
+        raise NotImplementedError(f"mode {self.name} cannot restore from pixels")
 
     def check_record(self, model_id: str) -> None:
         """Raise ``ValueError`` when a face record was made by a model this mode cannot invert

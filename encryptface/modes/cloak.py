@@ -15,15 +15,14 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from encryptface.adversarial import Surrogate, cloak_region, embed_region
-from encryptface.alignment import Region, canonical_template, similarity_transform
 from encryptface.config import Settings
-from encryptface.detection import Face
-from encryptface.metrics import psnr, ssim
+from encryptface.faces.alignment import Region, canonical_template, similarity_transform
+from encryptface.faces.detection import Face
+from encryptface.faces.recognition import NeuralRecognizer, load_recognizer
+from encryptface.imaging.codecs import jpeg_round_trip
+from encryptface.imaging.metrics import psnr, ssim
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
-from encryptface.recognition import NeuralRecognizer, load_recognizer
-
-_CHECK_JPEG_QUALITY = 90  # the per-face metric scores the cloak after a JPEG round trip
+from encryptface.modes.cloak_attack import Surrogate, cloak_region, embed_region
 
 
 class CloakMode(ProtectionMode):
@@ -33,10 +32,12 @@ class CloakMode(ProtectionMode):
     reversible = False
     sees_earlier_faces = True
 
-    def __init__(self, settings: Settings, threads: int = 0) -> None:
+    @classmethod
+    def from_settings(cls, settings: Settings, threads: int = 0) -> CloakMode:  # noqa: ARG003
+        return cls(settings)
+
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings.cloak
-        if threads:
-            torch.set_num_threads(threads)
         self.recognizers: list[NeuralRecognizer] = []
         for name in self.settings.surrogates:
             recognizer = load_recognizer(name, settings.recognition)
@@ -54,7 +55,7 @@ class CloakMode(ProtectionMode):
     def _target_pool(self, settings: Settings) -> dict[str, torch.Tensor]:
         """Embeddings of synthetic identities: faces decoded from random draws of the encrypt
         generator's Gaussian prior (no real person is a target)."""
-        from encryptface.models.generator import load_generator  # only the targeted methods need it
+        from encryptface.models import load_generator  # only the targeted methods need it
 
         generator = load_generator(settings.encrypt.model, settings.encrypt.backend)
         rng = np.random.default_rng(self.settings.seed)
@@ -150,10 +151,9 @@ def _quality(pixels: np.ndarray, cloaked: np.ndarray, box: tuple[slice, slice]) 
 
 def _similarity_after_jpeg(cloaked: np.ndarray, work_size: tuple[int, int],
                            surrogates: list[Surrogate]) -> dict[str, float]:
-    """Each surrogate's cosine similarity of the cloaked face, after a JPEG q90 round trip, to the
+    """Each surrogate's cosine similarity of the cloaked face, after the published JPEG round trip, to the
     unprotected face: what a recogniser sees once the photo is published."""
-    ok, encoded = cv2.imencode(".jpg", cloaked[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, _CHECK_JPEG_QUALITY])
-    published = _working_tensor(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1], work_size)
+    published = _working_tensor(jpeg_round_trip(cloaked), work_size)
     with torch.no_grad():
         return {s.recognizer.name: round(float((embed_region(s, published) * s.own).sum()), 4)
                 for s in surrogates}

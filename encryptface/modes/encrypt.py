@@ -19,11 +19,13 @@ import struct
 
 import numpy as np
 
-from encryptface.alignment import AlignedFace, Aligner, Region
-from encryptface.config import AlignmentSettings, EncryptSettings
-from encryptface.detection import Face
-from encryptface.keyed import KeyedRotation, KeyedShuffle
-from encryptface.models.generator import load_generator
+from encryptface.archive.schema import generator_of
+from encryptface.config import AlignmentSettings, EncryptSettings, Settings
+from encryptface.crypto.keyed import KeyedRotation, KeyedShuffle
+from encryptface.faces.alignment import AlignedFace, Aligner, Region
+from encryptface.faces.detection import Face
+from encryptface.imaging.colour import colour_stats, transfer_colours
+from encryptface.models import load_generator
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
 from encryptface.modes.seal import SealMode
 
@@ -36,6 +38,11 @@ class EncryptMode(ProtectionMode):
     """Generative, keyed, reversible de-identification."""
 
     name = "encrypt"
+    restores_from_pixels = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings, threads: int = 0) -> EncryptMode:
+        return cls(settings.encrypt, settings.alignment, SealMode(settings.seal), threads)
 
     def __init__(self, settings: EncryptSettings, alignment: AlignmentSettings, seal: SealMode,
                  threads: int = 0) -> None:
@@ -89,7 +96,7 @@ class EncryptMode(ProtectionMode):
     # -- ProtectionMode --------------------------------------------------------------------------
     def check_record(self, model_id: str) -> None:
         # Another generator would decode the stored latents to a wrong face without any error.
-        if f"+{self.generator.model_id}/" not in model_id:
+        if generator_of(model_id) != self.generator.model_id:
             raise ValueError(f"record made by {model_id!r}, but the loaded generator is "
                              f"{self.generator.model_id!r} (set encrypt.model / --generator)")
 
@@ -135,20 +142,11 @@ class EncryptMode(ProtectionMode):
         return self.aligner.paste(photo, aligned, match_colours(crop, colours, self.aligner.mask))
 
 
-def colour_stats(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per-channel mean and spread (2x3) of ``crop`` weighted by ``mask``."""
-    weights = (mask / mask.sum())[:, :, None]
-    pixels = crop.astype(np.float32)
-    mean = (pixels * weights).sum((0, 1))
-    return np.stack([mean, np.sqrt((((pixels - mean) ** 2) * weights).sum((0, 1)))])
-
-
 def match_colours(crop: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Shift and scale each channel of ``crop`` so that its mean and spread inside ``mask`` become
     ``target`` (2x3, from :func:`colour_stats` of the original face): the stand-in face takes the
     lighting and skin tone of the photo. Stored in the record, so the right and a wrong password
     are matched to the same statistics."""
-    mean_s, std_s = colour_stats(crop, mask)
-    gain = np.clip(target[1] / (std_s + 1e-3), 0.5, 2.0)
-    return np.clip((crop.astype(np.float32) - mean_s) * gain + target[0] + 0.5, 0, 255).astype(np.uint8)
+    matched = transfer_colours(crop, colour_stats(crop, mask), target, (0.5, 2.0))
+    return np.clip(matched + 0.5, 0, 255).astype(np.uint8)
 

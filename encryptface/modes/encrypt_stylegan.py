@@ -17,8 +17,9 @@ import struct
 
 import numpy as np
 
-from encryptface.alignment import Region
+from encryptface.archive.schema import generator_of
 from encryptface.config import Settings, resolve_weight
+from encryptface.faces.alignment import Region
 from encryptface.models.stylegan import STYLE_DIM
 from encryptface.models.stylegan_generator import StyleGANGenerator
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
@@ -42,6 +43,10 @@ class StyleGANEncryptMode(ProtectionMode):
     sees_earlier_faces = True
     renders_decoys = True
 
+    @classmethod
+    def from_settings(cls, settings: Settings, threads: int = 0) -> StyleGANEncryptMode:
+        return cls(settings, SealMode(settings.seal), threads)
+
     def __init__(self, settings: Settings, seal_mode: SealMode, threads: int = 0) -> None:
         self.settings = settings.encrypt
         self.generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model),
@@ -53,7 +58,7 @@ class StyleGANEncryptMode(ProtectionMode):
                  "encrypt.generator = \"prior\".", self.generator.model_id, self.generator.licence)
 
     def check_record(self, model_id: str) -> None:
-        if f"+{self.generator.model_id}/" not in model_id:
+        if generator_of(model_id) != self.generator.model_id:
             raise ValueError(f"record made by {model_id!r}, but the loaded generator is "
                              f"{self.generator.model_id!r} (set encrypt.generator / encrypt.stylegan_model)")
 

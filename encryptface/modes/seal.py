@@ -11,10 +11,10 @@ import struct
 import cv2
 import numpy as np
 
-from encryptface.alignment import Region
-from encryptface.config import SealSettings
-from encryptface.crypto import seal, unseal
-from encryptface.images import decode_encoded, encode_image
+from encryptface.config import SealSettings, Settings
+from encryptface.crypto.keys import seal, unseal
+from encryptface.faces.alignment import Region
+from encryptface.imaging.codecs import decode_encoded, encode_image
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
 
 _HEADER = struct.Struct("<4i")
@@ -24,6 +24,10 @@ class SealMode(ProtectionMode):
     """Irreversible-looking pixelation on the photo; reversible only with the password."""
 
     name = "seal"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, threads: int = 0) -> SealMode:  # noqa: ARG003
+        return cls(settings.seal)
 
     def __init__(self, settings: SealSettings) -> None:
         self.blocks = settings.pixel_blocks
@@ -50,7 +54,7 @@ def seal_region(photo: np.ndarray, region: Region, key: bytes, aad: bytes) -> by
 
 def unseal_region(photo: np.ndarray, blob: bytes, key: bytes, aad: bytes) -> Region:
     """Write the pixels :func:`seal_region` sealed back into ``photo`` in place; the region.
-    Raises :class:`encryptface.crypto.DecryptionError` for a wrong key."""
+    Raises :class:`encryptface.crypto.keys.DecryptionError` for a wrong key."""
     payload = unseal(key, blob, aad)
     stored = Region(*_HEADER.unpack_from(payload))
     pixels = decode_encoded(payload[_HEADER.size:])

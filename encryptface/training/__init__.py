@@ -1,0 +1,1 @@
+"""Seeded training jobs for the shipped generators (identity-disjoint splits, fits, model cards)."""

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from encryptface.alignment import Aligner
 from encryptface.config import Settings, resolve_repo_path
-from encryptface.detection import FaceDetector, nearest_centre
-from encryptface.images import ImageError, decode_image
+from encryptface.faces.alignment import Aligner
+from encryptface.faces.detection import FaceDetector, nearest_centre
+from encryptface.imaging.codecs import ImageError, decode_image
 
 log = logging.getLogger(__name__)
 

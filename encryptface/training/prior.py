@@ -5,29 +5,17 @@ identity-disjoint validation split)."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 import logging
 import time
 
 import numpy as np
 import torch
 
+from encryptface.config import TrainingSettings
 from encryptface.models.flow import CouplingFlow
 from encryptface.models.prior import FacePrior
 
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class PriorSettings:
-    components: int = 1024
-    flow_dim: int = 64
-    flow_layers: int = 8
-    flow_hidden: int = 256
-    steps: int = 3000
-    batch_size: int = 256
-    learning_rate: float = 1e-3
-    seed: int = 0
 
 
 def fit_pca(latents: np.ndarray, components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,8 +33,9 @@ def fit_pca(latents: np.ndarray, components: int) -> tuple[np.ndarray, np.ndarra
 
 
 def fit_prior(train: np.ndarray, validation: np.ndarray,
-              settings: PriorSettings) -> tuple[FacePrior, dict[str, list[float]]]:
-    """Fit the prior on train latents; returns it and the loss history (NLL per dim, nats)."""
+              settings: TrainingSettings) -> tuple[FacePrior, dict[str, list[float]]]:
+    """Fit the prior on train latents with the ``[training]`` settings; returns it and the loss
+    history (NLL per dim, nats)."""
     torch.manual_seed(settings.seed)
     started = time.perf_counter()
     mean, components, scales = fit_pca(train, settings.components)

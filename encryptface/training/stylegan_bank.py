@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from encryptface.alignment import Aligner
 from encryptface.config import Settings
-from encryptface.detection import FaceDetector, nearest_centre
+from encryptface.faces.alignment import Aligner
+from encryptface.faces.detection import FaceDetector, nearest_centre
 from encryptface.models.stylegan import STYLE_DIM, StyleGAN
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,8 @@ def render_bank(settings: Settings, folder: Path, count: int, seed: int, truncat
 
 def add_descriptors(folder: Path, aligner: Aligner, count: int, chunk_size: int) -> None:
     """Add the dlib descriptor of every rendered face to its chunk (a resumable second stage)."""
-    from encryptface.recognition import DlibRecognizer
-    from encryptface.training.stylegan_fit import crop_descriptor, crop_landmarks
+    from encryptface.faces.recognition import DlibRecognizer
+    from encryptface.models.stylegan_encoder import crop_descriptor, crop_landmarks
 
     paths = [folder / f"chunk_{c:04d}.npz" for c in range(-(-count // chunk_size))]
     todo = [p for p in paths if "descriptor" not in np.load(p).files]

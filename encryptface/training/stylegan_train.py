@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from encryptface.alignment import Aligner
 from encryptface.config import Settings, resolve_repo_path
+from encryptface.faces.alignment import Aligner
+from encryptface.imaging.plots import image_grid, save_png
+from encryptface.models import STYLEGAN_ID_PREFIX
 from encryptface.models.stylegan import LICENCE
 from encryptface.models.stylegan_generator import CONFIG_FILE, FIT_FILE, StyleGANConfig, StyleGANGenerator
-from encryptface.modes import STYLEGAN_ID_PREFIX
-from encryptface.plots import image_grid, save_png
 from encryptface.training.stylegan_bank import render_bank
 from encryptface.training.stylegan_fit import fit_styles
 
@@ -72,7 +72,7 @@ def sample_sheet(generator: StyleGANGenerator, aligner: Aligner, bank: dict[str,
                  seed: int, count: int = 6) -> np.ndarray:
     """A picture: rendered bank faces (held out of nothing: they are synthetic) and, beside each,
     stand-ins for two keys, as `encrypt` would paste them."""
-    from encryptface.detection import Face
+    from encryptface.faces.detection import Face
 
     rng = np.random.default_rng(seed)
     tiles = []

@@ -11,7 +11,7 @@ import time
 import pyarrow.dataset as ds
 from conftest import FAST, LFW_TRAIN, REPO
 
-from encryptface.output import RECORDS, RUNS, records_path
+from encryptface.archive.output import RECORDS, RUNS, records_path
 
 FLAGS = [f"--set={item}" for item in FAST + ["spark.images_per_partition=10"]]
 

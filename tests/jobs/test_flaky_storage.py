@@ -7,7 +7,7 @@ import pytest
 from conftest import FAST, LFW_TRAIN
 from faults import FaultProxy
 
-from encryptface.output import records_path
+from encryptface.archive.output import records_path
 from jobs import scrub
 
 BUCKET = "flaky"

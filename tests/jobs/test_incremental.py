@@ -5,8 +5,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import FAST, PHOTOS, lfw_people
 
-from encryptface.manifest import MANIFEST_DIR, MANIFEST_FILE
-from encryptface.output import records_path
+from encryptface.archive.manifest import MANIFEST_DIR, MANIFEST_FILE
+from encryptface.archive.output import records_path
 from jobs import restore, scrub
 
 BUCKET = "nightly"

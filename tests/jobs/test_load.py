@@ -12,7 +12,7 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import FAST, LFW_TRAIN, REPO
 
-from encryptface.output import records_path
+from encryptface.archive.output import records_path
 
 pytestmark = pytest.mark.slow
 FLAGS = [f"--set={item}" for item in FAST]

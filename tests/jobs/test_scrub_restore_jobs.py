@@ -12,9 +12,9 @@ import pytest
 from conftest import FAST, PHOTOS, REPO, TEST_PASSWORD, lfw_people
 from PIL import Image
 
-from encryptface.crypto import KdfParams, Password, derive_master_key
-from encryptface.images import decode_encoded, decode_image
-from encryptface.output import RUNS, records_path
+from encryptface.archive.output import RUNS, records_path
+from encryptface.crypto.keys import KdfParams, Password, derive_master_key
+from encryptface.imaging.codecs import decode_encoded, decode_image
 from jobs import cli, restore, scrub
 
 BUCKET = "archive"
@@ -191,7 +191,7 @@ def test_spark_submit_entry_point_keeps_the_password_out_of_everything(tmp_path)
 def test_stylegan_encrypt_job_round_trip_on_a_local_folder(spark, password_file, tmp_path, settings, capsys):
     """The default mode with the stylegan generator through Spark workers (OpenVINO inside the
     executors): bit-exact restore, a wrong password stops with nothing written, or renders decoys."""
-    from encryptface.metrics import psnr
+    from encryptface.imaging.metrics import psnr
     from encryptface.modes.encrypt_stylegan import read_record
 
     output = tmp_path / "out"

@@ -14,7 +14,7 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import FAST, LFW_TRAIN, PHOTOS, REPO, TEST_PASSWORD, free_port
 
-from encryptface.output import records_path
+from encryptface.archive.output import records_path
 
 VENV = Path(sys.executable).parent.parent
 SPARK_CLASS = next(VENV.glob("lib/python3.11/site-packages/pyspark/bin/spark-class"))
@@ -85,7 +85,7 @@ def test_scrub_job_runs_on_a_standalone_cluster(cluster, tmp_path):
     assert f"scrubbed {len(listed)} photos" in result.stdout
     # the tasks ran in the worker's executor, not in the driver
     executor_logs = list((logs / "work").rglob("stderr"))
-    assert executor_logs and any("encryptface.batch" in p.read_text() for p in executor_logs)
+    assert executor_logs and any("encryptface.pipeline.batch" in p.read_text() for p in executor_logs)
     assert TEST_PASSWORD not in result.stdout + result.stderr
     assert all(TEST_PASSWORD not in p.read_text(errors="replace") for p in executor_logs)
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from conftest import PHOTOS
 
-from encryptface.crypto import KeyRing, Password
-from encryptface.images import decode_encoded
-from encryptface.scrubber import Restorer, Scrubber
+from encryptface.crypto.keys import KeyRing, Password
+from encryptface.imaging.codecs import decode_encoded
+from encryptface.pipeline.restorer import Restorer
+from encryptface.pipeline.scrubber import Scrubber
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_encrypt_mode_runs_through_a_local_diffusers_model(tiny_diffusers_model,
     assert scrubber.mode.generator.latent_dim == 3 * 32 * 32
     row = scrubber.scrub("x", "x.jpg", (PHOTOS / "obama2.jpg").read_bytes(), master_key)
     assert row["status"] == "ok"
-    assert row["faces"][0]["model_id"].endswith("diffusers/tiny-test-unet/permuted/torch")
+    assert row["faces"][0]["model_id"].endswith("diffusers-tiny-test-unet/permuted/torch")
     # the stored latent is x_T rotated under the key: 3072 float16 values after the header
     assert len(row["faces"][0]["encrypted_latent"]) > 3072 * 2
     right, _ = Restorer(plugged).restore(row, KeyRing(Password(b"correct horse battery staple 7f3a")))

@@ -1,9 +1,11 @@
+import dataclasses
+
 import numpy as np
 import torch
 
 from encryptface.models.flow import CouplingFlow
 from encryptface.models.prior import FacePrior
-from encryptface.training.prior import PriorSettings, fit_prior
+from encryptface.training.prior import fit_prior
 
 
 def test_flow_is_exactly_invertible_after_training():
@@ -25,13 +27,13 @@ def test_flow_is_exactly_invertible_after_training():
         np.testing.assert_allclose(flow.inverse(z).numpy(), data.numpy(), atol=1e-4)
 
 
-def test_prior_roundtrip_is_exact_and_survives_save_load(tmp_path):
+def test_prior_roundtrip_is_exact_and_survives_save_load(tmp_path, settings):
     rng = np.random.default_rng(0)
     mixing = rng.standard_normal((64, 256))
     latents = (rng.standard_normal((600, 64)) @ mixing).astype(np.float32)
     prior, history = fit_prior(latents[:500], latents[500:],
-                               PriorSettings(components=32, flow_dim=8, flow_layers=2, flow_hidden=16,
-                                             steps=100, batch_size=64))
+                               dataclasses.replace(settings.training, components=32, flow_dim=8,
+                                                   flow_layers=2, flow_hidden=16, steps=100, batch_size=64))
     assert history["val_nll"]
     z, residual = prior.to_gaussian(latents[500:])
     assert z.shape == (100, 32) and residual.shape == (100, 256)

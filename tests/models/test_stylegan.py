@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from encryptface.metrics import psnr
+from encryptface.imaging.metrics import psnr
 from encryptface.models.stylegan import LAYERS, RENDER_SIZE, STYLE_DIM, StyleGAN, package_data_dir
 
 
@@ -37,7 +37,7 @@ def test_layers_take_separate_styles(network):
 
 
 def test_mapping_is_deterministic_and_renders_faces(network, settings):
-    from encryptface.detection import FaceDetector
+    from encryptface.faces.detection import FaceDetector
 
     z = np.random.default_rng(3).standard_normal((3, STYLE_DIM))
     assert np.array_equal(network.map(z), network.map(z))

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from conftest import lfw_people
 
-from encryptface.detection import FaceDetector
-from encryptface.images import decode_encoded, decode_image, encode_image
-from encryptface.metrics import psnr, ssim
-from encryptface.recognition import load_recognizer
-from encryptface.scrubber import Restorer, Scrubber
+from encryptface.faces.detection import FaceDetector
+from encryptface.faces.recognition import load_recognizer
+from encryptface.imaging.codecs import decode_encoded, decode_image, jpeg_round_trip
+from encryptface.imaging.metrics import psnr, ssim
+from encryptface.pipeline.restorer import Restorer
+from encryptface.pipeline.scrubber import Scrubber
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_cloak_defeats_the_surrogate_after_jpeg_and_redetection(scrubber, settin
         assert face["mode"] == "cloak" and face["encrypted_latent"] is None and face["kdf"] is None
         metrics = json.loads(face["metrics"])
         assert metrics["psnr_region"] >= 35 and metrics["ssim_region"] >= 0.95
-        published = decode_encoded(encode_image(decode_encoded(row["deidentified_image"]), "jpeg", 90))
+        published = jpeg_round_trip(decode_encoded(row["deidentified_image"]))
         again = _central(detector, published)  # a third party re-detects and re-aligns
         assert not facenet.same_person(ref, facenet.embed(published, again))
         x, y, w, h = (int(v) for v in face["bbox"])
@@ -83,7 +84,7 @@ def test_overlapping_faces_each_keep_their_cloak(scrubber, settings):
                min(regions[0].y1, regions[1].y1) - max(regions[0].y0, regions[1].y0))
     assert min(overlap) > 0, "the photo no longer tests overlapping regions"
     row = scrubber.scrub("x", "x.jpg", data, None)
-    published = decode_encoded(encode_image(decode_encoded(row["deidentified_image"]), "jpeg", 90))
+    published = jpeg_round_trip(decode_encoded(row["deidentified_image"]))
     for face in faces:
         again = min(detector.detect(published), key=lambda f: np.abs(f.landmarks - face.landmarks).sum())
         assert not facenet.same_person(facenet.embed(original, face), facenet.embed(published, again))

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from conftest import lfw_people
 
-from encryptface.crypto import DecryptionError, KdfParams, KeyRing, Password, derive_master_key
-from encryptface.images import decode_encoded, decode_image
-from encryptface.metrics import psnr
-from encryptface.recognition import DlibRecognizer
-from encryptface.records import record_face
-from encryptface.scrubber import Restorer, Scrubber
+from encryptface.archive.schema import record_face
+from encryptface.crypto.keys import DecryptionError, KdfParams, KeyRing, Password, derive_master_key
+from encryptface.faces.recognition import DlibRecognizer
+from encryptface.imaging.codecs import decode_encoded, decode_image
+from encryptface.imaging.metrics import psnr
+from encryptface.pipeline.restorer import Restorer
+from encryptface.pipeline.scrubber import Scrubber
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_right_password_restores_wrong_one_gives_another_face(scrubber, settings
     import hashlib
     import itertools
 
-    from encryptface import scrubber as scrubber_module
+    from encryptface.pipeline import scrubber as scrubber_module
     counter = itertools.count()
     monkeypatch.setattr(scrubber_module, "new_record_salt",
                         lambda: hashlib.sha256(b"salt%d" % next(counter)).digest()[:16])
@@ -84,20 +85,20 @@ def test_sealed_residual_is_bit_exact_and_detects_wrong_passwords(settings, mast
 
 def test_openvino_and_torch_backends_agree(settings, photos):
     from encryptface.config import resolve_weight
-    from encryptface.models.generator import FaceGenerator
+    from encryptface.models.prior_generator import PriorGenerator
 
     crop = Scrubber(settings, "seal")
     _, original = photos[1]
     face = crop.detector.detect(original)[0]
     aligned = crop.aligner.align(original, face).crop[None]
     model = resolve_weight(settings.encrypt.model)
-    ov, pt = FaceGenerator(model, "openvino"), FaceGenerator(model, "torch")
+    ov, pt = PriorGenerator(model, "openvino"), PriorGenerator(model, "torch")
     assert ov.autoencoder.backend == "openvino" and pt.autoencoder.backend == "torch"
     latents_ov, latents_pt = ov.autoencoder.encode(aligned), pt.autoencoder.encode(aligned)
     np.testing.assert_allclose(latents_ov, latents_pt, atol=1e-2)
     assert psnr(ov.autoencoder.decode(latents_pt), pt.autoencoder.decode(latents_pt)) > 40
     # THROUGHPUT runs the faces as parallel infer requests: same numbers, same order
-    parallel = FaceGenerator(model, "openvino", threads=2, performance_hint="THROUGHPUT")
+    parallel = PriorGenerator(model, "openvino", threads=2, performance_hint="THROUGHPUT")
     crops = np.concatenate([aligned, aligned[:, ::-1], aligned[:, :, ::-1]])
     np.testing.assert_allclose(parallel.autoencoder.encode(crops), ov.autoencoder.encode(crops), atol=1e-5)
 
@@ -106,13 +107,13 @@ def test_int8_ir_stays_close_to_f32(settings, photos):
     """The default engine (NNCF int8 IR): its round trip of real faces loses little against f32,
     and it decodes the same latents to nearly the same face."""
     from encryptface.config import resolve_weight
-    from encryptface.models.generator import FaceGenerator
+    from encryptface.models.prior_generator import PriorGenerator
 
     crop = Scrubber(settings, "seal")
     aligned = np.stack([crop.aligner.align(image, crop.detector.detect(image)[0]).crop
                         for _, image in photos[:3]])
     model = resolve_weight(settings.encrypt.model)
-    f32, int8 = FaceGenerator(model, "openvino"), FaceGenerator(model, "openvino", precision="int8")
+    f32, int8 = PriorGenerator(model, "openvino"), PriorGenerator(model, "openvino", precision="int8")
     assert (f32.precision, int8.precision) == ("f32", "int8")
     latents = f32.autoencoder.encode(aligned)
     for original, exact, quantized, same_latent in zip(

@@ -7,11 +7,12 @@ import pytest
 from conftest import PHOTOS, lfw_people
 from stylegan_fixtures import train_tiny_stylegan
 
-from encryptface.crypto import DecryptionError, KeyRing, Password
-from encryptface.images import decode_encoded, decode_image
-from encryptface.metrics import psnr
+from encryptface.crypto.keys import DecryptionError, KeyRing, Password
+from encryptface.imaging.codecs import decode_encoded, decode_image
+from encryptface.imaging.metrics import psnr
 from encryptface.modes.encrypt_stylegan import read_record
-from encryptface.scrubber import Restorer, Scrubber
+from encryptface.pipeline.restorer import Restorer
+from encryptface.pipeline.scrubber import Scrubber
 
 
 @pytest.fixture(scope="module")

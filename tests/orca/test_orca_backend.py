@@ -10,9 +10,9 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import FAST, PHOTOS, REPO, TEST_PASSWORD
 
-from encryptface.images import decode_encoded, decode_image
-from encryptface.metrics import psnr
-from encryptface.output import records_path
+from encryptface.archive.output import records_path
+from encryptface.imaging.codecs import decode_encoded, decode_image
+from encryptface.imaging.metrics import psnr
 
 pytest.importorskip("bigdl.orca", reason="the Orca backend runs in .venv-orca (make install-orca)")
 pytestmark = pytest.mark.orca

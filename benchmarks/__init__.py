@@ -1,0 +1,2 @@
+"""Benchmarks, settings sweeps and evaluation-split tools (run from the repository: ``python -m
+benchmarks.<name>``)."""

@@ -1,0 +1,280 @@
+"""Benchmark: the project's performance table in one run on this machine.
+
+    python -m benchmarks.benchmark [--limits seal=500,encrypt=200,cloak=40] [--masters local[2],local[1]]
+    python -m benchmarks.benchmark --quick      # smoke run for CI (a few photos per mode)
+
+Per mode, on the first N LFW photos (by path): the scrub job in Spark (each master in
+``--masters``) versus the same library code (`encryptface.pipeline.batch.scrub_batches`) in one plain
+Python process, writing the same Parquet; peak RSS per Spark Python worker; then per model, on ONE
+core, OpenVINO versus torch eager. Wall-clock timings, one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from encryptface.archive.schema import INPUT_SCHEMA, STATUS_ERROR
+from encryptface.archive.storage import ObjectInfo, list_objects
+from encryptface.config import Settings, load_settings
+from encryptface.crypto.keys import KdfParams, Password, derive_master_key
+from encryptface.modes import is_reversible
+from encryptface.pipeline.batch import scrub_batches
+from jobs import scrub
+from jobs.common import spark_session
+
+
+def plain_process(objects: list[ObjectInfo], settings: Settings, mode: str, master_key,  # noqa: ANN001
+                  output: Path) -> dict:
+    """Scrub in this process, batch by batch, and write Parquet with pyarrow."""
+    started = time.perf_counter()
+    table = pa.Table.from_pylist([{"source_uri": o.uri, "relative_path": o.relative_path,
+                                   "size": o.size} for o in objects], schema=INPUT_SCHEMA)
+    batches = table.to_batches(max_chunksize=settings.spark.batch_size)
+    results = pa.Table.from_batches(list(scrub_batches(batches, settings, mode, master_key)))
+    pq.write_table(results, output / "plain.parquet", compression="zstd")
+    return _measure(results, time.perf_counter() - started)
+
+
+def spark_job(objects: list[ObjectInfo], settings: Settings, mode: str, master_key,  # noqa: ANN001
+              output: Path, master: str) -> dict:
+    """The scrub job's extract/transform/load on ``master``; session start-up timed separately."""
+    started = time.perf_counter()
+    spark = spark_session(settings.spark, master)
+    spark.range(1).count()  # the JVM and a first task are up
+    startup = time.perf_counter() - started
+    started = time.perf_counter()
+    frame = scrub.transform(scrub.extract(spark, objects, settings), settings, mode, master_key)
+    records = output / "spark"
+    scrub.load(frame, records)
+    seconds = time.perf_counter() - started
+    result = _measure(pq.read_table(records), seconds)
+    result["session_startup_s"] = round(startup, 2)
+    result["worker_peak_rss_mb"] = worker_peak_rss_mb(spark)
+    return result
+
+
+def worker_peak_rss_mb(spark) -> list[float]:  # noqa: ANN001
+    """Peak resident memory (MB) of each Spark Python worker process. Arrow UDF workers are reused
+    across tasks, so asking them with another ``mapInArrow`` after the job reports the peak of the
+    processes that did the job's work."""
+    import pyarrow as pa
+
+    def peak(batches):  # noqa: ANN001, ANN202
+        import os
+        import resource as res
+
+        for _ in batches:
+            pass
+        yield pa.RecordBatch.from_pydict({"pid": [os.getpid()],
+                                          "mb": [res.getrusage(res.RUSAGE_SELF).ru_maxrss / 1024]})
+
+    tasks = spark.sparkContext.defaultParallelism * 4
+    rows = spark.range(tasks, numPartitions=tasks).mapInArrow(peak, "pid long, mb double").collect()
+    return sorted(round(mb, 1) for mb in {r.pid: r.mb for r in rows}.values())
+
+
+def _lfw_faces(settings: Settings, objects: list[ObjectInfo], faces: int) -> list:
+    """(photo, face, aligned crop, paste region) of the first ``faces`` photos with a face."""
+    from encryptface.faces.alignment import Aligner
+    from encryptface.faces.detection import FaceDetector
+    from encryptface.imaging.codecs import decode_image
+
+    detector, aligner = FaceDetector(settings.detection), Aligner(settings.alignment)
+    found = []
+    for info in objects:
+        rgb, _ = decode_image(Path(info.uri).read_bytes(), settings.images)
+        detected = detector.detect(rgb)
+        if detected:
+            aligned = aligner.align(rgb, detected[0])
+            found.append((rgb, detected[0], aligned, aligner.paste_region(aligned, rgb.shape)))
+        if len(found) == faces:
+            break
+    return found
+
+
+def _per_item(work, items: list, repeat: int = 1) -> float:  # noqa: ANN001
+    work(items[0])  # warm-up
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for item in items:
+            work(item)
+    return round((time.perf_counter() - started) / (len(items) * repeat), 4)
+
+
+def model_speed(settings: Settings, objects: list[ObjectInfo], faces: int) -> dict:
+    """Seconds per face on ONE core, OpenVINO vs torch eager, for each model the modes run:
+    the generator's autoencoder (and the whole encrypt protect), and the recognisers the cloak
+    optimises through (torch replay of the OpenVINO graph vs OpenVINO compiled)."""
+    import dataclasses
+
+    import openvino as ov
+    import torch
+
+    from encryptface.crypto.keys import face_aad
+    from encryptface.faces.recognition import load_recognizer
+    from encryptface.modes import FaceContext, create_mode
+    from encryptface.runtime import limit_threads
+
+    limit_threads(1)
+    items = _lfw_faces(settings, objects, faces)
+    result: dict = {}
+    for engine, backend, precision in (("openvino-int8", "openvino", "int8"),
+                                       ("openvino", "openvino", "f32"), ("torch", "torch", "f32")):
+        encrypt_settings = dataclasses.replace(settings.encrypt, generator="prior", backend=backend,
+                                               precision=precision)
+        mode = create_mode("encrypt", settings.replace(encrypt=encrypt_settings), threads=1)
+        autoencoder = mode.generator.autoencoder
+        result[f"autoencoder/{engine}"] = _per_item(
+            lambda item, a=autoencoder: a.decode(a.encode(item[2].crop[None])), items)
+        result[f"encrypt_protect/{engine}"] = _per_item(
+            lambda item, m=mode: m.protect(item[0], FaceContext(item[1], item[2], item[3], bytes(32),
+                                                                face_aad("bench", 0, "encrypt"))), items)
+    result.update(stylegan_speed(settings, items))
+    core = ov.Core()
+    for name in ("facenet", "arcface"):
+        recognizer = load_recognizer(name, settings.recognition)
+        size = recognizer.crop_size
+        batch = torch.rand(1, 3, size, size)
+        with torch.no_grad():
+            network_input = recognizer.preprocess(batch)
+            result[f"{name}/torch"] = _per_item(lambda x, r=recognizer: r.network(x), [network_input], 20)
+        compiled = core.compile_model(recognizer.network.model, "CPU",  # type: ignore[attr-defined]
+                                      {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"})
+        array = network_input.numpy()
+        result[f"{name}/openvino"] = _per_item(lambda x, c=compiled: c(x), [array], 20)
+
+        def step(x: torch.Tensor, r=recognizer) -> None:  # noqa: ANN001
+            x = x.clone().requires_grad_(True)
+            r.embed_crops(x).sum().backward()
+
+        result[f"{name}/torch_forward_backward"] = _per_item(step, [batch], 10)
+    cloak = create_mode("cloak", settings, threads=1)
+    result["cloak_protect/torch"] = _per_item(
+        lambda item: cloak.protect(item[0], FaceContext(item[1], item[2], item[3], b"",
+                                                        face_aad("bench", 0, "cloak"))),
+        items[:max(2, faces // 4)])
+    ratios = {f"{name}_{engine}_speedup": round(result[f"{name}/torch"] / result[f"{name}/{engine}"], 2)
+              for name, engine in itertools.product(("autoencoder", "encrypt_protect", "facenet", "arcface"),
+                                                    ("openvino", "openvino-int8"))
+              if f"{name}/{engine}" in result}
+    ratios["encrypt_stylegan_vs_one_1024_render"] = round(
+        result["encrypt_protect/stylegan"] / result["stylegan_1024_render/openvino"], 2)
+    ratios["encrypt_stylegan_vs_prior_int8"] = round(
+        result["encrypt_protect/stylegan"] / result["encrypt_protect/openvino-int8"], 2)
+    return {"seconds_per_face_one_core": result, **ratios}
+
+
+def stylegan_speed(settings: Settings, items: list) -> dict:
+    """One core: a plain render of the shipped IR as the package ships it (1024 px, one style), and
+    the whole stylegan encrypt protect of a face (encode, keyed person, 512 px render, re-detect,
+    blend, seal) on the same faces."""
+    import dataclasses
+
+    import numpy as np
+    import openvino as ov
+
+    from encryptface.crypto.keys import face_aad
+    from encryptface.models.stylegan import STYLE_DIM, package_data_dir
+    from encryptface.modes import FaceContext, create_mode
+
+    encrypt_settings = dataclasses.replace(settings.encrypt, generator="stylegan")
+    mode = create_mode("encrypt", settings.replace(encrypt=encrypt_settings), threads=1)
+    options = {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"}
+    synthesis = ov.Core().compile_model(str(package_data_dir() / "SynthesisNetwork.xml"), "CPU", options)
+    styles = [mode.generator.network.map(np.random.default_rng(i).standard_normal((1, STYLE_DIM)))
+              for i in range(len(items))]
+    return {"stylegan_1024_render/openvino": _per_item(lambda w: synthesis(w), styles),
+            "encrypt_protect/stylegan": _per_item(
+                lambda item: mode.protect(item[0], FaceContext(item[1], item[2], item[3], bytes(32),
+                                                               face_aad("bench", 0, "encrypt"))), items)}
+
+
+def _measure(table: pa.Table, seconds: float) -> dict:
+    rows = table.select(["status", "faces", "seconds"]).to_pylist()
+    faces = sum(len(r["faces"]) for r in rows)
+    return {"photos": len(rows), "faces": faces, "errors": sum(r["status"] == STATUS_ERROR for r in rows),
+            "wall_s": round(seconds, 2), "faces_per_s": round(faces / seconds, 2),
+            "worker_s_per_face": round(sum(r["seconds"] for r in rows) / max(faces, 1), 4)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lfw", default=str(Path(__file__).resolve().parents[1].parent
+                                             / "shared" / "data" / "lfw" / "train"))
+    parser.add_argument("--limits", default="seal=500,encrypt=200,cloak=40",
+                        help="mode=photos: the first N LFW photos each mode is timed on")
+    parser.add_argument("--masters", default="local[2],local[1]")
+    parser.add_argument("--model-faces", type=int, default=20, help="faces for the per-model timings")
+    parser.add_argument("--quick", action="store_true", help="CI smoke: a few photos, local[2] only")
+    parser.add_argument("--output", default="out/bench")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.limits, args.masters, args.model_faces = "seal=12,encrypt=4,cloak=2", "local[2]", 2
+    settings = load_settings()
+    # The benchmark's own throwaway password: the KDF cost is paid once per run either way.
+    master_key = derive_master_key(Password(b"benchmark"), KdfParams.fresh(settings.kdf))
+    lfw = list(list_objects(args.lfw, settings.storage))
+    limits = {mode: int(n) for mode, n in (item.split("=") for item in args.limits.split(","))}
+    masters = args.masters.split(",")
+    report: dict = {"limits": limits, "masters": masters, "results": {}}
+    Path(args.output).mkdir(parents=True, exist_ok=True)
+    for master in masters:
+        for mode, limit in limits.items():
+            with tempfile.TemporaryDirectory(dir=args.output) as tmp:
+                key = master_key if is_reversible(mode) else None
+                report["results"].setdefault(mode, {})[master] = spark_job(
+                    lfw[:limit], settings, mode, key, Path(tmp), master)
+        from pyspark.sql import SparkSession
+
+        SparkSession.builder.getOrCreate().stop()  # the next master needs a new context
+    for mode, limit in limits.items():
+        with tempfile.TemporaryDirectory(dir=args.output) as tmp:
+            plain = plain_process(lfw[:limit], settings, mode,
+                                  master_key if is_reversible(mode) else None, Path(tmp))
+        report["results"][mode]["plain process"] = plain
+        for row in report["results"][mode].values():
+            row["vs_plain"] = round(plain["wall_s"] / row["wall_s"], 2)
+    report["models"] = model_speed(settings, lfw, args.model_faces)
+    print(format_table(report))
+    path = Path(args.output) / "bench.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(f"written: {path}")
+    return 0
+
+
+def format_table(report: dict) -> str:
+    """The bench as text: one line per mode and engine, then per-model timings and ratios."""
+    lines = [f"{'mode':<8} {'engine':<14} {'photos':>6} {'faces':>6} {'wall s':>8} {'faces/s':>8} "
+             f"{'f/s/core':>8} {'vs plain':>8} {'worker peak RSS MB':>20}"]
+    for mode, engines in report["results"].items():
+        for engine, row in engines.items():
+            cores = int(engine[6:-1]) if engine.startswith("local[") else 1
+            rss = row.get("worker_peak_rss_mb", "-")
+            lines.append(f"{mode:<8} {engine:<14} {row['photos']:>6} {row['faces']:>6} {row['wall_s']:>8} "
+                         f"{row['faces_per_s']:>8} {row['faces_per_s'] / cores:>8.2f} {row['vs_plain']:>8} "
+                         f"{str(rss):>20}")
+    startup = [row["session_startup_s"] for engines in report["results"].values()
+               for row in engines.values() if "session_startup_s" in row]
+    lines.append(f"(Spark session start-up, not in wall s: {startup[0] if startup else 'n/a'}s; plain "
+                 "process: one Python process, native libraries on all cores)")
+    models = report["models"]
+    lines.append("seconds per face on ONE core: " + ", ".join(
+        f"{k} {v}" for k, v in models["seconds_per_face_one_core"].items()))
+    lines.append("OpenVINO speed-up over torch eager: " + ", ".join(
+        f"{k.removesuffix('_speedup')} {v}x" for k, v in models.items() if k.endswith("speedup")))
+    lines.append("stylegan encrypt, side by side: " + ", ".join(
+        f"{k.removeprefix('encrypt_stylegan_')} {v}x" for k, v in models.items()
+        if k.startswith("encrypt_stylegan_")))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

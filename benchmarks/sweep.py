@@ -1,0 +1,133 @@
+"""Settings sweep in one plain process: evaluate a mode over a grid of settings on an
+identity-disjoint LFW split (e.g. the cloak's budget x steps table).
+
+    python -m benchmarks.sweep --mode cloak --faces 60 --grid cloak.epsilon=2,4,8 --grid cloak.steps=2,6,12
+
+Each person of the split with two photos: the first photo is scrubbed on ONE core (so s/photo is
+per core), the second is the reference. Measurement and metrics are those of ``jobs/evaluate.py``
+(:mod:`encryptface.evaluation.measure`). Writes ``metrics.json`` and ``report.html``; prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import logging
+import time
+from pathlib import Path
+
+from encryptface.archive.schema import STATUS_OK
+from encryptface.config import Settings, load_settings
+from encryptface.crypto.keys import KdfParams, KeyRing, Password, derive_master_key
+from encryptface.evaluation.aggregate import aggregate
+from encryptface.evaluation.measure import Evaluator
+from encryptface.evaluation.report import console_table, gallery_head, summary_table, write_report
+from encryptface.faces.recognition import RECOGNIZER_NAMES
+from encryptface.modes import MODE_NAMES, is_reversible
+from encryptface.pipeline.scrubber import Scrubber
+from encryptface.runtime import limit_threads
+from encryptface.training.data import identity_images, split_identities
+from jobs.common import add_settings_options, configure_logging
+
+log = logging.getLogger("encryptface.jobs.sweep")
+
+
+def split_people(settings: Settings, split: str, count: int) -> list[list[Path]]:
+    """Photo lists of the first ``count`` people with two or more photos in ``split``
+    ("validation": the held-out identities; "tuning": the others)."""
+    data, names = split_identities(settings, split)
+    chosen = []
+    for name in names:
+        photos = identity_images(data, [name])
+        if len(photos) >= 2:
+            chosen.append(photos)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def grid_settings(settings: Settings, grid: list[str]) -> list[tuple[dict, Settings]]:
+    """Every combination of ``section.key=v1,v2`` values, applied on top of ``settings``."""
+    axes = []
+    for item in grid:
+        dotted, _, values = item.partition("=")
+        axes.append([(dotted, value) for value in values.split(",")])
+    combos = []
+    for combo in itertools.product(*axes):
+        current = settings
+        for dotted, value in combo:
+            section, _, key = dotted.partition(".")
+            part = getattr(current, section)
+            current = current.replace(**{section: dataclasses.replace(
+                part, **{key: type(getattr(part, key))(value)})})
+        combos.append((dict(combo), current))
+    return combos
+
+
+def run(settings: Settings, mode: str, persons: list[list[Path]], evaluator: Evaluator,
+        wrong: int, gallery: int) -> tuple[dict, list[list[bytes]]]:
+    """Scrub the first photo of each person, measure against the second; (metrics, gallery)."""
+    scrubber = Scrubber(settings, mode, threads=1)
+    master, keys, wrong_rings = None, None, []
+    if scrubber.mode.reversible:
+        password = Password(b"sweep password")
+        master = derive_master_key(password, KdfParams.fresh(settings.kdf))
+        keys = KeyRing(password, {master.kdf_json: master})
+        wrong_rings = [KeyRing(Password(f"wrong {i}".encode())) for i in range(wrong)]
+    measurements, thumbnails = [], []
+    for count, photos in enumerate(persons, 1):
+        data = photos[0].read_bytes()
+        row = scrubber.scrub(str(photos[0]), f"{photos[0].parent.name}/{photos[0].name}", data, master)
+        if row["status"] != STATUS_OK:
+            continue
+        measurement, pictures = evaluator.evaluate_record(row, data, photos[1].read_bytes(), keys,
+                                                          wrong_rings, len(thumbnails) < gallery)
+        measurements.append(measurement)
+        if pictures:
+            thumbnails.append(pictures)
+        if count % 20 == 0:
+            log.info("%s: %d / %d people", mode, count, len(persons))
+    return aggregate(measurements), thumbnails
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", default="encrypt", choices=MODE_NAMES)
+    parser.add_argument("--faces", type=int, default=100, help="people evaluated (one face each)")
+    parser.add_argument("--split", default="validation", choices=("validation", "tuning"))
+    parser.add_argument("--recognizers", default=",".join(RECOGNIZER_NAMES))
+    parser.add_argument("--wrong", type=int, default=3, help="wrong passwords per face")
+    parser.add_argument("--grid", action="append", default=[], metavar="SECTION.KEY=V1,V2")
+    parser.add_argument("--gallery", type=int, default=16)
+    parser.add_argument("--output", default="out/sweep")
+    add_settings_options(parser)
+    args = parser.parse_args(argv)
+    limit_threads(1)
+    settings = load_settings(args.conf, ["kdf.n_log2=14", *args.set])
+    persons = split_people(settings, args.split, args.faces)
+    evaluator = Evaluator(settings, args.recognizers.split(","), threads=1)
+    runs, gallery = [], []
+    for combo, current in grid_settings(settings, args.grid):
+        started = time.perf_counter()
+        metrics, pictures = run(current, args.mode, persons, evaluator, args.wrong,
+                                0 if gallery else args.gallery)
+        gallery = gallery or pictures
+        runs.append({"settings": combo, "metrics": metrics,
+                     "wall_seconds": round(time.perf_counter() - started, 1)})
+        print(console_table(*summary_table(runs[-1:])), flush=True)
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "metrics.json").write_text(json.dumps({"mode": args.mode, "split": args.split,
+                                                     "runs": runs}, indent=1))
+    write_report(output / "report.html", f"EncryptFace sweep: mode {args.mode}, {args.split} split",
+                 runs, gallery, gallery_head(is_reversible(args.mode)))
+    print(console_table(*summary_table(runs)))
+    print(f"written: {output / 'metrics.json'}, {output / 'report.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    configure_logging()
+    raise SystemExit(main())

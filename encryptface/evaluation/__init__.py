@@ -1,0 +1,1 @@
+"""Measuring protection, realism, quality, recovery and cost, and showing it (report, gallery)."""

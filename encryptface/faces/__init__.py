@@ -1,0 +1,2 @@
+"""Faces in photos: detection, alignment, recognition (and recognisers replayed in torch for
+gradients)."""

@@ -1,0 +1,1 @@
+"""Pixels: decoding and encoding, the published-JPEG round trip, colour transfer, metrics and plots."""

@@ -1,0 +1,116 @@
+"""What the stylegan generator reads a photo with, fitted by ``encryptface train-stylegan``
+(:mod:`encryptface.training.stylegan_fit`) and shipped as ``styles.npz``:
+
+- an **encoder** from an aligned face crop to a style w (PCA of the downscaled crop, then ridge
+  regression), trained on synthetic (w, crop) pairs aligned exactly as real photos are: it reads the
+  photo's pose, light, hair and colouring -- never precisely enough to reproduce the person;
+- a **pose model**: the face's landmarks in the aligned crop (yaw, pitch, expression are what is
+  left after the similarity alignment) as a linear function of w, so that a style can be edited to
+  put the landmarks where the photo has them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import cv2
+import numpy as np
+
+from encryptface.faces.alignment import AlignedFace, Aligner, similarity_transform
+from encryptface.faces.detection import Face
+from encryptface.faces.recognition import FaceRecognizer
+
+FEATURE_SIDE = 32
+DESCRIPTOR_MARGIN = 0.15  # box around the landmarks for the descriptor, in crop sides
+
+
+def crop_features(crops: np.ndarray) -> np.ndarray:
+    """(N, S, S, 3) uint8 aligned crops -> (N, F) float32 features (downscaled RGB in [0, 1])."""
+    small = [cv2.resize(c, (FEATURE_SIDE, FEATURE_SIDE), interpolation=cv2.INTER_AREA) for c in crops]
+    return np.stack(small).reshape(len(crops), -1).astype(np.float32) / 255.0
+
+
+def crop_descriptor(recognizer: FaceRecognizer, crop: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """A recogniser's embedding of the face in an aligned crop whose landmarks (5x2, crop pixels)
+    are ``points``, with a box made from the landmarks: computed the same way for renders and photos."""
+    x0, y0 = points.min(0) - DESCRIPTOR_MARGIN * crop.shape[0]
+    x1, y1 = points.max(0) + DESCRIPTOR_MARGIN * crop.shape[0]
+    face = Face((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), points.astype(np.float32), 1.0)
+    return np.asarray(recognizer.embed(crop, face), np.float32)
+
+
+def crop_landmarks(aligner: Aligner, landmarks: np.ndarray) -> np.ndarray:
+    """(N, 5, 2) landmarks in their photos -> (N, 10) landmarks in the aligned crop frame, in units
+    of the crop side (what is left after the similarity alignment: pose and expression)."""
+    rows = []
+    for points in landmarks:
+        matrix = similarity_transform(np.asarray(points, np.float64), aligner.template)
+        rows.append((points @ matrix[:, :2].T + matrix[:, 2]).ravel() / aligner.size)
+    return np.asarray(rows, np.float32)
+
+
+def aligned_landmarks(aligned: AlignedFace, landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(10,) landmarks of one face in its aligned crop, in units of the crop side."""
+    points = np.asarray(landmarks, np.float64)
+    return ((points @ aligned.matrix[:, :2].T + aligned.matrix[:, 2]).ravel() / size).astype(np.float32)
+
+
+@dataclasses.dataclass
+class StyleFit:
+    """The fitted arrays (saved as one ``.npz``)."""
+
+    mean_style: np.ndarray       # (512,)
+    feature_mean: np.ndarray     # (F,)
+    feature_basis: np.ndarray    # (K, F) PCA rows
+    code_mean: np.ndarray        # (K + D,) standardisation of [PCA coordinates, descriptor]
+    code_scale: np.ndarray       # (K + D,)
+    encoder_weights: np.ndarray  # (K + D, 512)
+    encoder_bias: np.ndarray     # (512,)
+    pose_weights: np.ndarray     # (512, 10): w -> landmarks in the aligned crop
+    pose_bias: np.ndarray        # (10,)
+    attribute_basis: np.ndarray  # (A, 512): the directions of w the encoder reads best from photos
+
+    def codes(self, crops: np.ndarray, descriptors: np.ndarray) -> np.ndarray:
+        """Standardised encoder inputs (N, K + D): PCA of the downscaled crop and a dlib descriptor
+        (a recogniser's embedding reads sex, age and build far better than pixels do)."""
+        coded = (crop_features(crops) - self.feature_mean) @ self.feature_basis.T
+        return (np.hstack([coded, descriptors]) - self.code_mean) / self.code_scale
+
+    def encode(self, crops: np.ndarray, descriptors: np.ndarray) -> np.ndarray:
+        """Aligned crops and their descriptors -> styles (N, 512)."""
+        return self.codes(crops, descriptors) @ self.encoder_weights + self.encoder_bias
+
+    def attributes(self, styles: np.ndarray) -> np.ndarray:
+        """Styles (N, 512) -> coordinates (N, A) along :attr:`attribute_basis`."""
+        return (styles - self.mean_style) @ self.attribute_basis.T
+
+    def pose(self, styles: np.ndarray) -> np.ndarray:
+        """Styles (N, 512) -> predicted aligned landmarks (N, 10)."""
+        return styles @ self.pose_weights + self.pose_bias
+
+    def match_pose(self, style: np.ndarray, target: np.ndarray, strength: float = 1.0,
+                   damping: float = 1e-3) -> np.ndarray:
+        """The smallest (damped least-squares) edit of ``style`` whose predicted landmarks are
+        ``target`` (10,)."""
+        error = target - self.pose(style[None])[0]
+        jacobian = self.pose_weights.T  # (10, 512)
+        step = jacobian.T @ np.linalg.solve(jacobian @ jacobian.T + damping * np.eye(len(error)), error)
+        return (style + strength * step).astype(np.float32)
+
+    def fingerprint(self) -> str:
+        """A short digest of the fitted numbers: records name the exact fit that made them."""
+        digest = hashlib.sha256()
+        for field in dataclasses.fields(self):
+            digest.update(np.ascontiguousarray(getattr(self, field.name), np.float32).tobytes())
+        return digest.hexdigest()[:10]
+
+    def save(self, path: object) -> None:
+        np.savez(path, **dataclasses.asdict(self))
+
+    @classmethod
+    def load(cls, path: object) -> StyleFit:
+        with np.load(path) as data:
+            return cls(**{f.name: data[f.name].astype(np.float32) for f in dataclasses.fields(cls)})
+
+

@@ -1,0 +1,153 @@
+"""Arrow batch in, Arrow batch out: the unit of work an engine (Spark's ``mapInArrow``, a plain
+loop) hands to a worker. Models are loaded once per worker process and reused across batches."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import resource
+import signal
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+
+import pyarrow as pa
+
+from encryptface.archive.output import output_key
+from encryptface.archive.schema import (
+    RESTORE_SCHEMA,
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_SKIPPED,
+    error_row,
+    to_batch,
+)
+from encryptface.archive.storage import StorageError, read_bytes, write_bytes
+from encryptface.config import Settings
+from encryptface.crypto.keys import DecryptionError, KeyRing, MasterKey
+from encryptface.imaging.codecs import encode_image
+from encryptface.pipeline.restorer import Restorer
+from encryptface.pipeline.scrubber import Scrubber
+from encryptface.runtime import ensure_library_logging, limit_threads
+
+log = logging.getLogger("encryptface.pipeline.batch")
+
+@functools.lru_cache(maxsize=4)
+def worker_scrubber(settings: Settings, mode: str, threads: int = 0) -> Scrubber:
+    """The process-wide scrubber for these settings (loaded on first use)."""
+    ensure_library_logging()
+    return Scrubber(settings, mode, threads)
+
+
+def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: str,
+                  master_key: MasterKey | None, images_uri: str | None = None,
+                  threads: int = 0) -> Iterator[pa.RecordBatch]:
+    """Scrub batches of :data:`~encryptface.archive.schema.INPUT_SCHEMA` rows into contract rows.
+
+    Every input row yields exactly one output row; nothing raised by one photo stops the batch.
+    ``threads`` caps the native threads of this worker (0: library default, all cores); an engine
+    that already runs one worker per core should pass 1 to avoid oversubscription.
+    """
+    limit_threads(threads)
+    scrubber = worker_scrubber(settings, mode, threads)
+    for batch in batches:
+        started = time.perf_counter()
+        rows = [_scrub_one(scrubber, item, master_key, images_uri) for item in batch.to_pylist()]
+        _log_batch("scrubbed", rows, time.perf_counter() - started)
+        yield to_batch(rows)
+
+
+# Tests kill on purpose: "<relative path>=<marker file>" makes the Python worker that meets that
+# photo exit abruptly once (the marker records it), as an OOM kill would; the second variable
+# SIGKILLs the whole executor JVM above it instead (worker -> pyspark daemon -> JVM), as a lost node.
+CRASH_ONCE_ENV = "ENCRYPTFACE_TEST_CRASH_ONCE"
+KILL_EXECUTOR_ONCE_ENV = "ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE"
+
+
+@functools.cache
+def _crash_plan() -> dict[str, tuple[str, str]]:
+    """relative path -> (variable, marker file), read from the environment once per worker."""
+    plan = {}
+    for variable in (CRASH_ONCE_ENV, KILL_EXECUTOR_ONCE_ENV):
+        key, _, marker = os.environ.get(variable, "").partition("=")
+        if key:
+            plan[key] = (variable, marker)
+    return plan
+
+
+def _crash_once(relative_path: str) -> None:
+    variable, marker = _crash_plan().get(relative_path, ("", ""))
+    if variable and not os.path.exists(marker):
+        open(marker, "w").close()
+        if variable == KILL_EXECUTOR_ONCE_ENV:
+            os.kill(_parent_of(os.getppid()), signal.SIGKILL)
+        os._exit(17)
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:  # "pid (name) state ppid ...": name may hold spaces
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def _scrub_one(scrubber: Scrubber, item: dict, master_key: MasterKey | None,
+               images_uri: str | None) -> dict:
+    uri, relative_path = item["source_uri"], item["relative_path"]
+    _crash_once(relative_path)
+    limit = scrubber.settings.images.max_bytes
+    if item["size"] is not None and item["size"] > limit:
+        return error_row(uri, relative_path, f"object too large: {item['size']} bytes > limit {limit}")
+    try:
+        data = read_bytes(uri, scrubber.settings.storage)
+        row = scrubber.scrub(uri, relative_path, data, master_key)
+        if images_uri and row["deidentified_image"] is not None:
+            write_bytes(output_key(images_uri, relative_path, scrubber.settings.images.output_format),
+                        row["deidentified_image"], scrubber.settings.storage)
+        return row
+    except StorageError as exc:
+        return error_row(uri, relative_path, str(exc))
+    except Exception as exc:  # A bug must cost one row, not the job; the traceback goes to the log.
+        log.error("internal error on %s:\n%s", uri, traceback.format_exc())
+        return error_row(uri, relative_path, f"internal error ({type(exc).__name__}): {exc}")
+
+
+def restore_batches(batches: Iterable[pa.RecordBatch], settings: Settings, keys: KeyRing,
+                    output_uri: str, threads: int = 0) -> Iterator[pa.RecordBatch]:
+    """Restore contract rows and write the photos (PNG, lossless) under ``output_uri``; yields one
+    :data:`RESTORE_SCHEMA` row per input row (``threads`` as in :func:`scrub_batches`)."""
+    ensure_library_logging()
+    limit_threads(threads)
+    restorer = Restorer(settings, threads)
+    for batch in batches:
+        started = time.perf_counter()
+        results = [_restore_one(restorer, row, keys, output_uri) for row in batch.to_pylist()]
+        _log_batch("restored", results, time.perf_counter() - started)
+        yield pa.RecordBatch.from_pylist(results, schema=RESTORE_SCHEMA)
+
+
+def _restore_one(restorer: Restorer, row: dict, keys: KeyRing, output_uri: str) -> dict:
+    result = {"source_uri": row["source_uri"], "output_uri": None, "status": STATUS_SKIPPED,
+              "error": None, "faces_restored": 0}
+    if row["deidentified_image"] is None:
+        result["error"] = f"nothing to restore (scrub status {row['status']})"
+        return result
+    try:
+        photo, regions = restorer.restore(row, keys)
+        target = output_key(output_uri, row["relative_path"], "png")
+        write_bytes(target, encode_image(photo, "png"), restorer.settings.storage)
+        result.update(output_uri=target, status=STATUS_OK, faces_restored=len(regions))
+    except DecryptionError as exc:
+        result.update(status=STATUS_ERROR, error=str(exc))
+    except Exception as exc:
+        log.error("internal error restoring %s:\n%s", row["source_uri"], traceback.format_exc())
+        result.update(status=STATUS_ERROR, error=f"{type(exc).__name__}: {exc}")
+    return result
+
+
+def _log_batch(verb: str, rows: list[dict], seconds: float) -> None:
+    faces = sum(len(r["faces"]) if "faces" in r else r["faces_restored"] for r in rows)
+    errors = sum(r["status"] == STATUS_ERROR for r in rows)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    log.info("pid %d %s %d photos (%d faces, %d errors) in %.2fs, %.2f faces/s, peak RSS %.0f MB",
+             os.getpid(), verb, len(rows), faces, errors, seconds, faces / seconds if seconds else 0.0,
+             peak_mb)

@@ -1,0 +1,60 @@
+"""Two-factor verification over records, called as the library (the CLI test is in tests/jobs)."""
+
+import pytest
+from conftest import PHOTOS
+
+from encryptface.crypto.keys import KeyRing, Password
+from encryptface.faces.detection import FaceDetector
+from encryptface.faces.recognition import DlibRecognizer
+from encryptface.imaging.codecs import ImageError
+from encryptface.pipeline.scrubber import Scrubber
+from encryptface.pipeline.verify import find_matches, probe_embedding
+
+
+@pytest.fixture(scope="module")
+def records(session_settings, master_key):
+    scrubber = Scrubber(session_settings, "seal")
+    return [scrubber.scrub(str(PHOTOS / name), name, (PHOTOS / name).read_bytes(), master_key)
+            for name in ("obama.jpg", "biden.jpg")]
+
+
+@pytest.fixture(scope="module")
+def recognizer(session_settings):
+    return DlibRecognizer(session_settings.recognition.match_threshold)
+
+
+def _probe(name, settings, recognizer):
+    return probe_embedding((PHOTOS / name).read_bytes(), settings, FaceDetector(settings.detection),
+                           recognizer)
+
+
+def test_the_right_person_with_the_right_password_matches_only_their_record(records, settings, keys,
+                                                                            recognizer):
+    matches = list(find_matches(records, _probe("obama2.jpg", settings, recognizer), keys, settings,
+                                recognizer))
+    assert [(m.source_uri.rsplit("/", 1)[1], m.face_index) for m in matches] == [("obama.jpg", 0)]
+    assert matches[0].distance < recognizer.threshold
+
+
+def test_a_wrong_password_or_another_person_matches_nothing(records, settings, keys, recognizer):
+    wrong = KeyRing(Password(b"not the password at all"))
+    obama = _probe("obama2.jpg", settings, recognizer)
+    assert list(find_matches(records, obama, wrong, settings, recognizer)) == []
+    nobody = _probe("lin-manuel-miranda.png", settings, recognizer)
+    assert list(find_matches(records, nobody, keys, settings, recognizer)) == []
+
+
+def test_a_probe_without_a_face_is_a_clear_error(settings, recognizer):
+    with pytest.raises(ImageError, match="no face"):
+        probe_embedding(_landscape_png(), settings, FaceDetector(settings.detection), recognizer)
+
+
+def _landscape_png():
+    import numpy as np
+
+    from encryptface.imaging.codecs import encode_image
+
+    sky = np.zeros((120, 160, 3), np.uint8)
+    sky[:60] = (120, 170, 230)
+    sky[60:] = (60, 140, 60)
+    return encode_image(sky, "png")

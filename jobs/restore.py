@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from encryptface.archive.output import records_path
-from encryptface.archive.schema import RESTORE_SCHEMA, STATUS_ERROR
+from encryptface.archive.schema import RESTORE_SCHEMA, STATUS_ERROR, STATUS_OK, STATUS_SKIPPED
 from encryptface.config import Settings
 from encryptface.crypto.keys import DecryptionError, KeyRing, PasswordError, read_password
 from encryptface.pipeline.batch import restore_batches
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     failures = results.where(f"status = '{STATUS_ERROR}'").select("source_uri", "error").limit(20).collect()
     faces = results.selectExpr("coalesce(sum(faces_restored), 0)").first()[0]
     seconds = time.perf_counter() - started
-    print(f"restored {counts.get('ok', 0)} photos ({faces} faces), skipped {counts.get('skipped', 0)}"
-          f" without an image, {counts.get('error', 0)} errors in {seconds:.1f}s -> {args.output}")
+    print(f"restored {counts.get(STATUS_OK, 0)} photos ({faces} faces), skipped {counts.get(STATUS_SKIPPED, 0)}"
+          f" without an image, {counts.get(STATUS_ERROR, 0)} errors in {seconds:.1f}s -> {args.output}")
     for failure in failures:
         print(f"  error: {failure.source_uri}: {failure.error}", file=sys.stderr)
     return 1 if counts.get(STATUS_ERROR) else 0

@@ -116,6 +116,11 @@ class RecognitionSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class VerifySettings:
+    seal_embeddings: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class SparkSettings:
     master: str
     app_name: str
@@ -179,6 +184,7 @@ class Settings:
     cloak: CloakSettings
     kdf: KdfSettings
     recognition: RecognitionSettings
+    verify: VerifySettings
     spark: SparkSettings
     training: TrainingSettings
     stylegan_training: StyleGANTrainingSettings

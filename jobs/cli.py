@@ -3,7 +3,7 @@
     encryptface scrub    --input URI --output DIR [--mode encrypt|seal|cloak] [--password-file F]
     encryptface restore  --input DIR --output DIR-or-URI [--password-file F]
     encryptface evaluate --originals URI --scrubbed DIR --output DIR [--password-file F]
-    encryptface verify   --records DIR --probe IMAGE [--password-file F]
+    encryptface verify   --records DIR --probe IMAGE [--photo KEY [--face N]] [--password-file F]
     encryptface gallery  --records DIR [--restored DIR-or-URI] [--decoys DIR ...] --output FILE.html
     encryptface train-generator [--set training.KEY=VALUE] [--output DIR]
     encryptface train-stylegan  [--set stylegan_training.KEY=VALUE] [--output DIR]
@@ -18,7 +18,7 @@ import sys
 
 from jobs.common import add_settings_options, configure_logging, settings_from
 
-SPARK_JOBS = ("scrub", "restore", "evaluate")
+SPARK_JOBS = ("scrub", "restore", "evaluate", "verify")
 COMMANDS = (*SPARK_JOBS, "verify", "gallery", "train-generator", "train-stylegan", "demo")
 
 
@@ -35,8 +35,6 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module(f"jobs.{command}").main(rest)
     if command.startswith("train-"):
         return train_main(command, rest)
-    if command == "verify":
-        return verify_main(rest)
     if command == "demo":
         return demo_main(rest)
     return gallery_main(rest)
@@ -99,42 +97,6 @@ def train_main(command: str, argv: list[str]) -> int:
     print(json.dumps(metrics, indent=2))
     print(f"model: {output}")
     return 0
-
-
-def verify_main(argv: list[str]) -> int:
-    """Two-factor check; exit 0 when a record matches both the probe face and the password."""
-    import pyarrow.dataset as ds
-
-    from encryptface.archive.output import records_path
-    from encryptface.crypto.keys import KeyRing, PasswordError, read_password
-    from encryptface.faces.detection import FaceDetector
-    from encryptface.faces.recognition import DlibRecognizer
-    from encryptface.imaging.codecs import ImageError
-    from encryptface.pipeline.verify import find_matches, probe_embedding
-
-    parser = argparse.ArgumentParser(prog="encryptface verify", description=verify_main.__doc__)
-    parser.add_argument("--records", required=True, help="scrub output folder")
-    parser.add_argument("--probe", required=True, help="photo of the person to verify")
-    add_settings_options(parser)
-    parser.add_argument("--password-file")
-    args = parser.parse_args(argv)
-    settings = settings_from(args)
-    try:
-        keys = KeyRing(read_password(args.password_file))
-        recognizer = DlibRecognizer(settings.recognition.match_threshold)
-        with open(args.probe, "rb") as fh:
-            probe = probe_embedding(fh.read(), settings, FaceDetector(settings.detection), recognizer)
-    except (PasswordError, ImageError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    dataset = ds.dataset(records_path(args.records), format="parquet")
-    rows = (row for batch in dataset.to_batches(batch_size=64) for row in batch.to_pylist())
-    matches = list(find_matches(rows, probe, keys, settings, recognizer))
-    for match in matches:
-        print(f"match: {match.source_uri} face {match.face_index} (distance {match.distance:.3f})")
-    if not matches:
-        print("no record matches this face and password")
-    return 0 if matches else 1
 
 
 def gallery_main(argv: list[str]) -> int:

@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     failures = results.where(f"status = '{STATUS_ERROR}'").select("source_uri", "error").limit(20).collect()
     faces = results.selectExpr("coalesce(sum(faces_restored), 0)").first()[0]
     seconds = time.perf_counter() - started
-    print(f"restored {counts.get(STATUS_OK, 0)} photos ({faces} faces), skipped {counts.get(STATUS_SKIPPED, 0)}"
-          f" without an image, {counts.get(STATUS_ERROR, 0)} errors in {seconds:.1f}s -> {args.output}")
+    print(f"restored {counts.get(STATUS_OK, 0)} photos ({faces} faces), skipped "
+          f"{counts.get(STATUS_SKIPPED, 0)} without an image, {counts.get(STATUS_ERROR, 0)} errors in "
+          f"{seconds:.1f}s -> {args.output}")
     for failure in failures:
         print(f"  error: {failure.source_uri}: {failure.error}", file=sys.stderr)
     return 1 if counts.get(STATUS_ERROR) else 0

@@ -24,6 +24,7 @@ FACE_TYPE = pa.struct([
     ("salt", pa.binary()),                     # per-record salt for the HKDF expansion
     ("model_id", pa.string()),
     ("metrics", pa.string()),                  # JSON, per-face measurements of the mode (cloak)
+    ("sealed_embedding", pa.binary()),         # dlib descriptor, AES-GCM (verify.seal_embeddings)
 ])
 
 RECORD_SCHEMA = pa.schema([
@@ -44,6 +45,13 @@ INPUT_SCHEMA = pa.schema([
     ("source_uri", pa.string()),
     ("relative_path", pa.string()),
     ("size", pa.int64()),
+])
+
+VERIFY_SCHEMA = pa.schema([                   # one row per face that matched probe AND password
+    ("source_uri", pa.string()),
+    ("relative_path", pa.string()),
+    ("face_index", pa.int32()),
+    ("distance", pa.float64()),
 ])
 
 RESTORE_SCHEMA = pa.schema([

@@ -136,8 +136,16 @@ class MasterKey(_Secret):
 
     def face_key(self, record_salt: bytes, face_index: int) -> bytes:
         """The AES-256 key of one face of one photo."""
+        return self._derive(record_salt, b"encryptface/v1/face/%d" % face_index)
+
+    def embedding_key(self, record_salt: bytes, face_index: int) -> bytes:
+        """The AES-256 key that seals one face's recogniser embedding (its own key: the face key
+        never encrypts anything but the face)."""
+        return self._derive(record_salt, b"encryptface/v1/face/%d/embedding" % face_index)
+
+    def _derive(self, record_salt: bytes, info: bytes) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=_KEY_BYTES, salt=bytes(record_salt),
-                    info=b"encryptface/v1/face/%d" % face_index).derive(self._value)
+                    info=info).derive(self._value)
 
 
 class KeyRing:

@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Iterable, Iterator
 
+import numpy as np
 import pyarrow as pa
 
 from encryptface.archive.output import output_key
@@ -26,9 +27,11 @@ from encryptface.archive.schema import (
 from encryptface.archive.storage import StorageError, read_bytes, write_bytes
 from encryptface.config import Settings
 from encryptface.crypto.keys import DecryptionError, KeyRing, MasterKey
+from encryptface.faces.recognition import DlibRecognizer
 from encryptface.imaging.codecs import encode_image
 from encryptface.pipeline.restorer import Restorer
 from encryptface.pipeline.scrubber import Scrubber
+from encryptface.pipeline.verify import matches_batch, verify_row
 from encryptface.runtime import ensure_library_logging, limit_threads
 
 log = logging.getLogger("encryptface.pipeline.batch")
@@ -142,6 +145,34 @@ def _restore_one(restorer: Restorer, row: dict, keys: KeyRing, output_uri: str) 
         log.error("internal error restoring %s:\n%s", row["source_uri"], traceback.format_exc())
         result.update(status=STATUS_ERROR, error=f"{type(exc).__name__}: {exc}")
     return result
+
+
+def verify_batches(batches: Iterable[pa.RecordBatch], settings: Settings, probe: np.ndarray,
+                   keys: KeyRing, threads: int = 0) -> Iterator[pa.RecordBatch]:
+    """Contract rows -> one :data:`VERIFY_SCHEMA` row per face that ``keys`` open and whose face
+    matches the ``probe`` embedding (dlib). Records without a sealed embedding are restored and
+    embedded; a record that fails is logged and counts as no match."""
+    ensure_library_logging()
+    limit_threads(threads)
+    restorer, recognizer = worker_verifier(settings, threads)
+    for batch in batches:
+        started = time.perf_counter()
+        matches = []
+        for row in batch.to_pylist():
+            try:
+                matches += verify_row(row, probe, keys, restorer, recognizer)
+            except Exception:  # one broken record must not stop the scan; it is not a match
+                log.error("verify failed on %s:\n%s", row.get("source_uri"), traceback.format_exc())
+        seconds = time.perf_counter() - started
+        log.info("pid %d verified %d records in %.2fs (%.0f records/s), %d matches", os.getpid(),
+                 batch.num_rows, seconds, batch.num_rows / seconds if seconds else 0.0, len(matches))
+        yield matches_batch(matches)
+
+
+@functools.lru_cache(maxsize=2)
+def worker_verifier(settings: Settings, threads: int = 0) -> tuple[Restorer, DlibRecognizer]:
+    """The process-wide restorer and recogniser for verification (loaded on first use)."""
+    return Restorer(settings, threads), DlibRecognizer(settings.recognition.match_threshold)
 
 
 def _log_batch(verb: str, rows: list[dict], seconds: float) -> None:

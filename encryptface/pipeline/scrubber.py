@@ -15,8 +15,10 @@ from encryptface.config import Settings
 from encryptface.crypto.keys import MasterKey, face_aad, new_record_salt
 from encryptface.faces.alignment import Aligner
 from encryptface.faces.detection import FaceDetector
+from encryptface.faces.recognition import DlibRecognizer
 from encryptface.imaging.codecs import ImageError, decode_image, encode_image
 from encryptface.modes import FaceContext, create_mode
+from encryptface.pipeline.verify import seal_embedding
 from encryptface.runtime import PhotoTimeoutError, check_deadline, deadline
 
 
@@ -28,6 +30,9 @@ class Scrubber:
         self.detector = FaceDetector(settings.detection)
         self.aligner = Aligner(settings.alignment)
         self.mode = create_mode(mode, settings, threads)
+        # verify.seal_embeddings: each face's dlib descriptor goes into its record, sealed
+        self.recognizer = DlibRecognizer(settings.recognition.match_threshold) \
+            if settings.verify.seal_embeddings and self.mode.reversible else None
 
     def scrub(self, source_uri: str, relative_path: str, data: bytes,
               master_key: MasterKey | None) -> dict:
@@ -74,7 +79,11 @@ class Scrubber:
                           "encrypted_latent": result.encrypted_latent,
                           "kdf": master_key.kdf_json if master_key else None, "salt": salt,
                           "model_id": record_model_id(self.detector.model_id, self.mode.model_id),
-                          "metrics": json.dumps(result.metrics) if result.metrics else None})
+                          "metrics": json.dumps(result.metrics) if result.metrics else None,
+                          "sealed_embedding": seal_embedding(
+                              master_key, salt, sha256, index, self.mode.name,
+                              self.recognizer.embed(original, face))
+                          if self.recognizer and master_key else None})
         image_settings = self.settings.images
         return {"source_uri": source_uri, "relative_path": relative_path, "source_sha256": sha256,
                 "status": STATUS_OK if faces else STATUS_NO_FACE, "error": None,

@@ -1,26 +1,65 @@
-"""Two-factor verification: a probe face AND a password must both match a stored record."""
+"""Two-factor verification: a probe face AND a password must both match a stored record.
+
+Two ways in, for two questions:
+
+- **1:1** (a door or login check: "is this person the one in photo K, face i?"):
+  :func:`read_records` reads only the records of the named photo from the Parquet dataset, then
+  :func:`verify_row` checks them. Seconds whatever the archive's size.
+- **1:N** ("which record, if any, is this face with this password?"): :func:`verify_row` over every
+  record, as a Spark job (``jobs/verify.py``) with the probe embedded once on the driver.
+
+A face is compared through its sealed embedding when the record has one (``verify.seal_embeddings``
+at scrub time: one AES-GCM decryption per face), else by restoring the face and embedding it. A face
+the password does not open is skipped without a word: which factor failed is never told.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
 
-from encryptface.archive.schema import STATUS_OK, record_face
+from encryptface.archive.output import records_path
+from encryptface.archive.schema import STATUS_OK, VERIFY_SCHEMA, record_face
 from encryptface.config import Settings
-from encryptface.crypto.keys import DecryptionError, KeyRing
+from encryptface.crypto.keys import DecryptionError, KeyRing, MasterKey, face_aad, seal, unseal
 from encryptface.faces.detection import FaceDetector
 from encryptface.faces.recognition import FaceRecognizer
 from encryptface.imaging.codecs import ImageError, decode_encoded, decode_image
 from encryptface.pipeline.restorer import Restorer
 
+EMBEDDING_DTYPE = np.float32
+
 
 @dataclasses.dataclass(frozen=True)
 class Match:
     source_uri: str
+    relative_path: str
     face_index: int
     distance: float
+
+
+def _embedding_aad(source_sha256: str, face_index: int, mode: str) -> bytes:
+    return face_aad(source_sha256, face_index, mode) + b"|embedding"
+
+
+def seal_embedding(master_key: MasterKey, record_salt: bytes, source_sha256: str, face_index: int,
+                   mode: str, embedding: np.ndarray) -> bytes:
+    """A face's recogniser embedding sealed for its record (only the password opens it)."""
+    return seal(master_key.embedding_key(record_salt, face_index),
+                np.asarray(embedding, EMBEDDING_DTYPE).tobytes(),
+                _embedding_aad(source_sha256, face_index, mode))
+
+
+def open_embedding(master_key: MasterKey, face: dict, source_sha256: str, face_index: int) -> np.ndarray:
+    """The embedding sealed in a face record; :class:`DecryptionError` for a wrong password."""
+    plain = unseal(master_key.embedding_key(face["salt"], face_index), face["sealed_embedding"],
+                   _embedding_aad(source_sha256, face_index, face["mode"]))
+    return np.frombuffer(plain, EMBEDDING_DTYPE).astype(np.float64)
 
 
 def probe_embedding(data: bytes, settings: Settings, detector: FaceDetector,
@@ -33,24 +72,57 @@ def probe_embedding(data: bytes, settings: Settings, detector: FaceDetector,
     return recognizer.embed(rgb, faces[0])
 
 
+def verify_row(row: dict, probe: np.ndarray, keys: KeyRing, restorer: Restorer,
+               recognizer: FaceRecognizer, face_index: int | None = None) -> list[Match]:
+    """The faces of one record (or only ``face_index``) that ``keys`` open AND whose face matches
+    ``probe``."""
+    if row.get("status") != STATUS_OK:
+        return []
+    matches, photo = [], None
+    for index, face in enumerate(row["faces"]):
+        if face_index is not None and index != face_index:
+            continue
+        if face.get("kdf") is None:  # a mode without a key (cloak): nothing to verify against
+            continue
+        try:
+            if face.get("sealed_embedding") is not None:
+                embedding = open_embedding(keys.get(face["kdf"]), face, row["source_sha256"], index)
+            else:
+                photo = decode_encoded(row["deidentified_image"]) if photo is None else photo
+                restorer.restore_face(photo, row["source_sha256"], index, face, keys)
+                embedding = recognizer.embed(photo, record_face(face))
+        except DecryptionError:
+            continue
+        distance = recognizer.distance(probe, embedding)
+        if distance < recognizer.threshold:
+            matches.append(Match(row["source_uri"], row["relative_path"], index, float(distance)))
+    return matches
+
+
 def find_matches(rows: Iterable[dict], probe: np.ndarray, keys: KeyRing, settings: Settings,
                  recognizer: FaceRecognizer) -> Iterator[Match]:
-    """Faces of ``rows`` that the password opens AND whose restored face matches ``probe``.
-
-    A face the password does not open is skipped without a word: which factor failed is not told.
-    """
+    """Every face of ``rows`` that the password opens AND whose face matches ``probe`` (one process)."""
     restorer = Restorer(settings)
     for row in rows:
-        if row.get("status") != STATUS_OK:
-            continue
-        photo = None
-        for index, face in enumerate(row["faces"]):
-            if photo is None:
-                photo = decode_encoded(row["deidentified_image"])
-            try:
-                restorer.restore_face(photo, row["source_sha256"], index, face, keys)
-            except DecryptionError:
-                continue
-            distance = recognizer.distance(probe, recognizer.embed(photo, record_face(face)))
-            if distance < recognizer.threshold:
-                yield Match(row["source_uri"], index, distance)
+        yield from verify_row(row, probe, keys, restorer, recognizer)
+
+
+def read_records(scrub_output: str | Path, photo: str) -> list[dict]:
+    """The records of one photo, named by its relative path or its source URI, read from the
+    dataset without reading any other record's image: the key columns are scanned first, then only
+    the row group that holds the photo is read."""
+    dataset = ds.dataset(records_path(scrub_output), format="parquet")
+    wanted = (ds.field("relative_path") == photo) | (ds.field("source_uri") == photo)
+    found = []
+    for fragment in dataset.get_fragments():
+        for group in fragment.split_by_row_group():
+            keys = group.to_table(columns=["relative_path", "source_uri"], filter=wanted)
+            if keys.num_rows:
+                table = group.to_table(filter=wanted)
+                found += table.to_pylist()
+    return found
+
+
+def matches_batch(matches: Iterable[Match]) -> pa.RecordBatch:
+    """Matches as a batch of :data:`~encryptface.archive.schema.VERIFY_SCHEMA` rows."""
+    return pa.RecordBatch.from_pylist([dataclasses.asdict(m) for m in matches], schema=VERIFY_SCHEMA)

@@ -143,6 +143,35 @@ def test_verify_needs_both_the_face_and_the_password(archive, scrubbed, password
     assert cli.main([*base, "--probe", str(enrolled[1]), "--password-file", str(wrong)]) == 1
 
 
+def test_verify_one_to_one_reads_only_the_named_photo(archive, scrubbed, password_file):
+    enrolled, other = archive["people"][0], archive["people"][1]
+    base = ["verify", "--records", str(scrubbed[0]), "--password-file", password_file, *FLAGS,
+            "--probe", str(enrolled[1]), "--photo"]
+    key = f"lfw/{enrolled[0].parent.name}/{enrolled[0].name}"
+    assert cli.main([*base, key]) == 0
+    assert cli.main([*base, f"s3://{BUCKET}/{key}"]) == 0               # by source URI too
+    assert cli.main([*base, key, "--face", "1"]) == 1                    # the photo has one face
+    assert cli.main([*base, f"lfw/{other[0].parent.name}/{other[0].name}"]) == 1
+    assert cli.main([*base, "lfw/nobody/nobody_0001.jpg"]) == 1
+
+
+def test_sealed_embeddings_verify_without_restoring(archive, spark, s3_endpoint, password_file,
+                                                    tmp_path):
+    output = str(tmp_path / "sealed")
+    assert scrub.main(["--input", f"s3://{BUCKET}/lfw", "--output", output, "--endpoint-url",
+                       s3_endpoint, "--password-file", password_file, *SCRUB_FLAGS,
+                       "--set=verify.seal_embeddings=true"]) == 0
+    faces = [f for row in ds.dataset(records_path(output)).to_table().to_pylist() for f in row["faces"]]
+    assert faces and all(len(f["sealed_embedding"]) == 12 + 128 * 4 + 16 for f in faces)
+    enrolled, stranger = archive["people"][0], archive["people"][2]
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the password\n")
+    base = ["verify", "--records", output, *FLAGS]
+    assert cli.main([*base, "--probe", str(enrolled[1]), "--password-file", password_file]) == 0
+    assert cli.main([*base, "--probe", str(stranger[1]), "--password-file", password_file]) == 1
+    assert cli.main([*base, "--probe", str(enrolled[1]), "--password-file", str(wrong)]) == 1
+
+
 def test_rerun_replaces_the_dataset_atomically(scrubbed, s3_endpoint, password_file, tmp_path):
     output, rows = scrubbed
     first_run = records_path(output)

@@ -5,8 +5,8 @@
 Scrubs the first photo of ``--people`` LFW people (seal mode, plain process) twice: with sealed
 embeddings (``verify.seal_embeddings = true``) and without. Each scrubbed row is copied (new
 relative path and URI; the copies still decrypt: a record is bound to its photo's bytes) into
-``--records`` rows, written as Parquet files of 10,000 rows (about Spark's 128 MB row groups) and
-published like a scrub output. Then, with the second photo of person 0 as the probe:
+``--records`` rows, written as Parquet files of 10,000 rows in 128 MB row groups (as Spark writes
+them) and published like a scrub output. Then, with the second photo of person 0 as the probe:
 - 1:1: ``encryptface verify --photo KEY`` in a fresh process, end to end (3 runs);
 - 1:N: the Spark job on local[2] over every sealed record, and over ``--restore-records`` records
   without sealed embeddings (restore + embed, the path older records take); records/s per core.
@@ -36,6 +36,7 @@ from encryptface.training.data import identity_images, split_identities
 
 PASSWORD = "verify-scale benchmark password"
 ROWS_PER_FILE = 10_000
+ROW_GROUP_BYTES = 128 * 2 ** 20  # Spark's parquet.block.size, so that 1:1 reads what it would read
 
 
 def scrubbed_people(settings: Settings, people: int, seal_embeddings: bool) -> tuple[list[dict], Path]:
@@ -54,13 +55,15 @@ def synthetic_output(rows: list[dict], count: int, output: Path) -> float:
     """``count`` copies of ``rows`` published as a scrub output; returns the written GB."""
     run = new_run_dir(output)
     run.mkdir(parents=True)
+    row_bytes = to_batch(rows).nbytes / len(rows)
+    group_rows = max(1, int(ROW_GROUP_BYTES / row_bytes))
     for start in range(0, count, ROWS_PER_FILE):
         copies = [dict(rows[i % len(rows)], relative_path=synthetic_key(rows, i),
                        source_uri=f"file:///synthetic/{i:06d}.jpg")
                   for i in range(start, min(count, start + ROWS_PER_FILE))]
         pq.write_table(pa.Table.from_batches([to_batch(copies)]),
                        run / f"part-{start // ROWS_PER_FILE:05d}.parquet", compression="zstd",
-                       row_group_size=ROWS_PER_FILE)
+                       row_group_size=group_rows)
     publish(output, run)
     return sum(f.stat().st_size for f in run.glob("*.parquet")) / 1e9
 

@@ -104,6 +104,9 @@ def spark_session(settings: SparkSettings, master: str | None = None) -> SparkSe
                .config("spark.sql.parquet.compression.codec", "zstd")
                .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(settings.batch_size))
                .config("spark.sql.files.maxRecordsPerFile", str(settings.max_records_per_file))
+               # Records hold whole photos: the default 4096-row reader batches of 60 KB images ran
+               # a 2 GB JVM out of heap reading 100,000 records (benchmarks/verify_scale.py).
+               .config("spark.sql.parquet.columnarReaderBatchSize", "256")
                # One Python worker per core keeps the loaded models warm across tasks.
                .config("spark.python.worker.reuse", "true")
                .config("spark.sql.shuffle.partitions", "8"))

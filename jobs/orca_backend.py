@@ -29,28 +29,31 @@ from encryptface.pipeline.batch import scrub_batches
 
 
 def orca_context(settings: Settings, master: str | None = None):  # noqa: ANN201 - a SparkContext
-    """Start Orca's Spark context in local mode on the master's cores.
+    """Orca's Spark context: spark-submit's (any master, e.g. a standalone cluster through
+    ``deploy/submit-standalone.sh`` with ``ORCA=1``), else a local one on the master's cores.
 
-    Not under spark-submit: with Orca's jars passed (``--jars``/``--driver-class-path``) the job
-    ran and wrote complete output, but the spark-submit JVM never exited afterwards (Orca
-    2.5.0b20240324, pyspark 3.4.1, also with ``stop_orca_context()``), which would hang a
-    scheduler; so it is refused with a clear error instead.
+    ``init_executor_gateway=False``: Orca's executor gateway (a py4j route from executors back to the
+    driver JVM, which XShards do not use) starts a non-daemon scheduled thread in the driver JVM, and
+    under spark-submit that thread kept the JVM alive for ever after the job had finished (found with
+    jstack: ``pool-N-thread-1`` appears in ``init_orca_context`` only when the gateway is started).
     """
     # Orca points executors at the venv's prefix as PYTHONHOME, where a venv has no standard
     # library ("No module named 'encodings'"); an empty value keeps the interpreter's own.
     os.environ["PYTHONHOME"] = os.environ.get("PYTHONHOME", "")
     from bigdl.orca import init_orca_context
 
+    if "PYSPARK_GATEWAY_PORT" in os.environ:  # launched by spark-submit: its master and conf
+        return init_orca_context(cluster_mode="spark-submit", init_executor_gateway=False)
+    master = master or settings.spark.master
+    if not master.startswith("local"):
+        raise ValueError("--backend orca on a cluster is submitted with spark-submit (deploy/"
+                         "submit-standalone.sh with ORCA=1, see README); run directly it is local only")
     conf = {"spark.python.worker.reuse": "true", "spark.app.name": settings.spark.app_name,
             "spark.sql.parquet.compression.codec": "zstd"}
-    master = master or settings.spark.master
-    if "PYSPARK_GATEWAY_PORT" in os.environ or not master.startswith("local"):
-        raise ValueError("--backend orca runs in local mode only (run `encryptface scrub --backend orca` "
-                         "from .venv-orca, not spark-submit; see README)")
     cores = master[master.index("[") + 1:].split(",")[0].rstrip("]") if "[" in master else "*"
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     return init_orca_context(cluster_mode="local", cores=os.cpu_count() if cores == "*" else int(cores),
-                             memory="2g", conf=conf)
+                             memory="2g", conf=conf, init_executor_gateway=False)
 
 
 def scrub_with_orca(context, objects: Sequence[ObjectInfo], settings: Settings,  # noqa: ANN001

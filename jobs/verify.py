@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F  # noqa: N812
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from encryptface.archive.output import records_path
@@ -51,30 +52,38 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
 
 # Records with sealed embeddings are small once their image is dropped: big Arrow batches for them.
 SEALED_BATCH = 2048
+# What verifying a sealed face reads: the record's keys and these fields of each face (Spark prunes
+# the rest, i.e. the image and the sealed face regions, from the Parquet scan).
+SEALED_FACE_FIELDS = ("kdf", "salt", "mode", "sealed_embedding")
+SEALED = "forall(faces, f -> f.sealed_embedding IS NOT NULL OR f.kdf IS NULL)"
 
 
 def transform(records: DataFrame, settings: Settings, probe: np.ndarray, keys: KeyRing) -> list[Match]:
     """The faces of ``records`` that match the probe and open with the keys. Records whose every
-    face has a sealed embedding are read without their image column and checked in large batches;
-    the others are restored and embedded. Both are spread over every core."""
+    face has a sealed embedding are read without their image and face regions and checked in large
+    batches; the others are restored and embedded. Both are spread over every core."""
     spark = records.sparkSession
     work = functools.partial(verify_batches, settings=settings, probe=probe, keys=keys,
                              threads=settings.spark.threads_per_task)
     schema = from_arrow_schema(VERIFY_SCHEMA)
     cores = spark.sparkContext.defaultParallelism
-    records = records.where(f"status = '{STATUS_OK}' AND size(faces) > 0")
-    if "sealed_embedding" in records.schema["faces"].dataType.elementType.fieldNames():
-        sealed = "forall(faces, f -> f.sealed_embedding IS NOT NULL OR f.kdf IS NULL)"
-        light, heavy = records.where(sealed).drop("deidentified_image"), records.where(f"NOT {sealed}")
-    else:  # records written before embeddings were sealed
-        light, heavy = None, records
-    batch_conf = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    # Filters on `faces` come after the slim projection: one on the whole struct would make Spark
+    # read every face field (the sealed regions too) for every record.
+    with_faces = f"status = '{STATUS_OK}' AND size(faces) > 0"
     rows = []
-    if light is not None:
+    if "sealed_embedding" in records.schema["faces"].dataType.elementType.fieldNames():
+        slim = records.select("source_uri", "relative_path", "source_sha256", "status", F.arrays_zip(
+            *(F.col(f"faces.{name}").alias(name) for name in SEALED_FACE_FIELDS)).alias("faces"))
+        batch_conf = "spark.sql.execution.arrow.maxRecordsPerBatch"
         spark.conf.set(batch_conf, str(SEALED_BATCH))
-        rows += light.repartition(cores).mapInArrow(work, schema).collect()
+        rows += slim.where(f"{with_faces} AND {SEALED}").repartition(cores).mapInArrow(work, schema) \
+            .collect()
         spark.conf.set(batch_conf, str(settings.spark.batch_size))
-    rows += heavy.repartition(cores * 4).mapInArrow(work, schema).collect()
+        unsealed = slim.where(f"{with_faces} AND NOT {SEALED}").select("relative_path")
+        if not unsealed.limit(1).count():  # every record was sealed
+            return [Match(**row.asDict()) for row in rows]
+        records = records.join(unsealed, "relative_path")
+    rows += records.where(with_faces).repartition(cores * 4).mapInArrow(work, schema).collect()
     return [Match(**row.asDict()) for row in rows]
 
 

@@ -2,77 +2,26 @@
 `deploy/submit-standalone.sh` submitting the scrub job to it, as an operator would; then the whole
 executor JVM is killed mid-job and the job still completes."""
 
-import json
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pyarrow.dataset as ds
 import pytest
-from conftest import FAST, LFW_TRAIN, PHOTOS, REPO, TEST_PASSWORD, free_port
+from conftest import LFW_TRAIN, PHOTOS, TEST_PASSWORD
+from standalone import standalone_cluster, submit
 
 from encryptface.archive.output import records_path
 
-VENV = Path(sys.executable).parent.parent
-SPARK_CLASS = next(VENV.glob("lib/python3.11/site-packages/pyspark/bin/spark-class"))
-
-
 VICTIM = "victim-kill-executor.jpg"  # the executor that meets this photo is SIGKILLed, once
-
-
-def _start(args, log, **env_extra):
-    env = dict(os.environ, SPARK_LOCAL_IP="127.0.0.1", SPARK_NO_DAEMONIZE="1", **env_extra)
-    return subprocess.Popen([str(SPARK_CLASS), *args], stdout=log, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
-
-
-def _alive_workers(ui_port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as response:
-            return json.load(response).get("aliveworkers", 0)
-    except OSError:
-        return 0
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     logs = tmp_path_factory.mktemp("cluster")
-    port, ui_port, worker_ui = free_port(), free_port(), free_port()
-    master_url = f"spark://127.0.0.1:{port}"
-    with open(logs / "master.log", "wb") as master_log, open(logs / "worker.log", "wb") as worker_log:
-        processes = [
-            _start(["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
-                    "--webui-port", str(ui_port)], master_log),
-            _start(["org.apache.spark.deploy.worker.Worker", master_url, "--host", "127.0.0.1",
-                    "--cores", "2", "--memory", "3g", "--webui-port", str(worker_ui),
-                    "--work-dir", str(logs / "work")], worker_log,
-                   ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE=f"{VICTIM}={logs / 'executor-killed'}")]
-        try:
-            deadline = time.monotonic() + 120
-            while _alive_workers(ui_port) < 1:
-                assert time.monotonic() < deadline, (logs / "worker.log").read_text()[-2000:]
-                assert all(p.poll() is None for p in processes), (logs / "master.log").read_text()[-2000:]
-                time.sleep(1)
-            yield master_url, logs
-        finally:
-            for process in processes:
-                os.killpg(process.pid, 15)
-            for process in processes:
-                process.wait(timeout=60)
+    with standalone_cluster(logs, ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE=f"{VICTIM}={logs / 'executor-killed'}")\
+            as running:
+        yield running
 
 
 def _submit(master_url, source, output):
-    env = dict(os.environ, ENCRYPTFACE_PASSWORD=TEST_PASSWORD, VENV=str(VENV), SPARK_LOCAL_IP="127.0.0.1")
-    result = subprocess.run(
-        ["bash", str(REPO / "deploy" / "submit-standalone.sh"), master_url, "scrub",
-         "--input", str(source), "--output", str(output), "--mode=seal",
-         *(f"--set={item}" for item in FAST + ["spark.images_per_partition=2"])],
-        env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
+    return submit(master_url, "scrub", "--input", str(source), "--output", str(output), "--mode=seal")
 
 
 def test_scrub_job_runs_on_a_standalone_cluster(cluster, tmp_path):

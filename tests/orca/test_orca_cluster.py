@@ -1,0 +1,58 @@
+"""The Orca backend submitted with spark-submit to a real standalone cluster (master and worker on
+127.0.0.1, from .venv-orca's pyspark): the executor that meets one photo is killed, the task is
+retried on its replacement, the spark-submit JVM exits once the job is done, and the records equal
+the default backend's on the same cluster."""
+
+import re
+import time
+
+import pyarrow.dataset as ds
+import pytest
+from conftest import LFW_TRAIN
+from standalone import standalone_cluster, submit
+
+from encryptface.archive.output import records_path
+
+pytest.importorskip("bigdl.orca", reason="the Orca backend runs in .venv-orca (make install-orca)")
+pytestmark = pytest.mark.orca
+
+VICTIM = "victim-kill-executor.jpg"
+RANDOM_PER_RUN = {"salt", "encrypted_latent", "kdf"}  # what a fresh random salt changes
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    logs = tmp_path_factory.mktemp("orca-cluster")
+    with standalone_cluster(logs, ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE=f"{VICTIM}={logs / 'executor-killed'}")\
+            as running:
+        yield running
+
+
+def _rows(output):
+    rows = ds.dataset(records_path(output)).to_table().to_pylist()
+    for row in rows:
+        row.pop("seconds")
+        row["faces"] = [{k: v for k, v in face.items() if k not in RANDOM_PER_RUN} for face in row["faces"]]
+    return sorted(rows, key=lambda row: row["relative_path"])
+
+
+def test_orca_on_a_cluster_survives_a_killed_executor_exits_and_matches_the_default_backend(cluster,
+                                                                                            tmp_path):
+    master_url, logs = cluster
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photos = sorted(LFW_TRAIN.glob("*/*.jpg"))[:9]
+    for photo in photos:
+        (folder / photo.name).symlink_to(photo)
+    (folder / VICTIM).symlink_to(photos[0])
+    started = time.monotonic()
+    orca = submit(master_url, "scrub", "--backend", "orca", "--input", str(folder), "--output",
+                  str(tmp_path / "orca"), "--mode=seal", ORCA="1")
+    wall = time.monotonic() - started
+    assert (logs / "executor-killed").exists()  # an executor JVM really was killed mid-job
+    assert "scrubbed 10 photos (10 ok" in orca.stdout
+    job_seconds = float(re.search(r"scrubbed 10 photos .* in ([\d.]+)s", orca.stdout).group(1))
+    # spark-submit's start-up before the job's clock plus its exit after it: seconds, not for ever
+    assert wall - job_seconds < 60, (wall, job_seconds)
+    submit(master_url, "scrub", "--input", str(folder), "--output", str(tmp_path / "spark"), "--mode=seal")
+    assert _rows(tmp_path / "orca") == _rows(tmp_path / "spark")

@@ -22,7 +22,10 @@ submit=("$venv/bin/spark-submit" --master "$master" --deploy-mode client
 if [[ "${ORCA:-0}" == "1" ]]; then
   read -r bigdl_conf bigdl_jars < <("$venv/bin/python" -c "from bigdl.dllib.utils.engine import \
 get_bigdl_conf, get_bigdl_jars; print(get_bigdl_conf(), ','.join(get_bigdl_jars()))")
-  submit+=(--properties-file "$bigdl_conf" --jars "$bigdl_jars"
+  # BigDL's Engine refuses to start without the executors' and the job's cores (EXECUTOR_CORES,
+  # default 2; TOTAL_CORES, default EXECUTOR_CORES: one executor).
+  submit+=(--properties-file "$bigdl_conf" --jars "$bigdl_jars" --executor-cores "${EXECUTOR_CORES:-2}"
+           --total-executor-cores "${TOTAL_CORES:-${EXECUTOR_CORES:-2}}"
            --conf "spark.driver.extraClassPath=${bigdl_jars//,/:}"
            --conf "spark.executor.extraClassPath=${bigdl_jars//,/:}"
            --conf spark.executorEnv.PYTHONHOME=)

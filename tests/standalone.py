@@ -66,5 +66,5 @@ def submit(master_url: str, *job_args: str, timeout: float = 600, **env_extra: s
         ["bash", str(REPO / "deploy" / "submit-standalone.sh"), master_url, *job_args,
          *(f"--set={item}" for item in FAST + ["spark.images_per_partition=2"])],
         env=env, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
     return result

@@ -19,13 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from encryptface.archive.schema import INPUT_SCHEMA, RECORD_SCHEMA
-from encryptface.archive.storage import ObjectInfo, write_bytes
+from encryptface.archive.schema import INPUT_SCHEMA
+from encryptface.archive.storage import ObjectInfo
 from encryptface.config import Settings
 from encryptface.crypto.keys import MasterKey
-from encryptface.pipeline.batch import scrub_batches
+from encryptface.pipeline.batch import scrub_to_file
 
 
 def orca_context(settings: Settings, master: str | None = None):  # noqa: ANN201 - a SparkContext
@@ -83,12 +82,5 @@ def _scrub_shard(shard: pd.DataFrame, settings: Settings, mode: str, master_key:
         return ""
     partition = int(shard["partition"].iloc[0])
     table = pa.Table.from_pandas(shard.drop(columns="partition"), schema=INPUT_SCHEMA, preserve_index=False)
-    batches = table.to_batches(max_chunksize=settings.spark.batch_size)
-    rows = pa.Table.from_batches(list(scrub_batches(batches, settings, mode, master_key, images_uri,
-                                                    settings.spark.threads_per_task)), schema=RECORD_SCHEMA)
-    name = f"part-{partition:05d}-orca.zstd.parquet"
-    encoded = pa.BufferOutputStream()
-    pq.write_table(rows, encoded, compression="zstd")
-    # write_bytes replaces the file atomically: a killed attempt leaves no half-written file
-    write_bytes(str(Path(run_dir) / name), encoded.getvalue().to_pybytes(), settings.storage)
-    return name
+    return scrub_to_file(table.to_batches(max_chunksize=settings.spark.batch_size), settings, mode,
+                         master_key, run_dir, partition, images_uri, settings.spark.threads_per_task)

@@ -11,6 +11,7 @@ import logging
 import math
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,13 +28,13 @@ from encryptface.archive.manifest import (
     write_manifest,
 )
 from encryptface.archive.output import new_run_dir, publish, records_path
-from encryptface.archive.schema import INPUT_SCHEMA, RECORD_SCHEMA, STATUS_ERROR, STATUS_NO_FACE, STATUS_OK
+from encryptface.archive.schema import INPUT_SCHEMA, STATUS_ERROR, STATUS_NO_FACE, STATUS_OK
 from encryptface.archive.storage import ObjectInfo, StorageError, list_objects
 from encryptface.config import Settings
 from encryptface.crypto.keys import KdfParams, MasterKey, PasswordError, derive_master_key, read_password
 from encryptface.models.stylegan import LICENCE as STYLEGAN_LICENCE
 from encryptface.modes import MODE_NAMES, is_reversible
-from encryptface.pipeline.batch import scrub_batches
+from encryptface.pipeline.batch import scrub_to_file
 from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
 
 log = logging.getLogger("encryptface.jobs.scrub")
@@ -42,24 +43,35 @@ log = logging.getLogger("encryptface.jobs.scrub")
 def extract(spark: SparkSession, objects: list[ObjectInfo], settings: Settings) -> DataFrame:
     """A DataFrame of the objects to scrub (keys only: the bytes are read inside the workers)."""
     rows = [(o.uri, o.relative_path, o.size) for o in objects]
-    partitions = max(1, math.ceil(len(rows) / settings.spark.images_per_partition))
+    # At most images_per_partition photos per task, and at least one task per core: a Python task
+    # costs ~0.1-0.2 s of engine time here whatever its size, so few large, even tasks are cheapest.
+    partitions = max(1, math.ceil(len(rows) / settings.spark.images_per_partition),
+                     min(len(rows), spark.sparkContext.defaultParallelism))
     # parallelize slices the list into partitions directly: no shuffle stage.
     keys = spark.sparkContext.parallelize(rows, partitions)
     return spark.createDataFrame(keys, schema=from_arrow_schema(INPUT_SCHEMA))
 
 
-def transform(frame: DataFrame, settings: Settings, mode: str, master_key: MasterKey | None,
-              images_uri: str | None = None) -> DataFrame:
-    """Input keys -> one contract row per photo (see ``encryptface.archive.schema``)."""
-    work = functools.partial(scrub_batches, settings=settings, mode=mode, master_key=master_key,
-                             images_uri=images_uri, threads=settings.spark.threads_per_task)
-    return frame.mapInArrow(work, from_arrow_schema(RECORD_SCHEMA))
+def load(frame: DataFrame, settings: Settings, mode: str, master_key: MasterKey | None, run_dir: Path,
+         images_uri: str | None = None) -> list[str]:
+    """Scrub the input keys and write the records into the (new) run folder from the workers, one
+    zstd Parquet file per partition; returns the data files written. The records do not travel
+    back through the JVM (measured: the JVM's Parquet writer cost ~1 s per 300 seal photos here)."""
+    run_dir.mkdir(parents=True, exist_ok=False)
+    work = functools.partial(_scrub_partition, settings=settings, mode=mode, master_key=master_key,
+                             run_dir=str(run_dir), images_uri=images_uri)
+    written = frame.mapInArrow(work, "data_file string").collect()
+    return sorted(row.data_file for row in written if row.data_file)
 
 
-def load(frame: DataFrame, run_dir: Path) -> list[str]:
-    """Write the rows as zstd Parquet into the (new) run folder; returns the data files written."""
-    frame.write.mode("error").parquet(str(run_dir))
-    return sorted(path.name for path in run_dir.glob("*.parquet"))
+def _scrub_partition(batches: Iterator[pa.RecordBatch], settings: Settings, mode: str,
+                     master_key: MasterKey | None, run_dir: str,
+                     images_uri: str | None) -> Iterator[pa.RecordBatch]:
+    from pyspark import TaskContext
+
+    name = scrub_to_file(batches, settings, mode, master_key, run_dir, TaskContext.get().partitionId(),
+                         images_uri, settings.spark.threads_per_task)
+    yield pa.RecordBatch.from_pydict({"data_file": [name]})
 
 
 def finish_run(output_dir: str, run_dir: Path, written: list[str], objects: list[ObjectInfo],
@@ -139,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         spark = SparkSession.builder.getOrCreate()  # on Orca's context
     else:
         spark = spark_session(settings.spark, args.master)
-        frame = transform(extract(spark, delta.todo, settings), settings, args.mode, master_key, images_uri)
-        written = load(frame, run_dir)
+        written = load(extract(spark, delta.todo, settings), settings, args.mode, master_key, run_dir,
+                       images_uri)
     records = finish_run(args.output, run_dir, written, objects, delta, previous_run, previous,
                          args.mode, images_uri, settings)
     summary = spark.read.parquet(records).selectExpr(

@@ -138,3 +138,21 @@ def lfw_people(min_images: int = 2, count: int = 2) -> list[list[Path]]:
         if len(people) == count:
             break
     return people
+
+
+# Per face, what a fresh random salt changes (the keys, so the ciphertexts); everything else of two
+# scrubs of the same photos must match.
+RANDOM_PER_RUN = {"salt", "encrypted_latent", "kdf"}
+
+
+def comparable_rows(output) -> list[dict]:
+    """The records of a scrub output without what differs between two runs (time, random salts)."""
+    import pyarrow.dataset as ds
+
+    from encryptface.archive.output import records_path
+
+    rows = ds.dataset(records_path(output)).to_table().to_pylist()
+    for row in rows:
+        row.pop("seconds")
+        row["faces"] = [{k: v for k, v in face.items() if k not in RANDOM_PER_RUN} for face in row["faces"]]
+    return sorted(rows, key=lambda row: row["relative_path"])

@@ -68,3 +68,16 @@ def submit(master_url: str, *job_args: str, timeout: float = 600, **env_extra: s
         env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
     return result
+
+
+VICTIM = "victim-kill-executor.jpg"  # the executor that meets this photo is SIGKILLed, once
+
+
+def photos_with_victim(folder: Path, photos: list[Path]) -> Path:
+    """A folder of links to ``photos`` plus the victim photo (a copy of the first) that kills the
+    executor meeting it (the cluster's workers get ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE)."""
+    folder.mkdir()
+    for photo in photos:
+        (folder / photo.name).symlink_to(photo)
+    (folder / VICTIM).symlink_to(photos[0])
+    return folder

@@ -52,6 +52,13 @@ def records_path(path: str | os.PathLike[str]) -> Path:
     raise FileNotFoundError(f"no EncryptFace records in {candidate} (expected {candidate / RECORDS})")
 
 
+def record_file_name(run_dir: str | os.PathLike[str], partition: int) -> str:
+    """The records file of one partition of a run: the run id in the name keeps it apart from the
+    files an incremental run carries over from earlier runs; the partition number makes a retried
+    task replace its own file."""
+    return f"part-{partition:05d}-{Path(run_dir).name}.zstd.parquet"
+
+
 def output_key(base_uri: str, relative_path: str, image_format: str) -> str:
     """Where a photo's output goes: same relative key, extension of the encoding written."""
     suffix = ".jpg" if image_format == "jpeg" else f".{image_format}"

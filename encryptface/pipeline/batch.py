@@ -11,12 +11,15 @@ import signal
 import time
 import traceback
 from collections.abc import Iterable, Iterator
+from pathlib import PurePosixPath
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from encryptface.archive.output import output_key
+from encryptface.archive.output import output_key, record_file_name
 from encryptface.archive.schema import (
+    RECORD_SCHEMA,
     RESTORE_SCHEMA,
     STATUS_ERROR,
     STATUS_OK,
@@ -59,6 +62,24 @@ def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: s
         rows = [_scrub_one(scrubber, item, master_key, images_uri) for item in batch.to_pylist()]
         _log_batch("scrubbed", rows, time.perf_counter() - started)
         yield to_batch(rows)
+
+
+def scrub_to_file(batches: Iterable[pa.RecordBatch], settings: Settings, mode: str,
+                  master_key: MasterKey | None, run_dir: str, partition: int,
+                  images_uri: str | None = None, threads: int = 0) -> str:
+    """Scrub one partition of input rows and write its records, from the worker, as one zstd
+    Parquet file in the run folder (atomically: a retried task replaces its own file, a killed one
+    leaves none). Returns the file name ("" for an empty partition). Both backends write this way:
+    the photo bytes never go back through the engine."""
+    table = pa.Table.from_batches(list(scrub_batches(batches, settings, mode, master_key, images_uri,
+                                                     threads)), schema=RECORD_SCHEMA)
+    if not table.num_rows:
+        return ""
+    name = record_file_name(run_dir, partition)
+    encoded = pa.BufferOutputStream()
+    pq.write_table(table, encoded, compression="zstd")
+    write_bytes(str(PurePosixPath(run_dir) / name), encoded.getvalue().to_pybytes(), settings.storage)
+    return name
 
 
 # Tests kill on purpose: "<relative path>=<marker file>" makes the Python worker that meets that

@@ -132,15 +132,19 @@ def test_wrong_password_fails_clearly_and_writes_nothing(scrubbed, s3, s3_endpoi
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="wrong/").get("KeyCount", 0) == 0
 
 
-def test_verify_needs_both_the_face_and_the_password(archive, scrubbed, password_file, tmp_path):
-    output = str(scrubbed[0])
+def _check_two_factors(output, archive, password_file, tmp_path):
+    """1:N verify: the enrolled person with the password matches; a stranger, or a wrong password, not."""
     enrolled, stranger = archive["people"][0], archive["people"][2]
     wrong = tmp_path / "wrong.txt"
     wrong.write_text("not the password\n")
-    base = ["verify", "--records", output, *FLAGS]
+    base = ["verify", "--records", str(output), *FLAGS]
     assert cli.main([*base, "--probe", str(enrolled[1]), "--password-file", password_file]) == 0
     assert cli.main([*base, "--probe", str(stranger[1]), "--password-file", password_file]) == 1
     assert cli.main([*base, "--probe", str(enrolled[1]), "--password-file", str(wrong)]) == 1
+
+
+def test_verify_needs_both_the_face_and_the_password(archive, scrubbed, password_file, tmp_path):
+    _check_two_factors(scrubbed[0], archive, password_file, tmp_path)
 
 
 def test_verify_one_to_one_reads_only_the_named_photo(archive, scrubbed, password_file):
@@ -163,13 +167,7 @@ def test_sealed_embeddings_verify_without_restoring(archive, spark, s3_endpoint,
                        "--set=verify.seal_embeddings=true"]) == 0
     faces = [f for row in ds.dataset(records_path(output)).to_table().to_pylist() for f in row["faces"]]
     assert faces and all(len(f["sealed_embedding"]) == 12 + 128 * 4 + 16 for f in faces)
-    enrolled, stranger = archive["people"][0], archive["people"][2]
-    wrong = tmp_path / "wrong.txt"
-    wrong.write_text("not the password\n")
-    base = ["verify", "--records", output, *FLAGS]
-    assert cli.main([*base, "--probe", str(enrolled[1]), "--password-file", password_file]) == 0
-    assert cli.main([*base, "--probe", str(stranger[1]), "--password-file", password_file]) == 1
-    assert cli.main([*base, "--probe", str(enrolled[1]), "--password-file", str(wrong)]) == 1
+    _check_two_factors(output, archive, password_file, tmp_path)
 
 
 def test_rerun_replaces_the_dataset_atomically(scrubbed, s3_endpoint, password_file, tmp_path):

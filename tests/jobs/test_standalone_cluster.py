@@ -5,11 +5,9 @@ executor JVM is killed mid-job and the job still completes."""
 import pyarrow.dataset as ds
 import pytest
 from conftest import LFW_TRAIN, PHOTOS, TEST_PASSWORD
-from standalone import standalone_cluster, submit
+from standalone import VICTIM, photos_with_victim, standalone_cluster, submit
 
 from encryptface.archive.output import records_path
-
-VICTIM = "victim-kill-executor.jpg"  # the executor that meets this photo is SIGKILLed, once
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +39,7 @@ def test_scrub_job_runs_on_a_standalone_cluster(cluster, tmp_path):
 
 def test_a_killed_executor_is_replaced_and_the_job_completes(cluster, tmp_path):
     master_url, logs = cluster
-    folder = tmp_path / "in"
-    folder.mkdir()
-    photos = sorted(LFW_TRAIN.glob("*/*.jpg"))[:15]
-    for photo in photos:
-        (folder / photo.name).symlink_to(photo)
-    (folder / VICTIM).symlink_to(photos[0])
+    folder = photos_with_victim(tmp_path / "in", sorted(LFW_TRAIN.glob("*/*.jpg"))[:15])
     executors_before = {p.parent for p in (logs / "work").rglob("stderr")}
     result = _submit(master_url, folder, tmp_path / "out")
     assert (logs / "executor-killed").exists()  # the executor JVM really was killed

@@ -6,18 +6,13 @@ the default backend's on the same cluster."""
 import re
 import time
 
-import pyarrow.dataset as ds
 import pytest
-from conftest import LFW_TRAIN
-from standalone import standalone_cluster, submit
-
-from encryptface.archive.output import records_path
+from conftest import LFW_TRAIN, comparable_rows
+from standalone import VICTIM, photos_with_victim, standalone_cluster, submit
 
 pytest.importorskip("bigdl.orca", reason="the Orca backend runs in .venv-orca (make install-orca)")
 pytestmark = pytest.mark.orca
 
-VICTIM = "victim-kill-executor.jpg"
-RANDOM_PER_RUN = {"salt", "encrypted_latent", "kdf"}  # what a fresh random salt changes
 
 
 @pytest.fixture(scope="module")
@@ -28,23 +23,10 @@ def cluster(tmp_path_factory):
         yield running
 
 
-def _rows(output):
-    rows = ds.dataset(records_path(output)).to_table().to_pylist()
-    for row in rows:
-        row.pop("seconds")
-        row["faces"] = [{k: v for k, v in face.items() if k not in RANDOM_PER_RUN} for face in row["faces"]]
-    return sorted(rows, key=lambda row: row["relative_path"])
-
-
 def test_orca_on_a_cluster_survives_a_killed_executor_exits_and_matches_the_default_backend(cluster,
                                                                                             tmp_path):
     master_url, logs = cluster
-    folder = tmp_path / "in"
-    folder.mkdir()
-    photos = sorted(LFW_TRAIN.glob("*/*.jpg"))[:9]
-    for photo in photos:
-        (folder / photo.name).symlink_to(photo)
-    (folder / VICTIM).symlink_to(photos[0])
+    folder = photos_with_victim(tmp_path / "in", sorted(LFW_TRAIN.glob("*/*.jpg"))[:9])
     started = time.monotonic()
     orca = submit(master_url, "scrub", "--backend", "orca", "--input", str(folder), "--output",
                   str(tmp_path / "orca"), "--mode=seal", ORCA="1")
@@ -56,4 +38,4 @@ def test_orca_on_a_cluster_survives_a_killed_executor_exits_and_matches_the_defa
     # spark-submit's start-up before the job's clock plus its exit after it: seconds, not for ever
     assert wall - job_seconds < 60, (wall, job_seconds)
     submit(master_url, "scrub", "--input", str(folder), "--output", str(tmp_path / "spark"), "--mode=seal")
-    assert _rows(tmp_path / "orca") == _rows(tmp_path / "spark")
+    assert comparable_rows(tmp_path / "orca") == comparable_rows(tmp_path / "spark")

@@ -81,3 +81,12 @@ def photos_with_victim(folder: Path, photos: list[Path]) -> Path:
         (folder / photo.name).symlink_to(photo)
     (folder / VICTIM).symlink_to(photos[0])
     return folder
+
+
+def cluster_killing_the_victim(tmp_path_factory, name: str):
+    """A module fixture's body: a running cluster whose executor meeting :data:`VICTIM` is killed
+    once (its marker file ``executor-killed`` in the logs folder says it happened)."""
+    logs = tmp_path_factory.mktemp(name)
+    with standalone_cluster(logs, ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE=f"{VICTIM}={logs / 'executor-killed'}")\
+            as running:
+        yield running

@@ -5,17 +5,14 @@ executor JVM is killed mid-job and the job still completes."""
 import pyarrow.dataset as ds
 import pytest
 from conftest import LFW_TRAIN, PHOTOS, TEST_PASSWORD
-from standalone import VICTIM, photos_with_victim, standalone_cluster, submit
+from standalone import cluster_killing_the_victim, photos_with_victim, submit
 
 from encryptface.archive.output import records_path
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    logs = tmp_path_factory.mktemp("cluster")
-    with standalone_cluster(logs, ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE=f"{VICTIM}={logs / 'executor-killed'}")\
-            as running:
-        yield running
+    yield from cluster_killing_the_victim(tmp_path_factory, "cluster")
 
 
 def _submit(master_url, source, output):

@@ -8,19 +8,15 @@ import time
 
 import pytest
 from conftest import LFW_TRAIN, comparable_rows
-from standalone import VICTIM, photos_with_victim, standalone_cluster, submit
+from standalone import cluster_killing_the_victim, photos_with_victim, submit
 
 pytest.importorskip("bigdl.orca", reason="the Orca backend runs in .venv-orca (make install-orca)")
 pytestmark = pytest.mark.orca
 
 
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    logs = tmp_path_factory.mktemp("orca-cluster")
-    with standalone_cluster(logs, ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE=f"{VICTIM}={logs / 'executor-killed'}")\
-            as running:
-        yield running
+    yield from cluster_killing_the_victim(tmp_path_factory, "orca-cluster")
 
 
 def test_orca_on_a_cluster_survives_a_killed_executor_exits_and_matches_the_default_backend(cluster,

@@ -47,8 +47,11 @@ def extract(spark: SparkSession, objects: list[ObjectInfo], settings: Settings) 
     # costs ~0.1-0.2 s of engine time here whatever its size, so few large, even tasks are cheapest.
     partitions = max(1, math.ceil(len(rows) / settings.spark.images_per_partition),
                      min(len(rows), spark.sparkContext.defaultParallelism))
-    # parallelize slices the list into partitions directly: no shuffle stage.
-    keys = spark.sparkContext.parallelize(rows, partitions)
+    # parallelize slices the list into contiguous partitions directly (no shuffle stage); dealing
+    # the keys out first gives each task every partitions-th photo, so folders of big or many-face
+    # photos do not all land in one task.
+    dealt = [row for start in range(partitions) for row in rows[start::partitions]]
+    keys = spark.sparkContext.parallelize(dealt, partitions)
     return spark.createDataFrame(keys, schema=from_arrow_schema(INPUT_SCHEMA))
 
 

@@ -4,7 +4,7 @@
     python -m benchmarks.benchmark --quick      # smoke run for CI (a few photos per mode)
 
 Per mode, on the first N LFW photos (by path): the scrub job in Spark (each master in
-``--masters``) versus the same library code (`encryptface.pipeline.batch.scrub_batches`) in one plain
+``--masters``) versus the workers' own function (`encryptface.pipeline.batch.scrub_to_file`) in one plain
 Python process and in two (one per core), writing the same Parquet; peak RSS per Spark Python
 worker; then per model, on ONE core, OpenVINO versus torch eager. Wall-clock timings, one run.
 """
@@ -22,12 +22,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from encryptface.archive.schema import INPUT_SCHEMA, RECORD_SCHEMA, STATUS_ERROR
+from encryptface.archive.schema import INPUT_SCHEMA, STATUS_ERROR
 from encryptface.archive.storage import ObjectInfo, list_objects
 from encryptface.config import Settings, load_settings
 from encryptface.crypto.keys import KdfParams, Password, derive_master_key
 from encryptface.modes import is_reversible
-from encryptface.pipeline.batch import scrub_batches
+from encryptface.pipeline.batch import scrub_to_file
 from jobs import scrub
 from jobs.common import spark_session
 
@@ -37,32 +37,32 @@ from jobs.common import spark_session
 WARMUP_PHOTOS = 4
 
 
-def _scrub_to_parquet(objects: list[ObjectInfo], settings: Settings, mode: str, master_key,  # noqa: ANN001
-                      path: str, threads: int = 0) -> None:
-    """The library's batch function over ``objects`` in this process, written with pyarrow."""
+def _scrub_share(objects: list[ObjectInfo], settings: Settings, mode: str, master_key,  # noqa: ANN001
+                 folder: Path, partition: int, threads: int = 0) -> Path:
+    """``objects`` through the workers' own function (scrub, then one zstd Parquet file written as a
+    Spark task writes it) in this process; returns the file."""
     table = pa.Table.from_pylist([{"source_uri": o.uri, "relative_path": o.relative_path,
                                    "size": o.size} for o in objects], schema=INPUT_SCHEMA)
     batches = table.to_batches(max_chunksize=settings.spark.batch_size)
-    pq.write_table(pa.Table.from_batches(list(scrub_batches(batches, settings, mode, master_key,
-                                                            threads=threads)), schema=RECORD_SCHEMA),
-                   path, compression="zstd")
+    return folder / scrub_to_file(batches, settings, mode, master_key, str(folder), partition,
+                                  threads=threads)
 
 
 def plain_process(objects: list[ObjectInfo], settings: Settings, mode: str, master_key,  # noqa: ANN001
                   output: Path) -> dict:
     """Scrub in this process (native libraries on all cores), batch by batch, writing Parquet."""
     started = time.perf_counter()
-    _scrub_to_parquet(objects[:WARMUP_PHOTOS], settings, mode, master_key, str(output / "warmup.parquet"))
+    _scrub_share(objects[:WARMUP_PHOTOS], settings, mode, master_key, output / "warmup", 0)
     warmup = time.perf_counter() - started
     started = time.perf_counter()
-    _scrub_to_parquet(objects, settings, mode, master_key, str(output / "plain.parquet"))
-    result = _measure(pq.read_table(output / "plain.parquet"), time.perf_counter() - started)
+    path = _scrub_share(objects, settings, mode, master_key, output / "plain", 0)
+    result = _measure(pq.read_table(path), time.perf_counter() - started)
     return result | {"warmup_s": round(warmup, 2)}
 
 
 def _warm_share(objects: list[ObjectInfo], settings: Settings, mode: str, master_key,  # noqa: ANN001
-                path: str) -> None:
-    _scrub_to_parquet(objects, settings, mode, master_key, path, threads=1)
+                folder: Path, partition: int) -> None:
+    _scrub_share(objects, settings, mode, master_key, folder, partition, threads=1)
     time.sleep(1.0)  # hold this process so that the other warm-up lands in the other one
 
 
@@ -79,23 +79,24 @@ def plain_processes(objects: list[ObjectInfo], settings: Settings, mode: str, ma
     # threads of two processes halved each one's speed (measured on encrypt).
     saved = os.environ.get("OMP_NUM_THREADS")
     os.environ["OMP_NUM_THREADS"] = "1"  # the children start when the first task is submitted
-    with concurrent.futures.ProcessPoolExecutor(processes, mp_context=context) as pool:
-        started = time.perf_counter()
-        warm = [objects[:WARMUP_PHOTOS]] * processes
-        list(pool.map(_warm_share, warm, [settings] * processes, [mode] * processes,
-                      [master_key] * processes,
-                      [str(output / f"warmup-{i}.parquet") for i in range(processes)]))
-        warmup = time.perf_counter() - started
-        shares = [objects[i::processes] for i in range(processes)]
-        paths = [str(output / f"plain-{i}.parquet") for i in range(processes)]
-        started = time.perf_counter()
-        list(pool.map(_scrub_to_parquet, shares, [settings] * processes, [mode] * processes,
-                      [master_key] * processes, paths, [1] * processes))
-        seconds = time.perf_counter() - started
-    if saved is None:
-        os.environ.pop("OMP_NUM_THREADS")
-    else:
-        os.environ["OMP_NUM_THREADS"] = saved
+    parts = list(range(processes))
+    try:
+        with concurrent.futures.ProcessPoolExecutor(processes, mp_context=context) as pool:
+            started = time.perf_counter()
+            list(pool.map(_warm_share, [objects[:WARMUP_PHOTOS]] * processes, [settings] * processes,
+                          [mode] * processes, [master_key] * processes, [output / "warmup"] * processes,
+                          parts))
+            warmup = time.perf_counter() - started
+            started = time.perf_counter()
+            paths = list(pool.map(_scrub_share, [objects[i::processes] for i in parts],
+                                  [settings] * processes, [mode] * processes, [master_key] * processes,
+                                  [output / "plain"] * processes, parts, [1] * processes))
+            seconds = time.perf_counter() - started
+    finally:
+        if saved is None:
+            os.environ.pop("OMP_NUM_THREADS")
+        else:
+            os.environ["OMP_NUM_THREADS"] = saved
     result = _measure(pa.concat_tables([pq.read_table(p) for p in paths]), seconds)
     return result | {"warmup_s": round(warmup - 1.0, 2)}
 

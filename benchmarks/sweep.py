@@ -2,6 +2,7 @@
 identity-disjoint LFW split (e.g. the cloak's budget x steps table).
 
     python -m benchmarks.sweep --mode cloak --faces 60 --grid cloak.epsilon=2,4,8 --grid cloak.steps=2,6,12
+    python -m benchmarks.sweep --mode cloak --grid cloak.surrogates=facenet,facenet+mobilefacenet
 
 Each person of the split with two photos: the first photo is scrubbed on ONE core (so s/photo is
 per core), the second is the reference. Measurement and metrics are those of ``jobs/evaluate.py``
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 from encryptface.archive.schema import STATUS_OK
-from encryptface.config import Settings, load_settings
+from encryptface.config import Settings, load_settings, parse_bool
 from encryptface.crypto.keys import KdfParams, KeyRing, Password, derive_master_key
 from encryptface.evaluation.aggregate import aggregate
 from encryptface.evaluation.measure import Evaluator
@@ -60,8 +61,11 @@ def grid_settings(settings: Settings, grid: list[str]) -> list[tuple[dict, Setti
         for dotted, value in combo:
             section, _, key = dotted.partition(".")
             part = getattr(current, section)
-            current = current.replace(**{section: dataclasses.replace(
-                part, **{key: type(getattr(part, key))(value)})})
+            kind = type(getattr(part, key))
+            # list settings take "+"-joined items: cloak.surrogates=facenet,facenet+mobilefacenet
+            parsed = kind(value.split("+")) if kind in (list, tuple) else \
+                parse_bool(value, dotted) if kind is bool else kind(value)
+            current = current.replace(**{section: dataclasses.replace(part, **{key: parsed})})
         combos.append((dict(combo), current))
     return combos
 

@@ -85,7 +85,7 @@ class CloakSettings:
     epsilon: float
     step_size: float
     steps: int
-    stop_similarity: float
+    stop_margin: float
     momentum: float
     random_start: bool
     target_weight: float
@@ -94,6 +94,8 @@ class CloakSettings:
     texture: float
     jitter: float
     resize_min: float
+    blur: float
+    views: int
     jpeg_quality: int
     work_size: int
     seed: int
@@ -113,6 +115,7 @@ class RecognitionSettings:
     facenet_threshold: float
     facenet_face_scale: float
     arcface_threshold: float
+    mobilefacenet_threshold: float
 
 
 @dataclasses.dataclass(frozen=True)

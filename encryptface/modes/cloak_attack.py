@@ -4,9 +4,9 @@ protection with momentum, optimised through the alignment a third party would do
 The perturbation lives on the photo's pixels around the face (not on an aligned crop), so what is
 optimised is what gets published. Each step the perturbed region is, for every surrogate
 recogniser, warped to that recogniser's aligned crop by a differentiable similarity warp (with a
-small random jitter of the alignment), randomly down- and up-scaled, and passed through a real JPEG
-encoder with a straight-through gradient (BPDA): an expectation over the transformations a photo
-meets after publication.
+small random jitter of the alignment), randomly down- and up-scaled (and, if asked, blurred), and
+passed through a real JPEG encoder with a straight-through gradient (BPDA): an expectation over the
+transformations a photo meets after publication.
 """
 
 from __future__ import annotations
@@ -96,6 +96,21 @@ def _random_resize(image: torch.Tensor, rng: np.random.Generator, smallest: floa
     return functional.interpolate(small, size=(height, width), mode="bilinear", align_corners=False)
 
 
+def _random_blur(image: torch.Tensor, rng: np.random.Generator, largest: float) -> torch.Tensor:
+    """On half the calls, a Gaussian blur of sigma uniform in (0, ``largest``] pixels (the other
+    half: the image itself), so the mask also survives the smoothing of resampling and denoising."""
+    if largest <= 0 or rng.random() < 0.5:
+        return image
+    sigma = rng.uniform(0.25, 1.0) * largest
+    radius = max(1, math.ceil(2.5 * sigma))
+    taps = torch.arange(-radius, radius + 1, dtype=image.dtype)
+    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
+    kernel = (kernel / kernel.sum()).repeat(image.shape[1], 1, 1, 1)
+    padded = functional.pad(image, (radius, radius, radius, radius), mode="reflect")
+    rows = functional.conv2d(padded, kernel.reshape(-1, 1, 1, len(taps)), groups=image.shape[1])
+    return functional.conv2d(rows, kernel.reshape(-1, 1, len(taps), 1), groups=image.shape[1])
+
+
 def embed_region(surrogate: Surrogate, region: torch.Tensor,
                  jitter: np.ndarray | None = None) -> torch.Tensor:
     """Embedding (1 x D) of the face in a working region (1 x 3 x H x W in [0, 1])."""
@@ -148,14 +163,45 @@ def texture_weights(region: torch.Tensor, strength: float) -> torch.Tensor:
     return weights / weights.mean()
 
 
+def stop_below(surrogate: Surrogate, settings: CloakSettings) -> float:
+    """The cosine similarity to the unprotected face under which ``surrogate`` is done: its own
+    match threshold less ``stop_margin`` (thresholds differ a lot between recognisers: FaceNet
+    matches above 0.53, ArcFace above 0.17)."""
+    return 1.0 - surrogate.recognizer.threshold - settings.stop_margin
+
+
+def _view_loss(image: torch.Tensor, surrogates: Sequence[Surrogate], target: int,
+               settings: CloakSettings, rng: np.random.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+    """The attack loss of one randomly transformed view of the cloaked region (resize, blur, JPEG,
+    per-surrogate alignment jitter), and each surrogate's similarity to the own face."""
+    seen = _random_resize(image, rng, settings.resize_min)
+    seen = _random_blur(seen, rng, settings.blur)
+    if settings.jpeg_quality:
+        seen = jpeg_straight_through(seen, settings.jpeg_quality)
+    loss = torch.zeros(())
+    similarity = {}
+    for surrogate in surrogates:
+        jitter = _random_jitter(rng, surrogate.recognizer.crop_size, settings.jitter)
+        embedding = embed_region(surrogate, seen, jitter)
+        own = (embedding * surrogate.own).sum()
+        similarity[surrogate.recognizer.name] = float(own.detach())
+        loss = loss + own / len(surrogates)
+        if target >= 0:
+            loss = loss - settings.target_weight * (embedding * surrogate.targets[target]).sum() \
+                / len(surrogates)
+    return loss, similarity
+
+
 def cloak_region(region: torch.Tensor, face: torch.Tensor, surrogates: Sequence[Surrogate],
                  settings: CloakSettings, rng: np.random.Generator) -> CloakResult:
     """Optimise an identity mask for the face in ``region`` (1 x 3 x H x W, RGB in [0, 1]);
     ``face`` (1 x 1 x H x W) marks the face box, where the budget is also met on its own.
 
-    Loss (minimised): mean over surrogates of cos(own) - target_weight * cos(target) (targeted
-    methods) + naturalness * mean(delta^2) / epsilon^2 (tip-im). Steps: sign (L-inf) or normalised (L2)
-    gradient with momentum (``momentum`` 0 gives plain PGD), projected onto the budget ball.
+    Loss (minimised): mean over ``views`` transformed views and over surrogates of cos(own) -
+    target_weight * cos(target) (targeted methods) + naturalness * mean(delta^2) / epsilon^2
+    (tip-im). Steps: sign (L-inf) or normalised (L2) gradient with momentum (``momentum`` 0 gives
+    plain PGD), projected onto the budget ball. A face stops early once every surrogate, in every
+    view, is ``stop_margin`` past its own match threshold (:func:`stop_below`).
     """
     if settings.method not in METHODS:
         raise ValueError(f"unknown cloak method {settings.method!r}; choose from {', '.join(METHODS)}")
@@ -171,22 +217,17 @@ def cloak_region(region: torch.Tensor, face: torch.Tensor, surrogates: Sequence[
     similarity: dict[str, float] = {}
     for _ in range(settings.steps):
         check_deadline()
-        if similarity and max(similarity.values()) < settings.stop_similarity:
-            break  # every surrogate is already far enough: spend the time on harder faces
+        if similarity and all(similarity[s.recognizer.name] < stop_below(s, settings) for s in surrogates):
+            break  # every surrogate is past its margin: spend the time on harder faces
         delta.requires_grad_(True)
-        seen = _random_resize((region + delta).clamp(0, 1), rng, settings.resize_min)
-        if settings.jpeg_quality:
-            seen = jpeg_straight_through(seen, settings.jpeg_quality)
         loss = naturalness * (delta ** 2).mean() / epsilon ** 2
-        for surrogate in surrogates:
-            jitter = _random_jitter(rng, surrogate.recognizer.crop_size, settings.jitter)
-            embedding = embed_region(surrogate, seen, jitter)
-            own = (embedding * surrogate.own).sum()
-            similarity[surrogate.recognizer.name] = float(own.detach())
-            loss = loss + own / len(surrogates)
-            if target >= 0:
-                loss = loss - settings.target_weight * (embedding * surrogate.targets[target]).sum() \
-                    / len(surrogates)
+        similarity = {}
+        for _ in range(max(1, settings.views)):  # average the gradient over transformed views
+            view_loss, seen_similarity = _view_loss((region + delta).clamp(0, 1), surrogates, target,
+                                                    settings, rng)
+            loss = loss + view_loss / max(1, settings.views)
+            for name, value in seen_similarity.items():  # a face is done when its worst view is
+                similarity[name] = max(value, similarity.get(name, -1.0))
         (gradient,) = torch.autograd.grad(loss, delta)
         with torch.no_grad():
             # MI-FGSM: accumulate the L1-normalised gradient.

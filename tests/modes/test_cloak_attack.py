@@ -5,7 +5,13 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from encryptface.modes.cloak_attack import _project, crop_grid, jpeg_straight_through, texture_weights
+from encryptface.modes.cloak_attack import (
+    _project,
+    _random_blur,
+    crop_grid,
+    jpeg_straight_through,
+    texture_weights,
+)
 
 
 def test_crop_grid_reads_what_warp_affine_reads():
@@ -43,7 +49,7 @@ def test_jpeg_is_real_forward_and_identity_backward():
     smooth = functional.interpolate(torch.rand(1, 3, 4, 4), size=(32, 32), mode="bilinear")
     image = smooth.clone().requires_grad_(True)
     out = jpeg_straight_through(image, 50)
-    assert 0 < float((out - image).abs().mean()) < 0.05  # a real, lossy JPEG round trip
+    assert 0 < float((out - image).detach().abs().mean()) < 0.05  # a real, lossy JPEG round trip
     out.sum().backward()
     assert torch.allclose(image.grad, torch.ones_like(image))
 
@@ -55,3 +61,20 @@ def test_texture_weights_favour_texture():
     assert abs(float(weights.mean()) - 1) < 1e-4
     assert float(weights[..., 40:].mean()) > 5 * float(weights[..., :24].mean())
     assert torch.allclose(texture_weights(flat, 0.0), torch.ones(1, 1, 32, 64))
+
+
+def test_random_blur_is_a_gaussian_blur_on_half_the_steps():
+    image = torch.rand(1, 3, 40, 48)
+    rng = np.random.default_rng(0)
+    outputs = [_random_blur(image, rng, 2.0) for _ in range(40)]
+    kept = sum(out is image for out in outputs)
+    assert 10 <= kept <= 30  # about half the steps see the image itself
+    blurred = next(out for out in outputs if out is not image)
+    assert blurred.shape == image.shape and float(blurred.std()) < 0.8 * float(image.std())
+    # the same sigma through OpenCV (reflect border = BORDER_REFLECT_101): find it by scanning
+    pixels = image[0].permute(1, 2, 0).numpy()
+    errors = [np.abs(cv2.GaussianBlur(pixels, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+                     - blurred[0].permute(1, 2, 0).numpy())[8:-8, 8:-8].max()
+              for sigma in np.linspace(0.5, 2.0, 61)]
+    assert min(errors) < 0.01
+    assert _random_blur(image, rng, 0.0) is image

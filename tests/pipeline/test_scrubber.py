@@ -81,7 +81,7 @@ def test_a_photo_over_its_time_limit_gets_an_error_row_and_the_next_one_goes_on(
     import time
 
     limited = settings.replace(images=dataclasses.replace(settings.images, max_seconds=1.0),
-                               cloak=dataclasses.replace(settings.cloak, stop_similarity=-1.0))
+                               cloak=dataclasses.replace(settings.cloak, stop_margin=2.0))
     scrubber = Scrubber(limited, "cloak")  # 12 steps on each of 2 faces: seconds, over the limit
     data = (PHOTOS / "two_people.jpg").read_bytes()
     started = time.perf_counter()

@@ -24,7 +24,7 @@ ORCA_VENV ?= .venv-orca
 ORCA_STAMP := $(ORCA_VENV)/.installed
 
 .PHONY: install install-orca demo test test-default test-orca test-slow lint bench bench-quick \
-	bench-backends eval clean
+	bench-backends eval eval-cloak-budget clean
 
 install: $(STAMP)
 
@@ -88,6 +88,13 @@ eval: install
 		$(VENV)/bin/encryptface evaluate --originals $(EVAL_DATA) --scrubbed out/eval/$$mode/scrubbed \
 			--output out/eval/$$mode --password-file $(DEMO_PASSWORD_FILE) || exit 1; \
 	done
+
+# The cloak's protection vs budget (PSNR 24 / 26 / 30 / 33 / 35 / 38 dB) x steps table, on 40
+# tuning people, one core: out/cloak-budget/metrics.json and report.html (about 25 minutes).
+CLOAK_BUDGETS ?= 16.1,12.8,8.06,5.71,4.53,3.21
+eval-cloak-budget: install
+	$(PY) -m benchmarks.sweep --mode cloak --split tuning --faces 40 --gallery 0 \
+		--grid cloak.epsilon=$(CLOAK_BUDGETS) --grid cloak.steps=6,12 --output out/cloak-budget
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache spark-warehouse

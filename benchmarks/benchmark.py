@@ -124,23 +124,21 @@ def spark_job(objects: list[ObjectInfo], settings: Settings, mode: str, master_k
 
 
 def worker_peak_rss_mb(spark) -> list[float]:  # noqa: ANN001
-    """Peak resident memory (MB) of each Spark Python worker process. Arrow UDF workers are reused
-    across tasks, so asking them with another ``mapInArrow`` after the job reports the peak of the
-    processes that did the job's work."""
-    import pyarrow as pa
+    """Peak resident memory (MB) of each Spark Python worker process. The scrub job's RDD workers
+    are reused across tasks, so asking them with more RDD tasks after the job reports the peak of
+    the processes that did the job's work."""
 
-    def peak(batches):  # noqa: ANN001, ANN202
+    def peak(items):  # noqa: ANN001, ANN202
         import os
         import resource as res
 
-        for _ in batches:
+        for _ in items:
             pass
-        yield pa.RecordBatch.from_pydict({"pid": [os.getpid()],
-                                          "mb": [res.getrusage(res.RUSAGE_SELF).ru_maxrss / 1024]})
+        yield os.getpid(), res.getrusage(res.RUSAGE_SELF).ru_maxrss / 1024
 
     tasks = spark.sparkContext.defaultParallelism * 4
-    rows = spark.range(tasks, numPartitions=tasks).mapInArrow(peak, "pid long, mb double").collect()
-    return sorted(round(mb, 1) for mb in {r.pid: r.mb for r in rows}.values())
+    rows = spark.sparkContext.parallelize(range(tasks), tasks).mapPartitions(peak).collect()
+    return sorted(round(mb, 1) for mb in dict(rows).values())
 
 
 def _lfw_faces(settings: Settings, objects: list[ObjectInfo], faces: int) -> list:

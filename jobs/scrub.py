@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark import RDD
+from pyspark.sql import SparkSession
 
 from encryptface.archive.manifest import (
     Delta,
@@ -40,8 +40,9 @@ from jobs.common import configure_logging, job_parser, parse_job_args, spark_ses
 log = logging.getLogger("encryptface.jobs.scrub")
 
 
-def extract(spark: SparkSession, objects: list[ObjectInfo], settings: Settings) -> DataFrame:
-    """A DataFrame of the objects to scrub (keys only: the bytes are read inside the workers)."""
+def extract(spark: SparkSession, objects: list[ObjectInfo], settings: Settings) -> RDD:
+    """The keys of the objects to scrub, ``(uri, relative_path, size)`` per photo, in partitions
+    (the bytes are read inside the workers)."""
     rows = [(o.uri, o.relative_path, o.size) for o in objects]
     # At most images_per_partition photos per task, and at least one task per core: a Python task
     # costs ~0.1-0.2 s of engine time here whatever its size, so few large, even tasks are cheapest.
@@ -51,11 +52,13 @@ def extract(spark: SparkSession, objects: list[ObjectInfo], settings: Settings) 
     # the keys out first gives each task every partitions-th photo, so folders of big or many-face
     # photos do not all land in one task.
     dealt = [row for start in range(partitions) for row in rows[start::partitions]]
-    keys = spark.sparkContext.parallelize(dealt, partitions)
-    return spark.createDataFrame(keys, schema=from_arrow_schema(INPUT_SCHEMA))
+    # An RDD, not a DataFrame: the keys go to the Python workers as they are. A DataFrame of them
+    # took one more Python stage per task to convert the rows, then the Arrow hand-over to
+    # mapInArrow: 0.5-0.65 s per job against 0.3 s (an empty task over 300 keys, benchmarks.benchmark).
+    return spark.sparkContext.parallelize(dealt, partitions)
 
 
-def load(frame: DataFrame, settings: Settings, mode: str, master_key: MasterKey | None, run_dir: Path,
+def load(keys: RDD, settings: Settings, mode: str, master_key: MasterKey | None, run_dir: Path,
          images_uri: str | None = None) -> list[str]:
     """Scrub the input keys and write the records into the (new) run folder from the workers, one
     zstd Parquet file per partition; returns the data files written. The records do not travel
@@ -63,18 +66,18 @@ def load(frame: DataFrame, settings: Settings, mode: str, master_key: MasterKey 
     run_dir.mkdir(parents=True, exist_ok=False)
     work = functools.partial(_scrub_partition, settings=settings, mode=mode, master_key=master_key,
                              run_dir=str(run_dir), images_uri=images_uri)
-    written = frame.mapInArrow(work, "data_file string").collect()
-    return sorted(row.data_file for row in written if row.data_file)
+    return sorted(name for name in keys.mapPartitions(work).collect() if name)
 
 
-def _scrub_partition(batches: Iterator[pa.RecordBatch], settings: Settings, mode: str,
-                     master_key: MasterKey | None, run_dir: str,
-                     images_uri: str | None) -> Iterator[pa.RecordBatch]:
+def _scrub_partition(rows: Iterator[tuple[str, str, int]], settings: Settings, mode: str,
+                     master_key: MasterKey | None, run_dir: str, images_uri: str | None) -> Iterator[str]:
     from pyspark import TaskContext
 
-    name = scrub_to_file(batches, settings, mode, master_key, run_dir, TaskContext.get().partitionId(),
-                         images_uri, settings.spark.threads_per_task)
-    yield pa.RecordBatch.from_pydict({"data_file": [name]})
+    table = pa.Table.from_pylist([dict(zip(INPUT_SCHEMA.names, row, strict=True)) for row in rows],
+                                 schema=INPUT_SCHEMA)
+    yield scrub_to_file(table.to_batches(max_chunksize=settings.spark.batch_size), settings, mode,
+                        master_key, run_dir, TaskContext.get().partitionId(), images_uri,
+                        settings.spark.threads_per_task)
 
 
 def finish_run(output_dir: str, run_dir: Path, written: list[str], objects: list[ObjectInfo],

@@ -2,11 +2,13 @@
 
     python -m benchmarks.benchmark [--limits seal=500,encrypt=200,cloak=40] [--masters local[2],local[1]]
     python -m benchmarks.benchmark --quick      # smoke run for CI (a few photos per mode)
+    python -m benchmarks.benchmark --limits seal=300,encrypt=150 --masters local[2] --repeats 3
 
 Per mode, on the first N LFW photos (by path): the scrub job in Spark (each master in
 ``--masters``) versus the workers' own function (`encryptface.pipeline.batch.scrub_to_file`) in one plain
 Python process and in two (one per core), writing the same Parquet; peak RSS per Spark Python
-worker; then per model, on ONE core, OpenVINO versus torch eager. Wall-clock timings, one run.
+worker; then per model, on ONE core, OpenVINO versus torch eager. Wall-clock timings of one run
+(``--repeats N``: the median of N timed runs of every engine, each after the same warm-up).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import itertools
 import json
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -49,15 +52,17 @@ def _scrub_share(objects: list[ObjectInfo], settings: Settings, mode: str, maste
 
 
 def plain_process(objects: list[ObjectInfo], settings: Settings, mode: str, master_key,  # noqa: ANN001
-                  output: Path) -> dict:
+                  output: Path, repeats: int = 1) -> dict:
     """Scrub in this process (native libraries on all cores), batch by batch, writing Parquet."""
     started = time.perf_counter()
     _scrub_share(objects[:WARMUP_PHOTOS], settings, mode, master_key, output / "warmup", 0)
     warmup = time.perf_counter() - started
-    started = time.perf_counter()
-    path = _scrub_share(objects, settings, mode, master_key, output / "plain", 0)
-    result = _measure(pq.read_table(path), time.perf_counter() - started)
-    return result | {"warmup_s": round(warmup, 2)}
+    walls = []
+    for repeat in range(repeats):
+        started = time.perf_counter()
+        path = _scrub_share(objects, settings, mode, master_key, output / f"plain{repeat}", 0)
+        walls.append(time.perf_counter() - started)
+    return _measure(pq.read_table(path), walls) | {"warmup_s": round(warmup, 2)}
 
 
 def _warm_share(objects: list[ObjectInfo], settings: Settings, mode: str, master_key,  # noqa: ANN001
@@ -67,7 +72,7 @@ def _warm_share(objects: list[ObjectInfo], settings: Settings, mode: str, master
 
 
 def plain_processes(objects: list[ObjectInfo], settings: Settings, mode: str, master_key,  # noqa: ANN001
-                    output: Path, processes: int = 2) -> dict:
+                    output: Path, processes: int = 2, repeats: int = 1) -> dict:
     """The same work split over ``processes`` Python processes (one per core, one native thread
     each, as Spark's workers run), each writing its own Parquet file."""
     import concurrent.futures
@@ -87,22 +92,25 @@ def plain_processes(objects: list[ObjectInfo], settings: Settings, mode: str, ma
                           [mode] * processes, [master_key] * processes, [output / "warmup"] * processes,
                           parts))
             warmup = time.perf_counter() - started
-            started = time.perf_counter()
-            paths = list(pool.map(_scrub_share, [objects[i::processes] for i in parts],
-                                  [settings] * processes, [mode] * processes, [master_key] * processes,
-                                  [output / "plain"] * processes, parts, [1] * processes))
-            seconds = time.perf_counter() - started
+            walls = []
+            for repeat in range(repeats):
+                started = time.perf_counter()
+                paths = list(pool.map(_scrub_share, [objects[i::processes] for i in parts],
+                                      [settings] * processes, [mode] * processes,
+                                      [master_key] * processes, [output / f"plain{repeat}"] * processes,
+                                      parts, [1] * processes))
+                walls.append(time.perf_counter() - started)
     finally:
         if saved is None:
             os.environ.pop("OMP_NUM_THREADS")
         else:
             os.environ["OMP_NUM_THREADS"] = saved
-    result = _measure(pa.concat_tables([pq.read_table(p) for p in paths]), seconds)
+    result = _measure(pa.concat_tables([pq.read_table(p) for p in paths]), walls)
     return result | {"warmup_s": round(warmup - 1.0, 2)}
 
 
 def spark_job(objects: list[ObjectInfo], settings: Settings, mode: str, master_key,  # noqa: ANN001
-              output: Path, master: str) -> dict:
+              output: Path, master: str, repeats: int = 1) -> dict:
     """The scrub job's extract/transform/load on ``master``; session start-up timed separately."""
     started = time.perf_counter()
     spark = spark_session(settings.spark, master)
@@ -112,11 +120,13 @@ def spark_job(objects: list[ObjectInfo], settings: Settings, mode: str, master_k
     warm = objects[:WARMUP_PHOTOS]
     scrub.load(scrub.extract(spark, warm, settings), settings, mode, master_key, output / "warmup")
     warmup = time.perf_counter() - started
-    started = time.perf_counter()
-    records = output / "spark"
-    scrub.load(scrub.extract(spark, objects, settings), settings, mode, master_key, records)
-    seconds = time.perf_counter() - started
-    result = _measure(pq.read_table(records), seconds)
+    walls = []
+    for repeat in range(repeats):
+        started = time.perf_counter()
+        records = output / f"spark{repeat}"
+        scrub.load(scrub.extract(spark, objects, settings), settings, mode, master_key, records)
+        walls.append(time.perf_counter() - started)
+    result = _measure(pq.read_table(records), walls)
     result["session_startup_s"] = round(startup, 2)
     result["warmup_s"] = round(warmup, 2)
     result["worker_peak_rss_mb"] = worker_peak_rss_mb(spark)
@@ -261,11 +271,14 @@ def stylegan_speed(settings: Settings, items: list) -> dict:
                                                                face_aad("bench", 0, "encrypt"))), items)}
 
 
-def _measure(table: pa.Table, seconds: float) -> dict:
+def _measure(table: pa.Table, walls: list[float]) -> dict:
+    """Counts of the (last) run's records and the MEDIAN wall time of the timed runs."""
+    seconds = statistics.median(walls)
     rows = table.select(["status", "faces", "seconds"]).to_pylist()
     faces = sum(len(r["faces"]) for r in rows)
     return {"photos": len(rows), "faces": faces, "errors": sum(r["status"] == STATUS_ERROR for r in rows),
             "wall_s": round(seconds, 2), "faces_per_s": round(faces / seconds, 2),
+            "wall_s_runs": [round(w, 2) for w in walls],
             "worker_s_per_face": round(sum(r["seconds"] for r in rows) / max(faces, 1), 4)}
 
 
@@ -277,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="mode=photos: the first N LFW photos each mode is timed on")
     parser.add_argument("--masters", default="local[2],local[1]")
     parser.add_argument("--model-faces", type=int, default=20, help="faces for the per-model timings")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="timed runs per engine and mode (all warm); the median wall time is reported")
     parser.add_argument("--quick", action="store_true", help="CI smoke: a few photos, local[2] only")
     parser.add_argument("--output", default="out/bench")
     args = parser.parse_args(argv)
@@ -297,17 +312,18 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(dir=args.output) as tmp:
                 key = master_key if is_reversible(mode) else None
                 report["results"].setdefault(mode, {})[master] = spark_job(
-                    lfw[:limit], settings, mode, key, Path(tmp), master)
+                    lfw[:limit], settings, mode, key, Path(tmp), master, args.repeats)
         from pyspark.sql import SparkSession
 
         SparkSession.builder.getOrCreate().stop()  # the next master needs a new context
     for mode, limit in limits.items():
         with tempfile.TemporaryDirectory(dir=args.output) as tmp:
             plain = plain_process(lfw[:limit], settings, mode,
-                                  master_key if is_reversible(mode) else None, Path(tmp))
+                                  master_key if is_reversible(mode) else None, Path(tmp), args.repeats)
         with tempfile.TemporaryDirectory(dir=args.output) as tmp:
             two = plain_processes(lfw[:limit], settings, mode,
-                                  master_key if is_reversible(mode) else None, Path(tmp))
+                                  master_key if is_reversible(mode) else None, Path(tmp),
+                                  repeats=args.repeats)
         report["results"][mode]["plain process"] = plain
         report["results"][mode]["2 plain procs"] = two
         for row in report["results"][mode].values():

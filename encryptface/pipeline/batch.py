@@ -1,4 +1,4 @@
-"""Arrow batch in, Arrow batch out: the unit of work an engine (Spark's ``mapInArrow``, a plain
+"""Arrow batch in, Arrow batch out: the unit of work an engine (a Spark task, an Orca shard, a plain
 loop) hands to a worker. Models are loaded once per worker process and reused across batches."""
 
 from __future__ import annotations

@@ -107,8 +107,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
                         help="also write the protected photos under OUTPUT/images (or --images-uri)")
     parser.add_argument("--images-uri", help="where --write-images puts photos (folder or s3://)")
     parser.add_argument("--backend", choices=("spark", "orca"), default="spark",
-                        help="spark: a Spark RDD of the keys, records written by the workers (default); orca: BigDL Orca "
-                        "context and XShards (needs the .venv-orca environment, make install-orca)")
+                        help="spark: a Spark RDD of the keys, records written by the workers "
+                        "(default); orca: BigDL Orca context and XShards (needs the .venv-orca "
+                        "environment, make install-orca)")
     parser.add_argument("--incremental", action="store_true",
                         help="scrub only objects that are new, changed or failed since the last "
                         "run into OUTPUT (by its manifest) and keep the other records")

@@ -44,10 +44,9 @@ def _scrub_share(objects: list[ObjectInfo], settings: Settings, mode: str, maste
                  folder: Path, partition: int, threads: int = 0) -> Path:
     """``objects`` through the workers' own function (scrub, then one zstd Parquet file written as a
     Spark task writes it) in this process; returns the file."""
-    table = pa.Table.from_pylist([{"source_uri": o.uri, "relative_path": o.relative_path,
-                                   "size": o.size} for o in objects], schema=INPUT_SCHEMA)
-    batches = table.to_batches(max_chunksize=settings.spark.batch_size)
-    return folder / scrub_to_file(batches, settings, mode, master_key, str(folder), partition,
+    keys = pa.Table.from_pylist([{"source_uri": o.uri, "relative_path": o.relative_path,
+                                  "size": o.size} for o in objects], schema=INPUT_SCHEMA)
+    return folder / scrub_to_file(keys, settings, mode, master_key, str(folder), partition,
                                   threads=threads)
 
 

@@ -81,6 +81,6 @@ def _scrub_shard(shard: pd.DataFrame, settings: Settings, mode: str, master_key:
     if shard.empty:
         return ""
     partition = int(shard["partition"].iloc[0])
-    table = pa.Table.from_pandas(shard.drop(columns="partition"), schema=INPUT_SCHEMA, preserve_index=False)
-    return scrub_to_file(table.to_batches(max_chunksize=settings.spark.batch_size), settings, mode,
-                         master_key, run_dir, partition, images_uri, settings.spark.threads_per_task)
+    keys = pa.Table.from_pandas(shard.drop(columns="partition"), schema=INPUT_SCHEMA, preserve_index=False)
+    return scrub_to_file(keys, settings, mode, master_key, run_dir, partition, images_uri,
+                         settings.spark.threads_per_task)

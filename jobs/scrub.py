@@ -73,11 +73,10 @@ def _scrub_partition(rows: Iterator[tuple[str, str, int]], settings: Settings, m
                      master_key: MasterKey | None, run_dir: str, images_uri: str | None) -> Iterator[str]:
     from pyspark import TaskContext
 
-    table = pa.Table.from_pylist([dict(zip(INPUT_SCHEMA.names, row, strict=True)) for row in rows],
-                                 schema=INPUT_SCHEMA)
-    yield scrub_to_file(table.to_batches(max_chunksize=settings.spark.batch_size), settings, mode,
-                        master_key, run_dir, TaskContext.get().partitionId(), images_uri,
-                        settings.spark.threads_per_task)
+    keys = pa.Table.from_pylist([dict(zip(INPUT_SCHEMA.names, row, strict=True)) for row in rows],
+                                schema=INPUT_SCHEMA)
+    yield scrub_to_file(keys, settings, mode, master_key, run_dir, TaskContext.get().partitionId(),
+                        images_uri, settings.spark.threads_per_task)
 
 
 def finish_run(output_dir: str, run_dir: Path, written: list[str], objects: list[ObjectInfo],

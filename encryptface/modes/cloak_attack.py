@@ -166,7 +166,7 @@ def texture_weights(region: torch.Tensor, strength: float) -> torch.Tensor:
 def stop_below(surrogate: Surrogate, settings: CloakSettings) -> float:
     """The cosine similarity to the unprotected face under which ``surrogate`` is done: its own
     match threshold less ``stop_margin`` (thresholds differ a lot between recognisers: FaceNet
-    matches above 0.53, ArcFace above 0.17)."""
+    matches above 0.53, ArcFace above 0.15)."""
     return 1.0 - surrogate.recognizer.threshold - settings.stop_margin
 
 
@@ -214,6 +214,7 @@ def cloak_region(region: torch.Tensor, face: torch.Tensor, surrogates: Sequence[
     velocity = torch.zeros_like(region)
     weights = texture_weights(region, settings.texture)
     naturalness = settings.naturalness if settings.method == "tip-im" else 0.0
+    views = max(1, settings.views)
     similarity: dict[str, float] = {}
     for _ in range(settings.steps):
         check_deadline()
@@ -222,10 +223,10 @@ def cloak_region(region: torch.Tensor, face: torch.Tensor, surrogates: Sequence[
         delta.requires_grad_(True)
         loss = naturalness * (delta ** 2).mean() / epsilon ** 2
         similarity = {}
-        for _ in range(max(1, settings.views)):  # average the gradient over transformed views
-            view_loss, seen_similarity = _view_loss((region + delta).clamp(0, 1), surrogates, target,
-                                                    settings, rng)
-            loss = loss + view_loss / max(1, settings.views)
+        cloaked = (region + delta).clamp(0, 1)
+        for _ in range(views):  # average the gradient over transformed views
+            view_loss, seen_similarity = _view_loss(cloaked, surrogates, target, settings, rng)
+            loss = loss + view_loss / views
             for name, value in seen_similarity.items():  # a face is done when its worst view is
                 similarity[name] = max(value, similarity.get(name, -1.0))
         (gradient,) = torch.autograd.grad(loss, delta)

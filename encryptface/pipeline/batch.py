@@ -65,13 +65,14 @@ def scrub_batches(batches: Iterable[pa.RecordBatch], settings: Settings, mode: s
         yield to_batch(rows)
 
 
-def scrub_to_file(batches: Iterable[pa.RecordBatch], settings: Settings, mode: str,
-                  master_key: MasterKey | None, run_dir: str, partition: int,
-                  images_uri: str | None = None, threads: int = 0) -> str:
-    """Scrub one partition of input rows and write its records, from the worker, as one zstd
-    Parquet file in the run folder (atomically: a retried task replaces its own file, a killed one
-    leaves none). Returns the file name ("" for an empty partition). Both backends write this way:
-    the photo bytes never go back through the engine."""
+def scrub_to_file(keys: pa.Table, settings: Settings, mode: str, master_key: MasterKey | None,
+                  run_dir: str, partition: int, images_uri: str | None = None, threads: int = 0) -> str:
+    """Scrub one partition of input keys (``INPUT_SCHEMA``), ``spark.batch_size`` photos at a time,
+    and write its records, from the worker, as one zstd Parquet file in the run folder
+    (atomically: a retried task replaces its own file, a killed one leaves none). Returns the file
+    name ("" for an empty partition). Both backends write this way: the photo bytes never go back
+    through the engine."""
+    batches = keys.to_batches(max_chunksize=settings.spark.batch_size)
     table = pa.Table.from_batches(list(scrub_batches(batches, settings, mode, master_key, images_uri,
                                                      threads)), schema=RECORD_SCHEMA)
     if not table.num_rows:

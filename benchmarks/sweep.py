@@ -3,6 +3,11 @@ identity-disjoint LFW split (e.g. the cloak's budget x steps table).
 
     python -m benchmarks.sweep --mode cloak --faces 60 --grid cloak.epsilon=2,4,8 --grid cloak.steps=2,6,12
     python -m benchmarks.sweep --mode cloak --grid cloak.surrogates=facenet,facenet+mobilefacenet
+    python -m benchmarks.sweep --split tuning --grid stylegan.mask_width=1.45,1.9
+
+A ``stylegan.KEY`` axis changes the stylegan model's own ``config.json`` (the settings the training
+job writes into it): each value gets a copy of the model directory under the output folder, used
+with ``encrypt.generator = "stylegan"``.
 
 Each person of the split with two photos: the first photo is scrubbed on ONE core (so s/photo is
 per core), the second is the reference. Measurement and metrics are those of ``jobs/evaluate.py``
@@ -16,16 +21,18 @@ import dataclasses
 import itertools
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 
 from encryptface.archive.schema import STATUS_OK
-from encryptface.config import Settings, load_settings, parse_bool
+from encryptface.config import Settings, load_settings, parse_bool, resolve_weight
 from encryptface.crypto.keys import KdfParams, KeyRing, Password, derive_master_key
 from encryptface.evaluation.aggregate import aggregate
 from encryptface.evaluation.measure import Evaluator
 from encryptface.evaluation.report import console_table, gallery_head, summary_table, write_report
 from encryptface.faces.recognition import RECOGNIZER_NAMES
+from encryptface.models.stylegan_generator import CONFIG_FILE
 from encryptface.modes import MODE_NAMES, is_reversible
 from encryptface.pipeline.scrubber import Scrubber
 from encryptface.runtime import limit_threads
@@ -49,25 +56,53 @@ def split_people(settings: Settings, split: str, count: int) -> list[list[Path]]
     return chosen
 
 
-def grid_settings(settings: Settings, grid: list[str]) -> list[tuple[dict, Settings]]:
-    """Every combination of ``section.key=v1,v2`` values, applied on top of ``settings``."""
+def grid_settings(settings: Settings, grid: list[str], models: Path) -> list[tuple[dict, Settings]]:
+    """Every combination of ``section.key=v1,v2`` values, applied on top of ``settings``
+    (``stylegan.key`` values go into a copy of the stylegan model under ``models``)."""
     axes = []
     for item in grid:
         dotted, _, values = item.partition("=")
         axes.append([(dotted, value) for value in values.split(",")])
     combos = []
-    for combo in itertools.product(*axes):
-        current = settings
+    for index, combo in enumerate(itertools.product(*axes)):
+        current, model = settings, {}
         for dotted, value in combo:
             section, _, key = dotted.partition(".")
+            if section == "stylegan":
+                model[key] = value
+                continue
             part = getattr(current, section)
-            kind = type(getattr(part, key))
-            # list settings take "+"-joined items: cloak.surrogates=facenet,facenet+mobilefacenet
-            parsed = kind(value.split("+")) if kind in (list, tuple) else \
-                parse_bool(value, dotted) if kind is bool else kind(value)
-            current = current.replace(**{section: dataclasses.replace(part, **{key: parsed})})
+            current = current.replace(**{section: dataclasses.replace(
+                part, **{key: parse_value(type(getattr(part, key)), value, dotted)})})
+        if model:
+            current = stylegan_variant(current, model, models / f"stylegan-{index}")
         combos.append((dict(combo), current))
     return combos
+
+
+def parse_value(kind: type, value: str, name: str) -> object:
+    """A grid value as the setting's type; list settings take "+"-joined items
+    (``cloak.surrogates=facenet,facenet+mobilefacenet``)."""
+    if kind in (list, tuple):
+        return kind(value.split("+"))
+    return parse_bool(value, name) if kind is bool else kind(value)
+
+
+def stylegan_variant(settings: Settings, changes: dict[str, str], directory: Path) -> Settings:
+    """``settings`` using a copy of their stylegan model whose ``config.json`` has ``changes``."""
+    source = resolve_weight(settings.encrypt.stylegan_model)
+    if directory.exists():
+        shutil.rmtree(directory)
+    shutil.copytree(source, directory)
+    config = json.loads((directory / CONFIG_FILE).read_text())
+    for key, value in changes.items():
+        if key not in config:
+            raise ValueError(f"stylegan.{key}: not a setting of {source / CONFIG_FILE}")
+        config[key] = parse_value(type(config[key]), value, f"stylegan.{key}")
+    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+    encrypt = dataclasses.replace(settings.encrypt, generator="stylegan",
+                                  stylegan_model=str(directory.resolve()))
+    return settings.replace(encrypt=encrypt)
 
 
 def run(settings: Settings, mode: str, persons: list[list[Path]], evaluator: Evaluator,
@@ -112,8 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(args.conf, ["kdf.n_log2=14", *args.set])
     persons = split_people(settings, args.split, args.faces)
     evaluator = Evaluator(settings, args.recognizers.split(","), threads=1)
+    output = Path(args.output)
     runs, gallery = [], []
-    for combo, current in grid_settings(settings, args.grid):
+    for combo, current in grid_settings(settings, args.grid, output / "models"):
         started = time.perf_counter()
         metrics, pictures = run(current, args.mode, persons, evaluator, args.wrong,
                                 0 if gallery else args.gallery)
@@ -121,7 +157,6 @@ def main(argv: list[str] | None = None) -> int:
         runs.append({"settings": combo, "metrics": metrics,
                      "wall_seconds": round(time.perf_counter() - started, 1)})
         print(console_table(*summary_table(runs[-1:])), flush=True)
-    output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     (output / "metrics.json").write_text(json.dumps({"mode": args.mode, "split": args.split,
                                                      "runs": runs}, indent=1))

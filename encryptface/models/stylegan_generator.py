@@ -147,7 +147,13 @@ class StyleGANGenerator:
     def stand_in(self, photo: np.ndarray, landmarks: np.ndarray, styles: np.ndarray) -> StandIn | None:
         """Render ``styles`` and blend the face onto ``landmarks`` (5x2) of ``photo`` (read-only);
         None when the render has no detectable face (the caller falls back)."""
-        image = self.render(styles)
+        blended = self.blend(self.render(styles), photo, landmarks)
+        return None if blended is None else StandIn(blended[0], blended[1], styles)
+
+    def blend(self, image: np.ndarray, photo: np.ndarray,
+              landmarks: np.ndarray) -> tuple[Region, np.ndarray] | None:
+        """The face of ``image`` (re-detected) warped onto ``landmarks`` of ``photo`` and blended
+        through the inner-face mask: (region, its new pixels), or None without a face in ``image``."""
         found = nearest_centre(self.detector.detect(image), image.shape)
         if found is None:
             return None
@@ -171,7 +177,7 @@ class StyleGANGenerator:
         if self.config.poisson:
             face = _poisson(face, target, alpha)
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
-        return StandIn(region, np.clip(blended + 0.5, 0, 255).astype(np.uint8), styles)
+        return region, np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
     def _mask(self, shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
         """The feathered inner-face mask (brows to chin, cheek to cheek) in the render's frame."""

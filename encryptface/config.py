@@ -169,6 +169,8 @@ class StyleGANTrainingSettings:
     coarse_from_photo: float
     identity_layers: int
     pose_strength: float
+    pose_tolerance: float
+    pose_passes: int
     mask_above: float
     mask_below: float
     mask_width: float

@@ -28,8 +28,8 @@ import cv2
 import numpy as np
 
 from encryptface.config import DetectionSettings
-from encryptface.faces.alignment import AlignedFace, Region, similarity_transform
-from encryptface.faces.detection import FaceDetector, nearest_centre
+from encryptface.faces.alignment import AlignedFace, Region, canonical_template, similarity_transform
+from encryptface.faces.detection import Face, FaceDetector, nearest_centre
 from encryptface.faces.recognition import DlibRecognizer
 from encryptface.imaging.colour import colour_stats, transfer_colours
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
@@ -61,6 +61,8 @@ class StyleGANConfig:
     coarse_from_photo: float  # ... their style: this share from the photo, the rest from the key's person
     identity_layers: int     # layers [coarse, identity) from the key's synthetic person
     pose_strength: float
+    pose_tolerance: float    # re-render when the render's landmarks miss the photo's by more (IODs)
+    pose_passes: int         # ... at most this many times, each correcting the pose by what it missed
     mask_above: float        # inner-face mask, in eye-to-mouth distances above the eyes,
     mask_below: float        # ... below the mouth,
     mask_width: float        # ... and half-width in inter-ocular distances
@@ -93,6 +95,7 @@ class StyleGANGenerator:
         self.model_id = self.config.model_id
         self.crop_size, self.face_scale = self.config.crop_size, self.config.face_scale
         self.fit = StyleFit.load(self.model_dir / FIT_FILE)
+        self.template = canonical_template(self.crop_size, self.face_scale)
         self.network = StyleGAN(threads)
         self.detector = FaceDetector(detection)
         self.describer = DlibRecognizer()  # reads sex, age and build for the encoder (CC0 model)
@@ -118,11 +121,14 @@ class StyleGANGenerator:
 
     def decoy_styles(self, published: np.ndarray, key: bytes) -> np.ndarray:
         """The styles of another synthetic person in the pose and light of stored ``published``
-        styles (3, 512) -- what a wrong key shows when decoys are asked for."""
+        styles (3, 512) -- what a wrong key shows when decoys are asked for. The decoy is turned to
+        the landmarks the published coarse style gives (a pose edit does not carry over from one
+        person to another: the published edit applied to the decoy turned its head away)."""
         styles = np.asarray(published, np.float32).copy()
         identity = self.nearest_identity(styles[1], key)
-        # the published coarse style minus its person's share, plus the decoy person's share
-        styles[0] += (1 - self.config.coarse_from_photo) * (identity - styles[1])
+        share = self.config.coarse_from_photo
+        target = self.fit.pose(styles[:1])[0]
+        styles[0] = self.fit.match_pose(share * styles[2] + (1 - share) * identity, target)
         styles[1] = identity
         return styles
 
@@ -146,15 +152,46 @@ class StyleGANGenerator:
 
     def stand_in(self, photo: np.ndarray, landmarks: np.ndarray, styles: np.ndarray) -> StandIn | None:
         """Render ``styles`` and blend the face onto ``landmarks`` (5x2) of ``photo`` (read-only);
-        None when the render has no detectable face (the caller falls back)."""
-        blended = self.blend(self.render(styles), photo, landmarks)
-        return None if blended is None else StandIn(blended[0], blended[1], styles)
+        None when the render has no detectable face (the caller falls back).
 
-    def blend(self, image: np.ndarray, photo: np.ndarray,
-              landmarks: np.ndarray) -> tuple[Region, np.ndarray] | None:
-        """The face of ``image`` (re-detected) warped onto ``landmarks`` of ``photo`` and blended
-        through the inner-face mask: (region, its new pixels), or None without a face in ``image``."""
-        found = nearest_centre(self.detector.detect(image), image.shape)
+        The pose model is linear and misses for some people (a head turned away where the photo
+        looks ahead, which pastes as a double face): while the render's landmarks are more than
+        ``pose_tolerance`` inter-ocular distances from the photo's after the similarity alignment,
+        the coarse style is corrected by what it missed and rendered again (``pose_passes`` times
+        at most); the closest render is used, and its styles are what the record keeps."""
+        target = self.aligned_pose(landmarks)
+        best = None
+        for attempt in range(self.config.pose_passes + 1):
+            image = self.render(styles)
+            found = nearest_centre(self.detector.detect(image), image.shape)
+            if found is None:
+                break
+            measured = self.aligned_pose(found.landmarks)
+            miss = pose_miss(measured, target)
+            if best is None or miss < best[0]:
+                best = (miss, image, found, styles)
+            if miss <= self.config.pose_tolerance or attempt == self.config.pose_passes:
+                break
+            styles = styles.copy()
+            styles[0] = self.fit.match_pose(styles[0], self.fit.pose(styles[:1])[0] + target - measured)
+        if best is None:
+            return None
+        blended = self.blend(best[1], photo, landmarks, best[2])
+        return None if blended is None else StandIn(blended[0], blended[1], best[3])
+
+    def aligned_pose(self, landmarks: np.ndarray) -> np.ndarray:
+        """(10,) landmarks after the similarity alignment to the template, in crop sides (what the
+        pose model predicts)."""
+        points = np.asarray(landmarks, np.float64)
+        matrix = similarity_transform(points, self.template)
+        return ((points @ matrix[:, :2].T + matrix[:, 2]).ravel() / self.crop_size).astype(np.float32)
+
+    def blend(self, image: np.ndarray, photo: np.ndarray, landmarks: np.ndarray,
+              found: Face | None = None) -> tuple[Region, np.ndarray] | None:
+        """The face of ``image`` (``found`` in it, else re-detected) warped onto ``landmarks`` of
+        ``photo`` and blended through the inner-face mask: (region, its new pixels), or None
+        without a face in ``image``."""
+        found = found or nearest_centre(self.detector.detect(image), image.shape)
         if found is None:
             return None
         to_photo = similarity_transform(np.asarray(found.landmarks, np.float64),
@@ -194,6 +231,14 @@ class StyleGANGenerator:
         inner = (max(1, int(axes[0] - feather)), max(1, int(axes[1] - feather)))
         cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))), inner, angle, 0, 360, 1.0, -1)
         return cv2.GaussianBlur(mask, (0, 0), feather / 2)
+
+
+def pose_miss(measured: np.ndarray, target: np.ndarray) -> float:
+    """Largest landmark distance between two aligned (10,) landmark sets, in inter-ocular
+    distances of ``target``."""
+    gap = (measured - target).reshape(5, 2)
+    ocular = float(np.linalg.norm(target[2:4] - target[0:2]))
+    return float(np.linalg.norm(gap, axis=1).max() / max(ocular, 1e-6))
 
 
 def _bounds(mask: np.ndarray, to_photo: np.ndarray, shape: tuple[int, ...]) -> Region | None:

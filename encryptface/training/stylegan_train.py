@@ -48,15 +48,12 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     output.mkdir(parents=True, exist_ok=True)
     fit.save(output / FIT_FILE)
     digest = fit.fingerprint()
+    # the scrub-time settings are the training section's fields of the same names
     config = StyleGANConfig(
         model_id=f"{STYLEGAN_ID_PREFIX}ffhq-enc{training.components}-{digest}",
         crop_size=settings.alignment.crop_size, face_scale=settings.alignment.face_scale,
-        truncation=training.truncation, candidates=training.candidates,
-        coarse_layers=training.coarse_layers,
-        coarse_from_photo=training.coarse_from_photo, identity_layers=training.identity_layers,
-        pose_strength=training.pose_strength, mask_above=training.mask_above,
-        mask_below=training.mask_below, mask_width=training.mask_width, feather=training.feather,
-        poisson=training.poisson)
+        **{field.name: getattr(training, field.name) for field in dataclasses.fields(StyleGANConfig)
+           if field.name not in ("model_id", "crop_size", "face_scale")})
     (output / CONFIG_FILE).write_text(json.dumps(dataclasses.asdict(config), indent=2))
     generator = StyleGANGenerator(output, settings.detection, threads)
     metrics.update(bank_faces_with_detection=f"{len(bank['w'])}/{training.samples}",

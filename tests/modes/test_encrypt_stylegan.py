@@ -95,3 +95,33 @@ def test_a_face_too_small_for_the_generator_is_sealed_with_a_reason(tiny, master
     original = decode_image(data, settings.images)[0]
     restored, (region,) = Restorer(strict).restore(row, keys)
     assert np.array_equal(restored[region.slices], original[region.slices])
+
+
+def test_a_render_that_misses_the_photos_pose_is_rendered_again_closer(settings):
+    """The shipped model on a real photo, its coarse style spoiled so the head turns away: with
+    correction passes the blended render's landmarks come closer to the photo's."""
+    from encryptface.config import resolve_weight
+    from encryptface.faces.alignment import Aligner
+    from encryptface.faces.detection import nearest_centre
+    from encryptface.models.stylegan_generator import StyleGANGenerator, pose_miss
+
+    generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model), settings.detection, 2)
+    photo = decode_image(lfw_people(count=1)[0][0].read_bytes(), settings.images)[0]
+    face = nearest_centre(generator.detector.detect(photo), photo.shape)
+    styles = generator.styles_for(Aligner(settings.alignment).align(photo, face), face.landmarks, b"k" * 32)
+    turned = generator.fit.pose(styles[:1])[0].reshape(5, 2)
+    turned[2, 0] += 0.08  # the nose a tenth of the crop to the side: a head turned away
+    styles[0] = generator.fit.match_pose(styles[0], turned.ravel())
+    target = generator.aligned_pose(face.landmarks)
+
+    def miss(config_changes: dict) -> tuple[float, np.ndarray]:
+        generator.config = dataclasses.replace(generator.config, **config_changes)
+        stand_in = generator.stand_in(photo, face.landmarks, styles)
+        image = generator.render(stand_in.styles)
+        found = nearest_centre(generator.detector.detect(image), image.shape)
+        return pose_miss(generator.aligned_pose(found.landmarks), target), stand_in.styles
+
+    once, kept = miss({"pose_passes": 0})
+    corrected, rendered = miss({"pose_passes": 2, "pose_tolerance": 0.0})
+    assert np.array_equal(kept, styles) and not np.array_equal(rendered, styles)
+    assert corrected < once

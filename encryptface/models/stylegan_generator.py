@@ -37,6 +37,9 @@ from encryptface.models.stylegan_encoder import StyleFit, aligned_landmarks, cro
 
 CONFIG_FILE = "config.json"
 FIT_FILE = "styles.npz"
+# A stand-in's coarse and identity styles are published in its record (what decoys need); its fine
+# style, the photo's own encoding, is not.
+PUBLISHED_STYLES = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,17 +123,18 @@ class StyleGANGenerator:
         return np.stack([coarse, identity, photo_style])
 
     def decoy_styles(self, published: np.ndarray, key: bytes) -> np.ndarray:
-        """The styles of another synthetic person in the pose and light of stored ``published``
-        styles (3, 512) -- what a wrong key shows when decoys are asked for. The decoy is turned to
-        the landmarks the published coarse style gives (a pose edit does not carry over from one
-        person to another: the published edit applied to the decoy turned its head away)."""
-        styles = np.asarray(published, np.float32).copy()
-        identity = self.nearest_identity(styles[1], key)
+        """The styles (3, 512) of another synthetic person in the pose of the stored ``published``
+        coarse and identity styles (2, 512) -- what a wrong key shows when decoys are asked for.
+        The decoy is the wrong key's candidate nearest the published person (same sex and age
+        range), turned to the landmarks the published coarse style gives (a pose edit does not
+        carry over from one person to another: reused, it turned the decoy's head away), with its
+        own fine style (the photo's encoding is not stored; colour is matched to the photo)."""
+        published = np.asarray(published, np.float32)
+        identity = self.nearest_identity(published[1], key)
         share = self.config.coarse_from_photo
-        target = self.fit.pose(styles[:1])[0]
-        styles[0] = self.fit.match_pose(share * styles[2] + (1 - share) * identity, target)
-        styles[1] = identity
-        return styles
+        coarse = self.fit.match_pose(share * published[0] + (1 - share) * identity,
+                                     self.fit.pose(published[:1])[0])
+        return np.stack([coarse, identity, identity])
 
     def nearest_identity(self, style: np.ndarray, key: bytes) -> np.ndarray:
         """The key's candidate person nearest ``style``."""

@@ -2,8 +2,11 @@
 face of a synthetic person (chosen by the face key) in the photo's pose and light; the exact
 original face region is sealed with AES-GCM.
 
-Record (``encrypted_latent``): header, the three styles of the published stand-in (float16; they
-show nothing the published photo does not), then the sealed original pixels. The right password
+Record (``encrypted_latent``): header, the coarse (pose) and identity styles of the published
+stand-in's synthetic person (float16: what a decoy needs, and nothing the published photo does
+not show), then the sealed original pixels. The photo's own encoding (the fine style it was
+rendered with) is never stored: it is a linear function of the original face's dlib descriptor
+and would give the person away without the password. The right password
 restores every pixel of the region bit for bit; a wrong one is refused (:class:`DecryptionError`),
 or, with ``encrypt.decoys = true``, renders the wrong key's own synthetic person in the stand-in's
 pose (a decoy). A face the generator cannot match (no face found in the render, too small) falls
@@ -12,6 +15,7 @@ back to ``seal``'s pixelation, and its record says why.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import struct
 
@@ -21,7 +25,7 @@ from encryptface.archive.schema import generator_of
 from encryptface.config import Settings, resolve_weight
 from encryptface.faces.alignment import Region
 from encryptface.models.stylegan import STYLE_DIM
-from encryptface.models.stylegan_generator import StyleGANGenerator
+from encryptface.models.stylegan_generator import PUBLISHED_STYLES, StyleGANGenerator
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
 from encryptface.modes.seal import SealMode, seal_region, unseal_region
 
@@ -29,9 +33,11 @@ log = logging.getLogger(__name__)
 # magic, kind, the replaced region x0, y0, x1, y1 (public: it shows in the published photo; the
 # sealed payload carries it too)
 _HEADER = struct.Struct("<4sB4i")
-_MAGIC = b"EFs1"
+_MAGIC = b"EFs2"
+# Records of the first format stored a third style, the photo's encoding: still restored (their
+# published styles are read without it), never written.
+_MAGIC_V1 = b"EFs1"
 STAND_IN, FALLBACK = 1, 2
-_STYLES_BYTES = 3 * STYLE_DIM * 2
 
 
 class StyleGANEncryptMode(ProtectionMode):
@@ -80,36 +86,52 @@ class StyleGANEncryptMode(ProtectionMode):
         region = stand_in.region
         sealed = seal_region(original, region, face.key, face.aad)
         header = _HEADER.pack(_MAGIC, STAND_IN, region.x0, region.y0, region.x1, region.y1)
+        published = stand_in.styles[:PUBLISHED_STYLES].astype(np.float16).tobytes()
         return ProtectedFace(crop=None, patch=(region, stand_in.pixels),
-                             encrypted_latent=header + styles.astype(np.float16).tobytes() + sealed,
+                             encrypted_latent=header + published + sealed,
                              metrics={"generator": self.generator.model_id})
 
     def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
                 key: bytes, aad: bytes) -> Region:
-        kind, _region, body = read_record(encrypted_latent)
-        if kind == FALLBACK:
-            return self.seal_mode.restore(photo, landmarks, body, key, aad)
-        return unseal_region(photo, body[_STYLES_BYTES:], key, aad)  # DecryptionError if wrong
+        record = read_record(encrypted_latent)
+        if record.kind == FALLBACK:
+            return self.seal_mode.restore(photo, landmarks, record.sealed, key, aad)
+        return unseal_region(photo, record.sealed, key, aad)  # DecryptionError if wrong
 
     def decoy(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
               key: bytes) -> Region | None:
         """What a wrong ``key`` shows when decoys are asked for: its own synthetic person in the
         stand-in's pose, blended in place (None for fallback faces, which stay pixelated)."""
-        kind, _region, body = read_record(encrypted_latent)
-        if kind == FALLBACK:
+        record = read_record(encrypted_latent)
+        if record.kind == FALLBACK:
             return None
-        published = np.frombuffer(body[:_STYLES_BYTES], np.float16).reshape(3, STYLE_DIM)
         stand_in = self.generator.stand_in(photo, landmarks,
-                                           self.generator.decoy_styles(published, key))
+                                           self.generator.decoy_styles(record.styles, key))
         if stand_in is None:
             return None
         photo[stand_in.region.slices] = stand_in.pixels
         return stand_in.region
 
 
-def read_record(encrypted_latent: bytes) -> tuple[int, Region, bytes]:
-    """(kind: 1 stand-in / 2 seal fallback, the sealed region, the rest) of a stylegan record."""
+@dataclasses.dataclass(frozen=True)
+class StyleGANRecord:
+    """A parsed stylegan ``encrypted_latent``."""
+
+    kind: int             # STAND_IN or FALLBACK (pixelated and sealed as ``seal`` does)
+    region: Region        # the replaced region (zeros for a fallback)
+    styles: np.ndarray    # (2, 512) published coarse and identity styles (empty for a fallback)
+    sealed: bytes         # the sealed original region (a fallback: seal's own record)
+
+
+def read_record(encrypted_latent: bytes) -> StyleGANRecord:
+    """Parse a stylegan record (both formats)."""
     magic, kind, *box = _HEADER.unpack_from(encrypted_latent)
-    if magic != _MAGIC:
-        raise ValueError("not a stylegan encrypt record (or one of an older format)")
-    return kind, Region(*box), encrypted_latent[_HEADER.size:]
+    if magic not in (_MAGIC, _MAGIC_V1):
+        raise ValueError("not a stylegan encrypt record")
+    body = encrypted_latent[_HEADER.size:]
+    if kind == FALLBACK:
+        return StyleGANRecord(kind, Region(*box), np.empty((0, STYLE_DIM), np.float32), body)
+    stored = PUBLISHED_STYLES + (magic == _MAGIC_V1)
+    size = stored * STYLE_DIM * 2
+    styles = np.frombuffer(body[:size], np.float16).reshape(stored, STYLE_DIM)[:PUBLISHED_STYLES]
+    return StyleGANRecord(kind, Region(*box), styles.astype(np.float32), body[size:])

@@ -234,7 +234,7 @@ def test_stylegan_encrypt_job_round_trip_on_a_local_folder(spark, password_file,
     original, _ = decode_image((PHOTOS / "obama2.jpg").read_bytes(), settings.images)
     restored = decode_encoded((tmp_path / "restored" / "obama2.png").read_bytes())
     protected = decode_encoded(row["deidentified_image"])
-    _, region, _ = read_record(row["faces"][0]["encrypted_latent"])
+    region = read_record(row["faces"][0]["encrypted_latent"]).region
     assert np.array_equal(restored[region.slices], original[region.slices])
     assert psnr(protected[region.slices], original[region.slices]) < 25
     wrong = tmp_path / "wrong.txt"

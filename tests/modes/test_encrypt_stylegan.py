@@ -46,8 +46,9 @@ def test_round_trip_is_bit_exact_and_a_wrong_password_is_refused(scrubber, tiny,
         published = decode_encoded(row["deidentified_image"])
         restored, regions = restorer.restore(row, keys)
         for face in row["faces"]:
-            kind, region, _ = read_record(face["encrypted_latent"])
-            assert kind == 1, face["metrics"]  # a stand-in, not the seal fallback
+            record = read_record(face["encrypted_latent"])
+            region = record.region
+            assert record.kind == 1, face["metrics"]  # a stand-in, not the seal fallback
             # the face was replaced, and the right password gives back every original pixel
             assert psnr(original[region.slices], published[region.slices]) < 30
             assert np.array_equal(restored[region.slices], original[region.slices])
@@ -62,7 +63,7 @@ def test_decoys_are_other_faces_in_the_same_place(scrubber, tiny, master_key, ke
     data = path.read_bytes()
     row = scrubber.scrub("x", path.name, data, master_key)
     published = decode_encoded(row["deidentified_image"])
-    _, region, _ = read_record(row["faces"][0]["encrypted_latent"])
+    region = read_record(row["faces"][0]["encrypted_latent"]).region
     restorer = Restorer(settings)
     decoys = [restorer.restore(row, KeyRing(Password(p)), decoys=True)[0]
               for p in (b"wrong one", b"wrong two")]
@@ -72,6 +73,27 @@ def test_decoys_are_other_faces_in_the_same_place(scrubber, tiny, master_key, ke
         outside[region.slices] = False
         assert np.array_equal(decoy[outside], published[outside])  # ... only inside the face region
     assert not np.array_equal(decoys[0], decoys[1])
+
+
+def test_the_record_keeps_the_stand_ins_styles_but_not_the_photos_encoding(tiny, master_key):
+    """The fine style a stand-in is rendered with is the photo's encoding, a linear function of the
+    original's dlib descriptor: it must not be in the Parquet, where no password guards it."""
+    from encryptface.faces.alignment import Aligner
+    from encryptface.modes import create_mode
+
+    settings = tiny[0]
+    mode = create_mode("encrypt", settings)
+    path = lfw_people(count=1)[0][0]
+    data = path.read_bytes()
+    row = Scrubber(settings, "encrypt").scrub("x", path.name, data, master_key)
+    record = read_record(row["faces"][0]["encrypted_latent"])
+    photo = decode_image(data, settings.images)[0]
+    face = mode.generator.detector.detect(photo)[0]
+    aligned = Aligner(settings.alignment).align(photo, face)
+    encoding = mode.generator.styles_for(aligned, face.landmarks, b"any key at all, 32 bytes long!!")[2]
+    assert record.styles.shape == (2, 512)
+    assert not any(np.allclose(style, encoding.astype(np.float16), atol=1e-2) for style in record.styles)
+    assert encoding.astype(np.float16).tobytes()[:64] not in row["faces"][0]["encrypted_latent"]
 
 
 def test_different_keys_pick_different_people(tiny):
@@ -91,7 +113,7 @@ def test_a_face_too_small_for_the_generator_is_sealed_with_a_reason(tiny, master
     data = path.read_bytes()
     row = Scrubber(strict, "encrypt").scrub("x", path.name, data, master_key)
     face = row["faces"][0]
-    assert "too small" in face["metrics"] and read_record(face["encrypted_latent"])[0] == 2
+    assert "too small" in face["metrics"] and read_record(face["encrypted_latent"]).kind == 2
     original = decode_image(data, settings.images)[0]
     restored, (region,) = Restorer(strict).restore(row, keys)
     assert np.array_equal(restored[region.slices], original[region.slices])

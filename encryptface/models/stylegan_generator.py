@@ -210,31 +210,50 @@ class StyleGANGenerator:
         face = cv2.warpAffine(image, to_region, (width, height), flags=cv2.INTER_AREA
                               if to_photo[0, 0] ** 2 + to_photo[0, 1] ** 2 < 1 else cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-        alpha = cv2.warpAffine(mask, to_region, (width, height), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        alpha, skin, inner = (cv2.warpAffine(m, to_region, (width, height), flags=cv2.INTER_LINEAR,
+                                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                              for m in (mask, *(_ellipse(image.shape[:2], found.landmarks, *part, 0.1)
+                                                for part in (SKIN, POISSON_REGION))))
         target = photo[region.slices].astype(np.float32)
-        face = transfer_colours(face, colour_stats(face, alpha), colour_stats(target, alpha), (0.6, 1.6))
+        face = transfer_colours(face, colour_stats(face, skin), colour_stats(target, skin), (0.6, 1.6))
         face = _match_detail(face, target, alpha)
         if self.config.poisson:
-            face = _poisson(face, target, alpha)
+            face = _poisson(face, target, inner)
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
         return region, np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
     def _mask(self, shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
-        """The feathered inner-face mask (brows to chin, cheek to cheek) in the render's frame."""
+        """The feathered inner-face mask (hairline to chin, cheek to cheek) in the render's frame."""
         config = self.config
-        eyes, mouth = landmarks[:2].mean(0), landmarks[3:5].mean(0)
-        down = mouth - eyes
-        ocular = float(np.linalg.norm(landmarks[1] - landmarks[0]))
-        top, bottom = eyes - config.mask_above * down, mouth + config.mask_below * down
-        centre = (top + bottom) / 2
-        axes = (config.mask_width * ocular, float(np.linalg.norm(bottom - top)) / 2)
-        angle = float(np.degrees(np.arctan2(down[1], down[0]))) - 90.0
-        mask = np.zeros(shape, np.float32)
-        feather = max(1.0, config.feather * ocular)
-        inner = (max(1, int(axes[0] - feather)), max(1, int(axes[1] - feather)))
-        cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))), inner, angle, 0, 360, 1.0, -1)
-        return cv2.GaussianBlur(mask, (0, 0), feather / 2)
+        return _ellipse(shape, landmarks, config.mask_above, config.mask_below, config.mask_width,
+                        config.feather)
+
+
+# Regions inside the blend mask, as (eye-to-mouth distances above the eyes, ... below the mouth,
+# half-width in inter-ocular distances). Colour is compared over the skin between eyes and mouth,
+# and the Poisson solve runs where the photo is still face: the blend mask reaches hair and
+# background at its edge, and their colours (a light wall beside a dark face) pulled the skin tone.
+SKIN = (0.3, 0.3, 0.8)
+POISSON_REGION = (0.9, 0.9, 1.25)
+
+
+def _ellipse(shape: tuple[int, int], landmarks: np.ndarray, above: float, below: float, width: float,
+             feather: float) -> np.ndarray:
+    """A feathered ellipse from ``above`` eye-to-mouth distances over the eyes to ``below`` under
+    the mouth, ``width`` inter-ocular distances each side, its edge blurred by ``feather`` of them."""
+    landmarks = np.asarray(landmarks, np.float64)
+    eyes, mouth = landmarks[:2].mean(0), landmarks[3:5].mean(0)
+    down = mouth - eyes
+    ocular = float(np.linalg.norm(landmarks[1] - landmarks[0]))
+    top, bottom = eyes - above * down, mouth + below * down
+    centre = (top + bottom) / 2
+    axes = (width * ocular, float(np.linalg.norm(bottom - top)) / 2)
+    angle = float(np.degrees(np.arctan2(down[1], down[0]))) - 90.0
+    mask = np.zeros(shape, np.float32)
+    blur = max(1.0, feather * ocular)
+    inner = (max(1, int(axes[0] - blur)), max(1, int(axes[1] - blur)))
+    cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))), inner, angle, 0, 360, 1.0, -1)
+    return cv2.GaussianBlur(mask, (0, 0), blur / 2)
 
 
 def pose_miss(measured: np.ndarray, target: np.ndarray) -> float:
@@ -259,9 +278,8 @@ def _bounds(mask: np.ndarray, to_photo: np.ndarray, shape: tuple[int, ...]) -> R
     return region if region.x1 > region.x0 and region.y1 > region.y0 else None
 
 
-# The Poisson solve runs on the mask's core only: its border then lies on skin, not on the collar,
-# hair or background the wider feathered edge reaches (they tinted large faces).
-POISSON_CORE = 0.6
+# The Poisson solve's region is where POISSON_REGION's feathered ellipse is above this.
+POISSON_CORE = 0.5
 _BLURS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.7, 3.5)
 
 
@@ -284,10 +302,10 @@ def _match_detail(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np
     return blurred
 
 
-def _poisson(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def _poisson(face: np.ndarray, target: np.ndarray, region: np.ndarray) -> np.ndarray:
     """``face`` re-lit by Poisson blending (OpenCV's seamless clone) inside the mask: its gradients,
     the photo's values at the mask border, so the light and colour run on without a seam."""
-    inside = (alpha > POISSON_CORE).astype(np.uint8) * 255
+    inside = (region > POISSON_CORE).astype(np.uint8) * 255
     inside[[0, -1], :] = 0
     inside[:, [0, -1]] = 0
     ys, xs = np.nonzero(inside)

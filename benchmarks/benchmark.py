@@ -1,6 +1,6 @@
 """Benchmark: the project's performance table in one run on this machine.
 
-    python -m benchmarks.benchmark [--limits seal=500,encrypt=200,cloak=40] [--masters local[2],local[1]]
+    python -m benchmarks.benchmark [--limits seal=2000,encrypt=200,cloak=40] [--masters local[2],local[1]]
     python -m benchmarks.benchmark --quick      # smoke run for CI (a few photos per mode)
     python -m benchmarks.benchmark --limits seal=300,encrypt=150 --masters local[2] --repeats 3
 
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lfw", default=str(Path(__file__).resolve().parents[1].parent
                                              / "shared" / "data" / "lfw" / "train"))
-    parser.add_argument("--limits", default="seal=500,encrypt=200,cloak=40",
+    parser.add_argument("--limits", default="seal=2000,encrypt=200,cloak=40",
                         help="mode=photos: the first N LFW photos each mode is timed on")
     parser.add_argument("--masters", default="local[2],local[1]")
     parser.add_argument("--model-faces", type=int, default=20, help="faces for the per-model timings")

@@ -105,10 +105,13 @@ def stylegan_variant(settings: Settings, changes: dict[str, str], directory: Pat
     return settings.replace(encrypt=encrypt)
 
 
-def run(settings: Settings, mode: str, persons: list[list[Path]], evaluator: Evaluator,
+def run(settings: Settings, mode: str, persons: list[list[Path]], recognizers: list[str],
         wrong: int, gallery: int) -> tuple[dict, list[list[bytes]]]:
     """Scrub the first photo of each person, measure against the second; (metrics, gallery)."""
     scrubber = Scrubber(settings, mode, threads=1)
+    # The evaluator restores (and renders decoys) with the same settings the photos were scrubbed
+    # with: a stylegan.KEY variant's decoys come from that variant's model, not the shipped one.
+    evaluator = Evaluator(settings, recognizers, threads=1)
     master, keys, wrong_rings = None, None, []
     if scrubber.mode.reversible:
         password = Password(b"sweep password")
@@ -146,12 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     limit_threads(1)
     settings = load_settings(args.conf, ["kdf.n_log2=14", *args.set])
     persons = split_people(settings, args.split, args.faces)
-    evaluator = Evaluator(settings, args.recognizers.split(","), threads=1)
     output = Path(args.output)
     runs, gallery = [], []
     for combo, current in grid_settings(settings, args.grid, output / "models"):
         started = time.perf_counter()
-        metrics, pictures = run(current, args.mode, persons, evaluator, args.wrong,
+        metrics, pictures = run(current, args.mode, persons, args.recognizers.split(","), args.wrong,
                                 0 if gallery else args.gallery)
         gallery = gallery or pictures
         runs.append({"settings": combo, "metrics": metrics,

@@ -165,6 +165,7 @@ class StyleGANTrainingSettings:
     pose_alpha: float
     attributes: int
     candidates: int
+    transplant_attributes: bool
     coarse_layers: int
     coarse_from_photo: float
     identity_layers: int

@@ -60,6 +60,7 @@ class StyleGANConfig:
     face_scale: float
     truncation: float
     candidates: int
+    transplant_attributes: bool  # the chosen person takes the target's sex/age/colouring coordinates
     coarse_layers: int       # layers [0, coarse): pose and head shape
     coarse_from_photo: float  # ... their style: this share from the photo, the rest from the key's person
     identity_layers: int     # layers [coarse, identity) from the key's synthetic person
@@ -137,10 +138,18 @@ class StyleGANGenerator:
         return np.stack([coarse, identity, identity])
 
     def nearest_identity(self, style: np.ndarray, key: bytes) -> np.ndarray:
-        """The key's candidate person nearest ``style``."""
+        """The key's candidate person nearest ``style`` along the attribute directions (sex, age,
+        colouring); with ``transplant_attributes``, moved onto ``style``'s coordinates along them,
+        so that the match is exact and needs no search among many candidates (a search among many
+        also picks the one most like the target, in the directions that are not attributes too)."""
         candidates = self.identities(key)
-        gap = self.fit.attributes(candidates) - self.fit.attributes(style[None])
-        return candidates[np.argmin((gap ** 2).sum(1))].astype(np.float32)
+        target = self.fit.attributes(style[None])
+        gap = self.fit.attributes(candidates) - target
+        nearest = int(np.argmin((gap ** 2).sum(1)))
+        identity = candidates[nearest]
+        if self.config.transplant_attributes:
+            identity = identity - gap[nearest] @ self.fit.attribute_basis
+        return identity.astype(np.float32)
 
     def layer_styles(self, styles: np.ndarray) -> np.ndarray:
         """(3, 512) -> (LAYERS, 512) per-layer styles."""

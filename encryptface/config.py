@@ -159,6 +159,7 @@ class StyleGANTrainingSettings:
     samples: int
     chunk: int
     seed: int
+    bank_truncation: float
     truncation: float
     components: int
     encoder_alpha: float
@@ -176,7 +177,9 @@ class StyleGANTrainingSettings:
     mask_below: float
     mask_width: float
     feather: float
+    grain: float
     poisson: bool
+    landmark_warp: bool
 
 
 @dataclasses.dataclass(frozen=True)

@@ -71,7 +71,9 @@ class StyleGANConfig:
     mask_below: float        # ... below the mouth,
     mask_width: float        # ... and half-width in inter-ocular distances
     feather: float           # blur of the mask edge, in inter-ocular distances
+    grain: float             # noise added where the render is smoother than the photo (its share)
     poisson: bool            # Poisson-blend the face into the photo before the feathered paste
+    landmark_warp: bool      # after the similarity, a smooth warp puts the 5 landmarks exactly
 
     @classmethod
     def read(cls, model_dir: Path) -> StyleGANConfig:
@@ -222,9 +224,15 @@ class StyleGANGenerator:
         alpha, skin = (cv2.warpAffine(m, to_region, (width, height), flags=cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
                        for m in (mask, _ellipse(image.shape[:2], found.landmarks, *SKIN, 0.1)))
+        if self.config.landmark_warp:
+            rendered = np.asarray(found.landmarks, np.float64) @ to_region[:, :2].T + to_region[:, 2]
+            wanted = np.asarray(landmarks, np.float64) - (region.x0, region.y0)
+            maps = _landmark_warp(wanted, rendered, (height, width))
+            face, alpha, skin = (cv2.remap(m, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                                 for m in (face, alpha, skin))
         target = photo[region.slices].astype(np.float32)
         face = transfer_colours(face, colour_stats(face, skin), colour_stats(target, skin), (0.6, 1.6))
-        face = _match_detail(face, target, alpha)
+        face = _match_detail(face, target, alpha, self.config.grain)
         if self.config.poisson:
             face = _poisson(face, target, alpha)
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
@@ -262,6 +270,34 @@ def _ellipse(shape: tuple[int, int], landmarks: np.ndarray, above: float, below:
     return cv2.GaussianBlur(mask, (0, 0), blur / 2)
 
 
+# The landmark warp: Gaussian radial basis functions of this width (inter-ocular distances), each
+# landmark moved at most this far (a larger miss is a pose the similarity should not bend into place).
+WARP_WIDTH = 0.8
+WARP_LIMIT = 0.3
+
+
+def _landmark_warp(wanted: np.ndarray, rendered: np.ndarray,
+                   shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``cv2.remap`` maps of the smooth warp that moves the ``rendered`` landmarks (5x2) onto the
+    ``wanted`` ones and fades out away from them: the similarity alignment leaves the rest of the
+    pose (a mouth wider or a nose further off-centre than the photo's), which shows as a face that
+    does not sit on its head."""
+    ocular = float(np.linalg.norm(wanted[1] - wanted[0]))
+    moved = wanted - rendered
+    length = np.linalg.norm(moved, axis=1, keepdims=True)
+    moved *= np.minimum(1.0, WARP_LIMIT * ocular / np.maximum(length, 1e-6))
+    width = 2.0 * (WARP_WIDTH * ocular) ** 2
+
+    def kernel(points: np.ndarray) -> np.ndarray:
+        return np.exp(-((points[:, None, :] - wanted[None]) ** 2).sum(-1) / width)
+
+    weights = np.linalg.solve(kernel(wanted) + 1e-3 * np.eye(len(wanted)), moved)
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
+    grid = np.stack([xs.ravel(), ys.ravel()], 1)
+    source = (grid - kernel(grid) @ weights).reshape(shape[0], shape[1], 2).astype(np.float32)
+    return source[:, :, 0], source[:, :, 1]
+
+
 def pose_miss(measured: np.ndarray, target: np.ndarray) -> float:
     """Largest landmark distance between two aligned (10,) landmark sets, in inter-ocular
     distances of ``target``."""
@@ -289,6 +325,7 @@ def _bounds(mask: np.ndarray, to_photo: np.ndarray, shape: tuple[int, ...]) -> R
 # region instead, ArcFace matched 32 % of 120 tuning faces, not 6 %: the render's outer face, left
 # to the colour transfer, keeps more of the photo's identity.
 POISSON_CORE = 0.6
+GRAIN_SIZE = 0.5  # blur of the grain, in pixels of the photo
 _BLURS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.7, 3.5)
 
 
@@ -298,17 +335,31 @@ def _detail(image: np.ndarray, weights: np.ndarray) -> float:
     return float(np.sqrt((((grey - cv2.GaussianBlur(grey, (0, 0), 1.0)) ** 2) * weights).sum()))
 
 
-def _match_detail(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def _match_detail(face: np.ndarray, target: np.ndarray, alpha: np.ndarray, grain: float) -> np.ndarray:
     """Blur ``face`` until its fine detail inside ``alpha`` is no more than the photo's: a
     rendered face is sharper than most archive photos (focus, compression), and a sharp face on a
-    soft photo is the first thing a person notices."""
+    soft photo is the first thing a person notices. Where the render is smoother than the photo
+    (skin texture, sensor noise and compression the generator does not draw), luminance grain
+    makes up ``grain`` of the missing detail (its variance)."""
     weights = alpha / max(float(alpha.sum()), 1e-6)
     wanted = _detail(target, weights)
     for sigma in _BLURS:
         blurred = face if sigma == 0 else cv2.GaussianBlur(face, (0, 0), sigma)
-        if _detail(blurred, weights) <= wanted:
-            return blurred
-    return blurred
+        detail = _detail(blurred, weights)
+        if detail <= wanted:
+            break
+    if grain <= 0 or detail >= wanted:
+        return blurred
+    noise = _grain(face.shape[:2])
+    scale = np.sqrt(grain * (wanted ** 2 - detail ** 2)) / max(_detail(noise, weights), 1e-6)
+    return blurred + scale * noise
+
+
+def _grain(shape: tuple[int, int]) -> np.ndarray:
+    """Fixed-seed luminance noise (H, W, 3), softened to the size of a JPEG photo's grain: the same
+    photo always gets the same stand-in."""
+    noise = np.random.default_rng(shape[0] * 65536 + shape[1]).standard_normal(shape).astype(np.float32)
+    return np.repeat(cv2.GaussianBlur(noise, (0, 0), GRAIN_SIZE)[:, :, None], 3, axis=2)
 
 
 def _poisson(face: np.ndarray, target: np.ndarray, alpha: np.ndarray) -> np.ndarray:

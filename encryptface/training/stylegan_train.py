@@ -31,7 +31,7 @@ def bank_folder(settings: Settings) -> Path:
     """The cache folder of the rendered bank (its name carries what changes the samples)."""
     training = settings.stylegan_training
     alignment = settings.alignment
-    name = (f"bank-seed{training.seed}-trunc{training.truncation:g}-chunk{training.chunk}"
+    name = (f"bank-seed{training.seed}-trunc{training.bank_truncation:g}-chunk{training.chunk}"
             f"-crop{alignment.crop_size}-scale{alignment.face_scale:g}")
     return resolve_repo_path(training.cache) / name
 
@@ -41,7 +41,7 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     training = settings.stylegan_training
     started = time.perf_counter()
     bank = render_bank(settings, bank_folder(settings), training.samples, training.seed,
-                       training.truncation, training.chunk, threads)
+                       training.bank_truncation, training.chunk, threads)
     rendered = time.perf_counter() - started
     fit, metrics = fit_styles(bank, Aligner(settings.alignment), training.components,
                               training.encoder_alpha, training.pose_alpha, training.attributes)

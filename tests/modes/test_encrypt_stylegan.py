@@ -147,3 +147,17 @@ def test_a_render_that_misses_the_photos_pose_is_rendered_again_closer(settings)
     corrected, rendered = miss({"pose_passes": 2, "pose_tolerance": 0.0})
     assert np.array_equal(kept, styles) and not np.array_equal(rendered, styles)
     assert corrected < once
+
+
+def test_transplanted_people_take_the_targets_attributes_and_stay_different(tiny):
+    from encryptface.modes import create_mode
+
+    generator = create_mode("encrypt", tiny[0]).generator
+    generator.config = dataclasses.replace(generator.config, transplant_attributes=True, candidates=1)
+    fit = generator.fit
+    target = fit.mean_style + 3.0 * fit.attribute_basis[0]
+    people = [generator.nearest_identity(target, bytes([k]) * 32) for k in range(3)]
+    for person in people:
+        np.testing.assert_allclose(fit.attributes(person[None]), fit.attributes(target[None]), atol=1e-3)
+    assert all(np.linalg.norm(a - b) > 1.0 for i, a in enumerate(people) for b in people[i + 1:])
+

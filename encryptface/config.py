@@ -179,7 +179,6 @@ class StyleGANTrainingSettings:
     feather: float
     grain: float
     poisson: bool
-    landmark_warp: bool
 
 
 @dataclasses.dataclass(frozen=True)

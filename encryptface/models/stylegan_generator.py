@@ -4,15 +4,18 @@ For one detected face:
 
 1. the fitted encoder reads a style ``w_photo`` from the aligned crop (pose, light, hair, colouring;
    far too coarse to reproduce the person);
-2. the face key seeds ``candidates`` codes z -> truncated styles of synthetic people; the one
-   nearest ``w_photo`` (same sex, age range and colouring are the largest directions of w) becomes
-   the identity;
+2. the face key seeds ``candidates`` codes z -> (truncated) styles of synthetic people; the one
+   nearest ``w_photo`` along the attribute directions (sex, age range, colouring: the directions the
+   encoder reads best) becomes the identity; with ``transplant_attributes`` its coordinates along
+   those directions are then set to ``w_photo``'s (an exact match without searching many
+   candidates, which also picks the one most like the target in every other way);
 3. per-layer styles: coarse layers = ``w_photo`` edited so that the predicted landmarks are the
    photo's (yaw, pitch, mouth), middle (identity) layers = the key's person, fine layers (colour,
    light) = ``w_photo``;
 4. the 512 px render is re-detected, warped onto the photo's five landmarks by a similarity
-   transform, colour-matched and blended through a feathered inner-face mask (hair, ears and
-   background stay the photo's).
+   transform, colour- and detail-matched (blur, or
+   grain where the render is smoother than the photo) and blended through a feathered face mask
+   (the rest of the hair, the ears and the background stay the photo's).
 
 A different key picks other synthetic people; nothing in the chain inverts back to the original, so
 ``encrypt`` seals the original face region under AES-GCM for the exact restore.
@@ -21,6 +24,7 @@ A different key picks other synthetic people; nothing in the chain inverts back 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -73,7 +77,6 @@ class StyleGANConfig:
     feather: float           # blur of the mask edge, in inter-ocular distances
     grain: float             # noise added where the render is smoother than the photo (its share)
     poisson: bool            # Poisson-blend the face into the photo before the feathered paste
-    landmark_warp: bool      # after the similarity, a smooth warp puts the 5 landmarks exactly
 
     @classmethod
     def read(cls, model_dir: Path) -> StyleGANConfig:
@@ -128,8 +131,8 @@ class StyleGANGenerator:
     def decoy_styles(self, published: np.ndarray, key: bytes) -> np.ndarray:
         """The styles (3, 512) of another synthetic person in the pose of the stored ``published``
         coarse and identity styles (2, 512) -- what a wrong key shows when decoys are asked for.
-        The decoy is the wrong key's candidate nearest the published person (same sex and age
-        range), turned to the landmarks the published coarse style gives (a pose edit does not
+        The decoy is the wrong key's person matched to the published person's attributes (same sex
+        and age range), turned to the landmarks the published coarse style gives (a pose edit does not
         carry over from one person to another: reused, it turned the decoy's head away), with its
         own fine style (the photo's encoding is not stored; colour is matched to the photo)."""
         published = np.asarray(published, np.float32)
@@ -224,12 +227,6 @@ class StyleGANGenerator:
         alpha, skin = (cv2.warpAffine(m, to_region, (width, height), flags=cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
                        for m in (mask, _ellipse(image.shape[:2], found.landmarks, *SKIN, 0.1)))
-        if self.config.landmark_warp:
-            rendered = np.asarray(found.landmarks, np.float64) @ to_region[:, :2].T + to_region[:, 2]
-            wanted = np.asarray(landmarks, np.float64) - (region.x0, region.y0)
-            maps = _landmark_warp(wanted, rendered, (height, width))
-            face, alpha, skin = (cv2.remap(m, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                                 for m in (face, alpha, skin))
         target = photo[region.slices].astype(np.float32)
         face = transfer_colours(face, colour_stats(face, skin), colour_stats(target, skin), (0.6, 1.6))
         face = _match_detail(face, target, alpha, self.config.grain)
@@ -268,34 +265,6 @@ def _ellipse(shape: tuple[int, int], landmarks: np.ndarray, above: float, below:
     inner = (max(1, int(axes[0] - blur)), max(1, int(axes[1] - blur)))
     cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))), inner, angle, 0, 360, 1.0, -1)
     return cv2.GaussianBlur(mask, (0, 0), blur / 2)
-
-
-# The landmark warp: Gaussian radial basis functions of this width (inter-ocular distances), each
-# landmark moved at most this far (a larger miss is a pose the similarity should not bend into place).
-WARP_WIDTH = 0.8
-WARP_LIMIT = 0.3
-
-
-def _landmark_warp(wanted: np.ndarray, rendered: np.ndarray,
-                   shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """``cv2.remap`` maps of the smooth warp that moves the ``rendered`` landmarks (5x2) onto the
-    ``wanted`` ones and fades out away from them: the similarity alignment leaves the rest of the
-    pose (a mouth wider or a nose further off-centre than the photo's), which shows as a face that
-    does not sit on its head."""
-    ocular = float(np.linalg.norm(wanted[1] - wanted[0]))
-    moved = wanted - rendered
-    length = np.linalg.norm(moved, axis=1, keepdims=True)
-    moved *= np.minimum(1.0, WARP_LIMIT * ocular / np.maximum(length, 1e-6))
-    width = 2.0 * (WARP_WIDTH * ocular) ** 2
-
-    def kernel(points: np.ndarray) -> np.ndarray:
-        return np.exp(-((points[:, None, :] - wanted[None]) ** 2).sum(-1) / width)
-
-    weights = np.linalg.solve(kernel(wanted) + 1e-3 * np.eye(len(wanted)), moved)
-    ys, xs = np.mgrid[0:shape[0], 0:shape[1]].astype(np.float64)
-    grid = np.stack([xs.ravel(), ys.ravel()], 1)
-    source = (grid - kernel(grid) @ weights).reshape(shape[0], shape[1], 2).astype(np.float32)
-    return source[:, :, 0], source[:, :, 1]
 
 
 def pose_miss(measured: np.ndarray, target: np.ndarray) -> float:
@@ -350,15 +319,17 @@ def _match_detail(face: np.ndarray, target: np.ndarray, alpha: np.ndarray, grain
             break
     if grain <= 0 or detail >= wanted:
         return blurred
-    noise = _grain(face.shape[:2])
+    noise = _grain(face.shape[:2], hashlib.sha256(face.tobytes()).digest())
     scale = np.sqrt(grain * (wanted ** 2 - detail ** 2)) / max(_detail(noise, weights), 1e-6)
     return blurred + scale * noise
 
 
-def _grain(shape: tuple[int, int]) -> np.ndarray:
-    """Fixed-seed luminance noise (H, W, 3), softened to the size of a JPEG photo's grain: the same
-    photo always gets the same stand-in."""
-    noise = np.random.default_rng(shape[0] * 65536 + shape[1]).standard_normal(shape).astype(np.float32)
+def _grain(shape: tuple[int, int], seed: bytes) -> np.ndarray:
+    """Luminance noise (H, W, 3) softened to the size of a JPEG photo's grain, seeded by the stand-in
+    it goes on: the same stand-in always gets the same grain, and two stand-ins of one photo do not
+    share a pattern (a shared one made recognisers call two decoys the same person)."""
+    rng = np.random.default_rng(int.from_bytes(seed[:8], "little"))
+    noise = rng.standard_normal(shape).astype(np.float32)
     return np.repeat(cv2.GaussianBlur(noise, (0, 0), GRAIN_SIZE)[:, :, None], 3, axis=2)
 
 

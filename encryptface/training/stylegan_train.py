@@ -95,8 +95,9 @@ def write_model_card(output: Path, config: StyleGANConfig, training: object, met
              "\"stylegan\"`): MobileStyleGAN (FFHQ) from the `random-face` package, run by OpenVINO "
              "with one style per layer and cut at its 512 px output, plus the small parts fitted "
              "here: a ridge encoder from the 32 px aligned crop (PCA) to a style, a linear pose "
-             "model (style -> landmarks in the aligned crop) and the principal directions used to "
-             "pick the key's synthetic person nearest the photo.", "",
+             "model (style -> landmarks in the aligned crop) and the principal directions along "
+             "which the key's synthetic person is matched to the photo (sex, age range, "
+             "colouring).", "",
              "## Data", "",
              "Only faces the StyleGAN renders itself: seeded codes, truncated styles, each render "
              "detected by YuNet and aligned by the project's aligner. No photo of a real person.", "",

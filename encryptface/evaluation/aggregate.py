@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from encryptface.evaluation.realism import two_sample_auc
+from encryptface.evaluation.realism import two_sample_auc, two_sample_auc_by_group
 from encryptface.faces.recognition import recognizer_distance
 from encryptface.imaging.metrics import threshold_at_far
 
@@ -62,6 +62,8 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
     realism = [m["realism_features"] for m in ms if "realism_features" in m]
     result["realism"] = {
         "classifier_auc_original_vs_published": two_sample_auc(
+            [r["original"] for r in realism], [r["published"] for r in realism]),
+        "classifier_auc_by_features": two_sample_auc_by_group(
             [r["original"] for r in realism], [r["published"] for r in realism]),
         "detection_score_ratio_mean": _mean([m["detection_score_ratio"] for m in ms
                                              if "detection_score_ratio" in m]),

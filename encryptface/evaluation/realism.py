@@ -34,6 +34,14 @@ def realism_features(crop: np.ndarray) -> np.ndarray:
     return np.concatenate([hog, lbp, colour, energies]).astype(np.float32)
 
 
+_HOG_SIZE = _HOG.getDescriptorSize()
+# Where each family of statistics sits in :func:`realism_features` (a per-family AUC says what gives
+# the protected faces away: texture, shape, colour or sharpness).
+FEATURE_GROUPS = {"hog": slice(0, _HOG_SIZE), "lbp": slice(_HOG_SIZE, _HOG_SIZE + 10),
+                  "colour": slice(_HOG_SIZE + 10, _HOG_SIZE + 16),
+                  "energy": slice(_HOG_SIZE + 16, _HOG_SIZE + 20)}
+
+
 def _uniform_lbp_histogram(grey: np.ndarray) -> np.ndarray:
     """Normalised histogram of 8-neighbour LBP codes, folded to their number of 0/1 transitions
     and ones (the 'uniform' patterns; all others in one bin)."""
@@ -98,3 +106,13 @@ def two_sample_auc(originals: Sequence[np.ndarray], protected: Sequence[np.ndarr
         scores = np.hstack([(x[test] - mean) / std, np.ones((test.sum(), 1))]) @ weights
         aucs.append(roc_auc(scores, y[test]))
     return round(float(np.mean(aucs)), 4)
+
+
+def two_sample_auc_by_group(originals: Sequence[np.ndarray],
+                            protected: Sequence[np.ndarray]) -> dict[str, float | None]:
+    """:func:`two_sample_auc` on each family of :data:`FEATURE_GROUPS` alone."""
+    originals, protected = np.asarray(originals), np.asarray(protected)
+    if originals.ndim != 2 or protected.ndim != 2:
+        return {name: None for name in FEATURE_GROUPS}
+    return {name: two_sample_auc(originals[:, part], protected[:, part])
+            for name, part in FEATURE_GROUPS.items()}

@@ -60,11 +60,10 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
         "recognizers": {},
     }
     realism = [m["realism_features"] for m in ms if "realism_features" in m]
+    originals, published = [r["original"] for r in realism], [r["published"] for r in realism]
     result["realism"] = {
-        "classifier_auc_original_vs_published": two_sample_auc(
-            [r["original"] for r in realism], [r["published"] for r in realism]),
-        "classifier_auc_by_features": two_sample_auc_by_group(
-            [r["original"] for r in realism], [r["published"] for r in realism]),
+        "classifier_auc_original_vs_published": two_sample_auc(originals, published),
+        "classifier_auc_by_features": two_sample_auc_by_group(originals, published),
         "detection_score_ratio_mean": _mean([m["detection_score_ratio"] for m in ms
                                              if "detection_score_ratio" in m]),
         "landmark_error_iod_median": round(float(np.median(errors)), 4) if (errors := [

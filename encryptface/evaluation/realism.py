@@ -9,6 +9,7 @@ cannot be told from the originals by these features; 1.0 means always.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import cv2
@@ -20,6 +21,11 @@ _HOG = cv2.HOGDescriptor((SIDE, SIDE), (32, 32), (16, 16), (16, 16), 9)
 
 def realism_features(crop: np.ndarray) -> np.ndarray:
     """Image statistics (float32 vector) of an RGB uint8 face crop."""
+    return np.concatenate(list(_feature_families(crop).values())).astype(np.float32)
+
+
+def _feature_families(crop: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`realism_features` by family: shape (HOG), texture (LBP), colour and sharpness."""
     rgb = cv2.resize(crop, (SIDE, SIDE), interpolation=cv2.INTER_AREA)
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     hog = _HOG.compute(grey).ravel()
@@ -27,19 +33,22 @@ def realism_features(crop: np.ndarray) -> np.ndarray:
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.float32) / 255.0
     colour = np.concatenate([hsv.mean(0), hsv.std(0)])
     grey_f = grey.astype(np.float32)
-    energies = [float(cv2.Laplacian(grey_f, cv2.CV_32F).var()) ** 0.5 / 64.0,
+    energy = [float(cv2.Laplacian(grey_f, cv2.CV_32F).var()) ** 0.5 / 64.0,
                 float(np.abs(np.diff(grey_f, axis=0)).mean()) / 32.0,
                 float(np.abs(np.diff(grey_f, axis=1)).mean()) / 32.0,
                 float((grey_f - cv2.GaussianBlur(grey_f, (0, 0), 1.0)).std()) / 16.0]
-    return np.concatenate([hog, lbp, colour, energies]).astype(np.float32)
+    return {"hog": hog, "lbp": lbp, "colour": colour, "energy": np.asarray(energy, np.float32)}
 
 
-_HOG_SIZE = _HOG.getDescriptorSize()
-# Where each family of statistics sits in :func:`realism_features` (a per-family AUC says what gives
-# the protected faces away: texture, shape, colour or sharpness).
-FEATURE_GROUPS = {"hog": slice(0, _HOG_SIZE), "lbp": slice(_HOG_SIZE, _HOG_SIZE + 10),
-                  "colour": slice(_HOG_SIZE + 10, _HOG_SIZE + 16),
-                  "energy": slice(_HOG_SIZE + 16, _HOG_SIZE + 20)}
+@functools.cache
+def feature_groups() -> dict[str, slice]:
+    """Where each family sits in :func:`realism_features` (a per-family AUC says what gives the
+    protected faces away)."""
+    groups, start = {}, 0
+    for name, values in _feature_families(np.zeros((SIDE, SIDE, 3), np.uint8)).items():
+        groups[name] = slice(start, start + len(values))
+        start += len(values)
+    return groups
 
 
 def _uniform_lbp_histogram(grey: np.ndarray) -> np.ndarray:
@@ -110,9 +119,9 @@ def two_sample_auc(originals: Sequence[np.ndarray], protected: Sequence[np.ndarr
 
 def two_sample_auc_by_group(originals: Sequence[np.ndarray],
                             protected: Sequence[np.ndarray]) -> dict[str, float | None]:
-    """:func:`two_sample_auc` on each family of :data:`FEATURE_GROUPS` alone."""
+    """:func:`two_sample_auc` on each family of :func:`feature_groups` alone."""
     originals, protected = np.asarray(originals), np.asarray(protected)
     if originals.ndim != 2 or protected.ndim != 2:
-        return {name: None for name in FEATURE_GROUPS}
+        return {name: None for name in feature_groups()}
     return {name: two_sample_auc(originals[:, part], protected[:, part])
-            for name, part in FEATURE_GROUPS.items()}
+            for name, part in feature_groups().items()}

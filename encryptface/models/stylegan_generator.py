@@ -13,9 +13,9 @@ For one detected face:
    photo's (yaw, pitch, mouth), middle (identity) layers = the key's person, fine layers (colour,
    light) = ``w_photo``;
 4. the 512 px render is re-detected, warped onto the photo's five landmarks by a similarity
-   transform, colour- and detail-matched (blur, or
-   grain where the render is smoother than the photo) and blended through a feathered face mask
-   (the rest of the hair, the ears and the background stay the photo's).
+   transform, colour- and detail-matched (blur, or grain where the render is smoother than the
+   photo) and blended through a feathered face mask (the rest of the hair, the ears and the
+   background stay the photo's).
 
 A different key picks other synthetic people; nothing in the chain inverts back to the original, so
 ``encrypt`` seals the original face region under AES-GCM for the exact restore.

@@ -179,6 +179,7 @@ class StyleGANTrainingSettings:
     feather: float
     grain: float
     poisson: bool
+    keep_skin_tone: bool
 
 
 @dataclasses.dataclass(frozen=True)

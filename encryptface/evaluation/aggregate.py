@@ -40,6 +40,13 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(float(np.mean(finite)), 4) if finite else None
 
 
+def _median_p90(name: str, values: Sequence[float]) -> dict:
+    """``{name}_median`` and ``{name}_p90`` of ``values`` (None without any)."""
+    finite = [v for v in values if np.isfinite(v)]
+    return {f"{name}_{label}": round(float(np.percentile(finite, q)), 3) if finite else None
+            for label, q in (("median", 50), ("p90", 90))}
+
+
 def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
               pair_distances: dict[str, list[tuple[float, bool]]] | None = None) -> dict:
     """Stage 2: the metrics (stable keys) of all measured faces. Thresholds come from impostor
@@ -53,7 +60,9 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
                     "ssim_face_mean": _mean([m["ssim_face"] for m in ms]),
                     "psnr_photo_db_mean": _mean([m["psnr_photo"] for m in ms]),
                     "redetected_after_jpeg90": _share([m["redetected"] for m in ms]),
-                    "sharpness_ratio_mean": _mean([m["sharpness_ratio"] for m in ms])},
+                    "sharpness_ratio_mean": _mean([m["sharpness_ratio"] for m in ms]),
+                    **_median_p90("skin_tone_delta_e", [m["skin_tone_delta_e"] for m in ms
+                                                        if "skin_tone_delta_e" in m])},
         "cost": {"scrub_seconds_per_photo_mean": _mean(seconds),
                  "photos_per_second_per_core": round(len(seconds) / sum(seconds), 3) if sum(seconds)
                  else None},

@@ -23,7 +23,7 @@ from encryptface.evaluation.realism import realism_features
 from encryptface.faces.detection import Face, FaceDetector, nearest_centre
 from encryptface.faces.recognition import FaceRecognizer, load_recognizer
 from encryptface.imaging.codecs import decode_encoded, decode_image, jpeg_round_trip
-from encryptface.imaging.metrics import iou, psnr, sharpness, ssim
+from encryptface.imaging.metrics import iou, mean_colour_difference, psnr, sharpness, ssim
 from encryptface.pipeline.restorer import Restorer
 
 IDENTICAL_PSNR_DB = 99.0  # PSNR of identical pixels is infinite; JSON and means need a number
@@ -67,6 +67,20 @@ def face_box(face: Face, shape: tuple[int, ...]) -> tuple[slice, slice]:
     return slice(max(y, 0), min(y + h, shape[0])), slice(max(x, 0), min(x + w, shape[1]))
 
 
+# Half-side of the skin patch between the eyes and the mouth, in inter-ocular distances.
+SKIN_PATCH = 0.25
+
+
+def skin_patch(face: Face, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """Array slices of a square of skin centred between the eyes and the mouth of ``face``."""
+    landmarks = np.asarray(face.landmarks, np.float64)
+    centre = (landmarks[:2].mean(0) + landmarks[3:5].mean(0)) / 2
+    half = max(1.0, SKIN_PATCH * float(np.linalg.norm(landmarks[1] - landmarks[0])))
+    x0, y0 = np.floor(centre - half).astype(int)
+    x1, y1 = np.ceil(centre + half).astype(int)
+    return slice(max(y0, 0), min(y1, shape[0])), slice(max(x0, 0), min(x1, shape[1]))
+
+
 def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer]) -> dict:
     """Stage 1: everything :func:`aggregate` needs about one face (JSON-ready)."""
     box = face_box(case.face, case.original.shape)
@@ -77,6 +91,10 @@ def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer]) -> dict:
         "psnr_photo": _psnr(case.original, case.scrubbed), "embeddings": {},
         # detail of the protected face against the original's (variance of the Laplacian)
         "sharpness_ratio": sharpness(case.scrubbed[box]) / max(sharpness(case.original[box]), 1e-6),
+        # skin tone of the protected face against the original's (a stand-in lighter or darker
+        # than the person's neck is what a person notices first)
+        "skin_tone_delta_e": mean_colour_difference(*(photo[skin_patch(case.face, photo.shape)]
+                                                      for photo in (case.original, case.published))),
     }
     # Realism (a classifier two-sample test in :func:`aggregate`) and fit to the photo: the face
     # box of the original and of the published protected face, YuNet's score and landmarks there.

@@ -63,3 +63,13 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     inter = w * h
     union = aw * ah + bw * bh - inter
     return inter / union if union > 0 else 0.0
+
+
+def mean_colour_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """CIE76 colour difference (Delta E) between the mean CIELAB colours of two RGB uint8 patches:
+    about 2 is just noticeable side by side, over 10 reads as another skin tone."""
+    def mean_lab(rgb: np.ndarray) -> np.ndarray:
+        pixels = rgb.reshape(1, -1, 3).astype(np.float32) / 255.0
+        return cv2.cvtColor(pixels, cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float64).mean(0)
+
+    return float(np.linalg.norm(mean_lab(a) - mean_lab(b)))

@@ -77,6 +77,7 @@ class StyleGANConfig:
     feather: float           # blur of the mask edge, in inter-ocular distances
     grain: float             # noise added where the render is smoother than the photo (its share)
     poisson: bool            # Poisson-blend the face into the photo before the feathered paste
+    keep_skin_tone: bool     # ... then set the skin's mean colour back to the photo's
 
     @classmethod
     def read(cls, model_dir: Path) -> StyleGANConfig:
@@ -232,6 +233,10 @@ class StyleGANGenerator:
         face = _match_detail(face, target, alpha, self.config.grain)
         if self.config.poisson:
             face = _poisson(face, target, alpha)
+            if self.config.keep_skin_tone:
+                # The solve takes its values from the mask's border (hair, a beard, a light wall),
+                # which pulled whole faces lighter or darker than the neck.
+                face = face + (colour_stats(target, skin)[0] - colour_stats(face, skin)[0])
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
         return region, np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 

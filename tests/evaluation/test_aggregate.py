@@ -66,9 +66,11 @@ def test_read_lfw_pairs():
 def test_an_archive_without_identities_still_gets_the_label_free_metrics():
     # every photo at the top level (identity ""): no impostor pairs, so no thresholds
     faces = [_face("", [0.0], None, [5.0], restored=[0.0]), _face("", [1.0], None, [1.5], restored=[1.0])]
-    for face in faces:
-        face.update(landmark_error_iod=0.02, detection_score_ratio=0.95)
+    for face, tone in zip(faces, (2.0, 12.0)):
+        face.update(landmark_error_iod=0.02, detection_score_ratio=0.95, skin_tone_delta_e=tone)
     metrics = aggregate(faces, fars=(0.5,))
+    assert metrics["quality"]["skin_tone_delta_e_median"] == 7.0
+    assert metrics["quality"]["skin_tone_delta_e_p90"] == 11.0
     assert "identity folders" in metrics["recognizers"]["dlib"]["missing"]
     assert metrics["quality"]["psnr_face_db_mean"] == 30.0 and metrics["recovery"]["psnr_face_db_min"] == 30.0
     assert metrics["realism"]["landmark_error_iod_median"] == 0.02

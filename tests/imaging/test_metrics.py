@@ -36,3 +36,13 @@ def test_threshold_at_far_accepts_that_share_of_impostors():
     assert (impostors < threshold).mean() == pytest.approx(0.05)
     with pytest.raises(ValueError):
         threshold_at_far([], 0.01)
+
+
+def test_mean_colour_difference_by_hand():
+    from encryptface.imaging.metrics import mean_colour_difference
+
+    black, white = np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 255, np.uint8)
+    assert mean_colour_difference(black, black) == 0.0
+    assert abs(mean_colour_difference(black, white) - 100.0) < 0.1  # L* 0 -> 100, no hue
+    skin = np.full((4, 4, 3), (200, 150, 120), np.uint8)
+    assert 0 < mean_colour_difference(skin, skin + 5) < mean_colour_difference(skin, skin // 2)

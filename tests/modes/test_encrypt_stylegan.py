@@ -161,3 +161,37 @@ def test_transplanted_people_take_the_targets_attributes_and_stay_different(tiny
         np.testing.assert_allclose(fit.attributes(person[None]), fit.attributes(target[None]), atol=1e-3)
     assert all(np.linalg.norm(a - b) > 1.0 for i, a in enumerate(people) for b in people[i + 1:])
 
+
+
+def test_the_stand_in_keeps_the_photos_skin_tone_when_the_mask_border_is_dark(settings):
+    """The shipped model on a real photo whose head sits on a black background: the Poisson step
+    takes its values from the mask's border and darkens the face; keep_skin_tone sets it back."""
+    import cv2
+
+    from encryptface.config import resolve_weight
+    from encryptface.evaluation.measure import skin_patch
+    from encryptface.faces.alignment import Aligner
+    from encryptface.faces.detection import nearest_centre
+    from encryptface.imaging.metrics import mean_colour_difference
+    from encryptface.models.stylegan_generator import StyleGANGenerator
+
+    generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model), settings.detection, 2)
+    photo = decode_image(lfw_people(count=1)[0][0].read_bytes(), settings.images)[0]
+    face = nearest_centre(generator.detector.detect(photo), photo.shape)
+    ocular = float(np.linalg.norm(face.landmarks[1] - face.landmarks[0]))
+    head = np.zeros(photo.shape[:2], np.uint8)
+    centre = tuple(int(v) for v in face.landmarks[:5].mean(0))
+    cv2.ellipse(head, centre, (int(1.3 * ocular), int(1.8 * ocular)), 0, 0, 360, 1, -1)
+    photo = np.where(head[:, :, None] > 0, photo, 10).astype(np.uint8)
+    styles = generator.styles_for(Aligner(settings.alignment).align(photo, face), face.landmarks, b"k" * 32)
+    patch = skin_patch(face, photo.shape)
+
+    def tone_error(keep: bool) -> float:
+        generator.config = dataclasses.replace(generator.config, keep_skin_tone=keep, poisson=True)
+        stand_in = generator.stand_in(photo, face.landmarks, styles)
+        published = photo.copy()
+        published[stand_in.region.slices] = stand_in.pixels
+        return mean_colour_difference(photo[patch], published[patch])
+
+    loose, kept = tone_error(False), tone_error(True)
+    assert kept < 0.5 * loose and kept < 10.0, (loose, kept)

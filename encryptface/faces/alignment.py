@@ -28,6 +28,12 @@ class Region:
     def slices(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
+    def intersection(self, other: Region) -> Region | None:
+        """The pixels both rectangles cover (None when they do not overlap)."""
+        inside = Region(max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1),
+                        min(self.y1, other.y1))
+        return inside if inside.x1 > inside.x0 and inside.y1 > inside.y0 else None
+
 
 @dataclasses.dataclass(frozen=True)
 class AlignedFace:

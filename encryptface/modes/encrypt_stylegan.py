@@ -109,8 +109,15 @@ class StyleGANEncryptMode(ProtectionMode):
                                            self.generator.decoy_styles(record.styles, key))
         if stand_in is None:
             return None
-        photo[stand_in.region.slices] = stand_in.pixels
-        return stand_in.region
+        # Only the stored region may change: the decoy's mask follows another person's landmarks
+        # and can reach past it, onto pixels that are the published photo's own.
+        inside = stand_in.region.intersection(record.region)
+        if inside is None:
+            return None
+        offset = stand_in.region
+        photo[inside.slices] = stand_in.pixels[inside.y0 - offset.y0:inside.y1 - offset.y0,
+                                               inside.x0 - offset.x0:inside.x1 - offset.x0]
+        return inside
 
 
 @dataclasses.dataclass(frozen=True)

@@ -54,3 +54,10 @@ def test_paste_changes_only_the_paste_region(detector, settings):
     for face in detector.detect(rgb):
         regions_mask[aligner.paste_region(aligner.align(rgb, face), rgb.shape).slices] = True
     assert changed.any() and not (changed & ~regions_mask).any()
+
+
+def test_region_intersection():
+    from encryptface.faces.alignment import Region
+
+    assert Region(0, 0, 10, 10).intersection(Region(5, 2, 20, 8)) == Region(5, 2, 10, 8)
+    assert Region(0, 0, 10, 10).intersection(Region(10, 0, 20, 10)) is None  # touching edges only

@@ -161,6 +161,7 @@ class StyleGANTrainingSettings:
     seed: int
     bank_truncation: float
     truncation: float
+    decoy_truncation: float
     components: int
     encoder_alpha: float
     pose_alpha: float

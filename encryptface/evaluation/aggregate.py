@@ -73,6 +73,9 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
     result["realism"] = {
         "classifier_auc_original_vs_published": two_sample_auc(originals, published),
         "classifier_auc_by_features": two_sample_auc_by_group(originals, published),
+        # the same test for the first wrong password's decoy (modes that render decoys)
+        "classifier_auc_original_vs_decoy": two_sample_auc(
+            [r["original"] for r in realism if "decoy" in r], [r["decoy"] for r in realism if "decoy" in r]),
         "detection_score_ratio_mean": _mean([m["detection_score_ratio"] for m in ms
                                              if "detection_score_ratio" in m]),
         "landmark_error_iod_median": round(float(np.median(errors)), 4) if (errors := [

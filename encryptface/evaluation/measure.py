@@ -101,6 +101,10 @@ def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer]) -> dict:
     result["realism_features"] = {
         "original": np.round(realism_features(case.original[box]), 4).tolist(),
         "published": np.round(realism_features(case.published[box]), 4).tolist()}
+    if case.wrong:
+        # a wrong password's decoy is a face people see too; published as the stand-in is (JPEG q90)
+        result["realism_features"]["decoy"] = np.round(
+            realism_features(jpeg_round_trip(case.wrong[0])[box]), 4).tolist()
     if case.published_face is not None:
         ocular = float(np.linalg.norm(case.face.landmarks[1] - case.face.landmarks[0]))
         moved = np.linalg.norm(case.published_face.landmarks - case.face.landmarks, axis=1)

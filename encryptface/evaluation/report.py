@@ -27,7 +27,7 @@ def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], l
     ``far``, quality, cost, and recovery when there is any."""
     names = measured_recognizers(runs[0]["metrics"])
     head = ["settings", *[f"PSR {n}" for n in names], "PSNR face", "SSIM face", "redetected", "sharpness",
-            "skin dE", "realism AUC", "landmarks/IOD", "s/photo"]
+            "skin dE", "realism AUC", "decoy realism AUC", "landmarks/IOD", "s/photo"]
     recovery = "recovery" in runs[0]["metrics"]
     if recovery:
         head += [f"restored {n}" for n in names] + ["restore PSNR"]
@@ -41,6 +41,7 @@ def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], l
                 _fmt(quality["redetected_after_jpeg90"]), _fmt(quality.get("sharpness_ratio_mean"), 2),
                 _fmt(quality.get("skin_tone_delta_e_median"), 1),
                 _fmt(m.get("realism", {}).get("classifier_auc_original_vs_published")),
+                _fmt(m.get("realism", {}).get("classifier_auc_original_vs_decoy")),
                 _fmt(m.get("realism", {}).get("landmark_error_iod_median")),
                 _fmt(cost["scrub_seconds_per_photo_mean"], 2)]
         if recovery:

@@ -63,6 +63,7 @@ class StyleGANConfig:
     crop_size: int
     face_scale: float
     truncation: float
+    decoy_truncation: float  # ... of a wrong key's people (decoys)
     candidates: int
     transplant_attributes: bool  # the chosen person takes the target's sex/age/colouring coordinates
     coarse_layers: int       # layers [0, coarse): pose and head shape
@@ -82,6 +83,7 @@ class StyleGANConfig:
     @classmethod
     def read(cls, model_dir: Path) -> StyleGANConfig:
         data = json.loads((model_dir / CONFIG_FILE).read_text())
+        data.setdefault("decoy_truncation", data["truncation"])  # models written before the setting
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
 
 
@@ -111,23 +113,27 @@ class StyleGANGenerator:
         self.describer = DlibRecognizer()  # reads sex, age and build for the encoder (CC0 model)
 
     # -- styles ----------------------------------------------------------------------------------
-    def identities(self, key: bytes) -> np.ndarray:
+    def identities(self, key: bytes, truncation: float) -> np.ndarray:
         """The key's candidate synthetic people: truncated styles (candidates, 512)."""
         mean = self.fit.mean_style
-        return mean + self.config.truncation * (self.network.map(key_codes(key, self.config.candidates))
-                                                - mean)
+        return mean + truncation * (self.network.map(key_codes(key, self.config.candidates)) - mean)
 
     def styles_for(self, aligned: AlignedFace, landmarks: np.ndarray, key: bytes) -> np.ndarray:
         """(3, 512) coarse, identity, fine styles of the stand-in for one aligned face."""
         target = aligned_landmarks(aligned, landmarks, self.crop_size)
-        points = target.reshape(5, 2) * self.crop_size
-        descriptor = crop_descriptor(self.describer, aligned.crop, points)
-        photo_style = self.fit.encode(aligned.crop[None], descriptor[None])[0]
-        identity = self.nearest_identity(photo_style, key)
+        photo_style = self.photo_style(aligned, landmarks)
+        identity = self.nearest_identity(photo_style, key, self.config.truncation)
         share = self.config.coarse_from_photo
         coarse = self.fit.match_pose(share * photo_style + (1 - share) * identity, target,
                                      self.config.pose_strength)
         return np.stack([coarse, identity, photo_style])
+
+    def photo_style(self, aligned: AlignedFace, landmarks: np.ndarray) -> np.ndarray:
+        """The encoder's style (512,) of one aligned face: pose, light, hair, sex, age range and
+        colouring (far too coarse to reproduce the person)."""
+        points = aligned_landmarks(aligned, landmarks, self.crop_size).reshape(5, 2) * self.crop_size
+        descriptor = crop_descriptor(self.describer, aligned.crop, points)
+        return self.fit.encode(aligned.crop[None], descriptor[None])[0]
 
     def decoy_styles(self, published: np.ndarray, key: bytes) -> np.ndarray:
         """The styles (3, 512) of another synthetic person in the pose of the stored ``published``
@@ -137,18 +143,18 @@ class StyleGANGenerator:
         carry over from one person to another: reused, it turned the decoy's head away), with its
         own fine style (the photo's encoding is not stored; colour is matched to the photo)."""
         published = np.asarray(published, np.float32)
-        identity = self.nearest_identity(published[1], key)
+        identity = self.nearest_identity(published[1], key, self.config.decoy_truncation)
         share = self.config.coarse_from_photo
         coarse = self.fit.match_pose(share * published[0] + (1 - share) * identity,
                                      self.fit.pose(published[:1])[0])
         return np.stack([coarse, identity, identity])
 
-    def nearest_identity(self, style: np.ndarray, key: bytes) -> np.ndarray:
+    def nearest_identity(self, style: np.ndarray, key: bytes, truncation: float) -> np.ndarray:
         """The key's candidate person nearest ``style`` along the attribute directions (sex, age,
         colouring); with ``transplant_attributes``, moved onto ``style``'s coordinates along them,
         so that the match is exact and needs no search among many candidates (a search among many
         also picks the one most like the target, in the directions that are not attributes too)."""
-        candidates = self.identities(key)
+        candidates = self.identities(key, truncation)
         target = self.fit.attributes(style[None])
         gap = self.fit.attributes(candidates) - target
         nearest = int(np.argmin((gap ** 2).sum(1)))

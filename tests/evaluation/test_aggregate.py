@@ -1,5 +1,6 @@
 """Aggregation of per-face measurements against hand-computed cases."""
 
+import numpy as np
 import pytest
 
 from encryptface.evaluation.aggregate import aggregate, read_pairs
@@ -75,3 +76,20 @@ def test_an_archive_without_identities_still_gets_the_label_free_metrics():
     assert metrics["quality"]["psnr_face_db_mean"] == 30.0 and metrics["recovery"]["psnr_face_db_min"] == 30.0
     assert metrics["realism"]["landmark_error_iod_median"] == 0.02
     assert metrics["realism"]["classifier_auc_original_vs_published"] is None  # under 10 photos
+
+
+def test_decoys_get_their_own_realism_test_and_faces_without_decoys_are_left_out_of_it():
+    rng = np.random.default_rng(0)
+    faces = []
+    for index in range(24):
+        face = _face(str(index), [0.0], None, [5.0])
+        original = rng.normal(size=6)
+        published = original + 0.01 * rng.normal(size=6)
+        features = {"original": original.tolist(), "published": published.tolist()}
+        if index < 12:  # decoys far from every original; the other faces have none
+            features["decoy"] = (original + 5.0).tolist()
+        face["realism_features"] = features
+        faces.append(face)
+    realism = aggregate(faces, fars=(0.5,))["realism"]
+    assert realism["classifier_auc_original_vs_decoy"] > 0.95
+    assert realism["classifier_auc_original_vs_published"] < realism["classifier_auc_original_vs_decoy"]

@@ -101,9 +101,9 @@ def test_different_keys_pick_different_people(tiny):
 
     generator = create_mode("encrypt", tiny[0]).generator
     style = generator.fit.mean_style
-    people = [generator.nearest_identity(style, bytes([k]) * 32) for k in range(4)]
+    people = [generator.nearest_identity(style, bytes([k]) * 32, 1.0) for k in range(4)]
     assert all(not np.allclose(a, b) for i, a in enumerate(people) for b in people[i + 1:])
-    assert np.array_equal(people[0], generator.nearest_identity(style, bytes([0]) * 32))
+    assert np.array_equal(people[0], generator.nearest_identity(style, bytes([0]) * 32, 1.0))
 
 
 def test_a_face_too_small_for_the_generator_is_sealed_with_a_reason(tiny, master_key, keys):
@@ -156,7 +156,7 @@ def test_transplanted_people_take_the_targets_attributes_and_stay_different(tiny
     generator.config = dataclasses.replace(generator.config, transplant_attributes=True, candidates=1)
     fit = generator.fit
     target = fit.mean_style + 3.0 * fit.attribute_basis[0]
-    people = [generator.nearest_identity(target, bytes([k]) * 32) for k in range(3)]
+    people = [generator.nearest_identity(target, bytes([k]) * 32, 1.0) for k in range(3)]
     for person in people:
         np.testing.assert_allclose(fit.attributes(person[None]), fit.attributes(target[None]), atol=1e-3)
     assert all(np.linalg.norm(a - b) > 1.0 for i, a in enumerate(people) for b in people[i + 1:])
@@ -195,3 +195,31 @@ def test_the_stand_in_keeps_the_photos_skin_tone_when_the_mask_border_is_dark(se
 
     loose, kept = tone_error(False), tone_error(True)
     assert kept < 0.5 * loose and kept < 10.0, (loose, kept)
+
+
+def test_decoy_truncation_spreads_the_decoys_people_only_and_old_models_read_it_as_truncation(tiny, tmp_path):
+    import json
+    import shutil
+
+    from encryptface.models.stylegan_generator import CONFIG_FILE, StyleGANConfig
+    from encryptface.modes import create_mode
+
+    generator = create_mode("encrypt", tiny[0]).generator
+    fit = generator.fit
+    published = np.stack([fit.mean_style, fit.mean_style + 2.0 * fit.attribute_basis[0]])
+
+    def decoy_identity(decoy_truncation: float) -> np.ndarray:
+        generator.config = dataclasses.replace(generator.config, decoy_truncation=decoy_truncation)
+        return generator.decoy_styles(published, b"w" * 32)[1]
+
+    near, far = decoy_identity(1.0), decoy_identity(1.5)
+    # the same person's attributes (transplanted), further from the average person elsewhere
+    np.testing.assert_allclose(fit.attributes(near[None]), fit.attributes(far[None]), atol=1e-3)
+    assert np.linalg.norm(far - fit.mean_style) > 1.2 * np.linalg.norm(near - fit.mean_style)
+
+    model = tmp_path / "model"
+    shutil.copytree(generator.model_dir, model)
+    config = json.loads((model / CONFIG_FILE).read_text())
+    del config["decoy_truncation"]
+    (model / CONFIG_FILE).write_text(json.dumps({**config, "truncation": 0.9}))
+    assert StyleGANConfig.read(model).decoy_truncation == 0.9

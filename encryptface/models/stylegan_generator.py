@@ -221,7 +221,7 @@ class StyleGANGenerator:
             return None
         to_photo = similarity_transform(np.asarray(found.landmarks, np.float64),
                                         np.asarray(landmarks, np.float64))
-        mask = self._mask(image.shape[:2], found.landmarks)
+        mask = face_mask(image.shape[:2], found.landmarks, self.config)
         region = _bounds(mask, to_photo, photo.shape)
         if region is None:
             return None
@@ -245,12 +245,6 @@ class StyleGANGenerator:
                 face = face + (colour_stats(target, skin)[0] - colour_stats(face, skin)[0])
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
         return region, np.clip(blended + 0.5, 0, 255).astype(np.uint8)
-
-    def _mask(self, shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
-        """The feathered inner-face mask (hairline to chin, cheek to cheek) in the render's frame."""
-        config = self.config
-        return _ellipse(shape, landmarks, config.mask_above, config.mask_below, config.mask_width,
-                        config.feather)
 
 
 # Colour is compared over the skin between eyes and mouth (eye-to-mouth distances above the eyes,
@@ -276,6 +270,25 @@ def _ellipse(shape: tuple[int, int], landmarks: np.ndarray, above: float, below:
     inner = (max(1, int(axes[0] - blur)), max(1, int(axes[1] - blur)))
     cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))), inner, angle, 0, 360, 1.0, -1)
     return cv2.GaussianBlur(mask, (0, 0), blur / 2)
+
+
+def face_mask(shape: tuple[int, int], landmarks: np.ndarray, config: StyleGANConfig) -> np.ndarray:
+    """The feathered inner-face blend mask (hairline to chin, cheek to cheek) in an image of
+    ``shape`` whose face has ``landmarks``, faded out towards the image's edges: in a render the
+    ellipse reaches past them (the chin side in about half of the renders), and cut off there it
+    pasted as a straight seam across the neck or the hair."""
+    ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
+    return (_ellipse(shape, landmarks, config.mask_above, config.mask_below, config.mask_width,
+                     config.feather) * _edge_fade(shape, max(1.0, config.feather * ocular)))
+
+
+def _edge_fade(shape: tuple[int, int], width: float) -> np.ndarray:
+    """1 inside, falling smoothly to 0 over ``width`` pixels at the image's borders."""
+    def ramp(length: int) -> np.ndarray:
+        distance = np.minimum(np.arange(length), np.arange(length)[::-1]) + 0.5
+        t = np.clip(distance / width, 0.0, 1.0)
+        return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+    return ramp(shape[0])[:, None] * ramp(shape[1])[None, :]
 
 
 def pose_miss(measured: np.ndarray, target: np.ndarray) -> float:

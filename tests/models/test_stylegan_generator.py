@@ -34,3 +34,18 @@ def test_grain_is_the_stand_ins_own():
     assert np.array_equal(grain_one, _match_detail(one, photo, alpha, 1.0) - one)
     grain_two = _match_detail(two, photo, alpha, 1.0) - two
     assert abs(np.corrcoef(grain_one[:, :, 0].ravel(), grain_two[:, :, 0].ravel())[0, 1]) < 0.1
+
+
+def test_the_blend_mask_fades_out_before_the_renders_edge(settings):
+    """A render's face fills its frame: the mask's chin side reaches past the bottom edge in about
+    half of the renders, and cut off there it pasted as a straight seam. It must fall to zero
+    smoothly, with no step to the outside, and still cover the face."""
+    from encryptface.config import resolve_weight
+    from encryptface.models.stylegan_generator import StyleGANConfig, face_mask
+
+    config = StyleGANConfig.read(resolve_weight(settings.encrypt.stylegan_model))
+    landmarks = np.array([[200, 300], [330, 300], [265, 350], [215, 420], [315, 420]], np.float32)
+    mask = face_mask((512, 512), landmarks, config)
+    steps = [np.abs(np.diff(np.pad(mask, 1), axis=axis)).max() for axis in (0, 1)]
+    assert max(steps) < 0.1, steps
+    assert mask[-1].max() < 0.01 and mask[360, 265] > 0.99

@@ -181,6 +181,7 @@ class StyleGANTrainingSettings:
     grain: float
     poisson: bool
     keep_skin_tone: bool
+    no_added_eyewear: bool
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,7 +8,8 @@ For one detected face:
    nearest ``w_photo`` along the attribute directions (sex, age range, colouring: the directions the
    encoder reads best) becomes the identity; with ``transplant_attributes`` its coordinates along
    those directions are then set to ``w_photo``'s (an exact match without searching many
-   candidates, which also picks the one most like the target in every other way);
+   candidates, which also picks the one most like the target in every other way); with
+   ``no_added_eyewear`` it gets no glasses where the photo's face has none;
 3. per-layer styles: coarse layers = ``w_photo`` edited so that the predicted landmarks are the
    photo's (yaw, pitch, mouth), middle (identity) layers = the key's person, fine layers (colour,
    light) = ``w_photo``;
@@ -34,13 +35,15 @@ import numpy as np
 from encryptface.config import DetectionSettings
 from encryptface.faces.alignment import AlignedFace, Region, canonical_template, similarity_transform
 from encryptface.faces.detection import Face, FaceDetector, nearest_centre
+from encryptface.faces.eyewear import eyewear_features, wears_eyewear
 from encryptface.faces.recognition import DlibRecognizer
 from encryptface.imaging.colour import colour_stats, transfer_colours
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
-from encryptface.models.stylegan_encoder import StyleFit, aligned_landmarks, crop_descriptor
+from encryptface.models.stylegan_encoder import EyewearEdit, StyleFit, aligned_landmarks, crop_descriptor
 
 CONFIG_FILE = "config.json"
 FIT_FILE = "styles.npz"
+EYEWEAR_FILE = "eyewear.npz"  # models trained before it have none (no eyewear edit)
 # A stand-in's coarse and identity styles are published in its record (what decoys need); its fine
 # style, the photo's own encoding, is not.
 PUBLISHED_STYLES = 2
@@ -79,11 +82,13 @@ class StyleGANConfig:
     grain: float             # noise added where the render is smoother than the photo (its share)
     poisson: bool            # Poisson-blend the face into the photo before the feathered paste
     keep_skin_tone: bool     # ... then set the skin's mean colour back to the photo's
+    no_added_eyewear: bool   # the key's person gets no glasses where the photo's face has none
 
     @classmethod
     def read(cls, model_dir: Path) -> StyleGANConfig:
         data = json.loads((model_dir / CONFIG_FILE).read_text())
         data.setdefault("decoy_truncation", data["truncation"])  # models written before the setting
+        data.setdefault("no_added_eyewear", False)  # ... and before eyewear.npz
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
 
 
@@ -107,6 +112,8 @@ class StyleGANGenerator:
         self.model_id = self.config.model_id
         self.crop_size, self.face_scale = self.config.crop_size, self.config.face_scale
         self.fit = StyleFit.load(self.model_dir / FIT_FILE)
+        eyewear = self.model_dir / EYEWEAR_FILE
+        self.eyewear = EyewearEdit.load(eyewear) if eyewear.exists() else None
         self.template = canonical_template(self.crop_size, self.face_scale)
         self.network = StyleGAN(threads)
         self.detector = FaceDetector(detection)
@@ -123,6 +130,10 @@ class StyleGANGenerator:
         target = aligned_landmarks(aligned, landmarks, self.crop_size)
         photo_style = self.photo_style(aligned, landmarks)
         identity = self.nearest_identity(photo_style, key, self.config.truncation)
+        if self.eyewear is not None and self.config.no_added_eyewear:
+            features = eyewear_features(aligned.crop[None], self.template)
+            if not wears_eyewear(features, self.eyewear.reference)[0]:
+                identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
         share = self.config.coarse_from_photo
         coarse = self.fit.match_pose(share * photo_style + (1 - share) * identity, target,
                                      self.config.pose_strength)
@@ -139,11 +150,15 @@ class StyleGANGenerator:
         """The styles (3, 512) of another synthetic person in the pose of the stored ``published``
         coarse and identity styles (2, 512) -- what a wrong key shows when decoys are asked for.
         The decoy is the wrong key's person matched to the published person's attributes (same sex
-        and age range), turned to the landmarks the published coarse style gives (a pose edit does not
-        carry over from one person to another: reused, it turned the decoy's head away), with its
-        own fine style (the photo's encoding is not stored; colour is matched to the photo)."""
+        and age range; no glasses if the published person has none), turned to the landmarks the
+        published coarse style gives (a pose edit does not carry over from one person to another:
+        reused, it turned the decoy's head away), with its own fine style (the photo's encoding is
+        not stored; colour is matched to the photo)."""
         published = np.asarray(published, np.float32)
         identity = self.nearest_identity(published[1], key, self.config.decoy_truncation)
+        if self.eyewear is not None and self.config.no_added_eyewear:
+            if not self.eyewear.worn_by(published[1], self.fit.mean_style):
+                identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
         share = self.config.coarse_from_photo
         coarse = self.fit.match_pose(share * published[0] + (1 - share) * identity,
                                      self.fit.pose(published[:1])[0])

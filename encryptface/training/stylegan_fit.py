@@ -8,7 +8,8 @@ import logging
 import numpy as np
 
 from encryptface.faces.alignment import Aligner
-from encryptface.models.stylegan_encoder import StyleFit, crop_features, crop_landmarks
+from encryptface.faces.eyewear import eyewear_features, eyewear_reference, wears_eyewear
+from encryptface.models.stylegan_encoder import EyewearEdit, StyleFit, crop_features, crop_landmarks
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,36 @@ def fit_styles(bank: dict[str, np.ndarray], aligner: Aligner, components: int, e
                        "samples": int(len(styles))}
     log.info("style fit: %s", metrics)
     return fit, metrics
+
+
+# Fewer renders than this with (or without) eyewear in the bank and the edit is left out (zero
+# direction): a tiny bank cannot say which way glasses lie.
+MIN_EYEWEAR_RENDERS = 10
+
+
+def fit_eyewear(bank: dict[str, np.ndarray], aligner: Aligner, fit: StyleFit,
+                truncation: float) -> tuple[EyewearEdit, dict]:
+    """The glasses direction of w (the mean difference between renders the eyewear test calls
+    bespectacled and the rest, orthogonal to ``fit``'s attribute directions) and the bare faces'
+    cap along it, untruncated (the bank was rendered at ``truncation``)."""
+    features = eyewear_features(bank["crops"], aligner.template)
+    reference = eyewear_reference(features)
+    worn = wears_eyewear(features, reference)
+    offsets = (bank["w"] - fit.mean_style) / truncation
+    direction = np.zeros(offsets.shape[1], np.float32)
+    cap = np.float32(0.0)
+    if min(worn.sum(), (~worn).sum()) >= MIN_EYEWEAR_RENDERS:
+        direction = offsets[worn].mean(0) - offsets[~worn].mean(0)
+        direction -= fit.attribute_basis.T @ (fit.attribute_basis @ direction)
+        direction /= np.linalg.norm(direction)
+        coordinates = offsets @ direction
+        # halfway between the groups (capped at the bare mean, half of all people were moved onto
+        # one value, which made two decoys of a photo more alike)
+        cap = np.float32((coordinates[~worn].mean() + coordinates[worn].mean()) / 2)
+    metrics = {"eyewear_share_of_bank": round(float(worn.mean()), 4),
+               "eyewear_cap": round(float(cap), 3)}
+    log.info("eyewear: %s", metrics)
+    return EyewearEdit(direction.astype(np.float32), np.asarray(cap, np.float32), reference), metrics
 
 
 def _r2(truth: np.ndarray, predicted: np.ndarray) -> float:

@@ -1,7 +1,7 @@
 """Train the stylegan generator's small parts (seeded; ~15 minutes on 2 CPU cores for 3,000 renders).
 
 render a bank of synthetic faces -> fit encoder + pose model -> write the model directory:
-``config.json``, ``styles.npz``, ``samples.png`` (stand-ins of rendered test faces) and
+``config.json``, ``styles.npz``, ``eyewear.npz``, ``samples.png`` (stand-ins of rendered test faces) and
 ``MODEL_CARD.md``. No photo of a real person is used: the bank is the generator's own output.
 """
 
@@ -20,9 +20,15 @@ from encryptface.faces.alignment import Aligner
 from encryptface.imaging.plots import image_grid, save_png
 from encryptface.models import STYLEGAN_ID_PREFIX
 from encryptface.models.stylegan import LICENCE
-from encryptface.models.stylegan_generator import CONFIG_FILE, FIT_FILE, StyleGANConfig, StyleGANGenerator
+from encryptface.models.stylegan_generator import (
+    CONFIG_FILE,
+    EYEWEAR_FILE,
+    FIT_FILE,
+    StyleGANConfig,
+    StyleGANGenerator,
+)
 from encryptface.training.stylegan_bank import render_bank
-from encryptface.training.stylegan_fit import fit_styles
+from encryptface.training.stylegan_fit import fit_eyewear, fit_styles
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +51,11 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     rendered = time.perf_counter() - started
     fit, metrics = fit_styles(bank, Aligner(settings.alignment), training.components,
                               training.encoder_alpha, training.pose_alpha, training.attributes)
+    eyewear, eyewear_metrics = fit_eyewear(bank, Aligner(settings.alignment), fit, training.bank_truncation)
+    metrics.update(eyewear_metrics)
     output.mkdir(parents=True, exist_ok=True)
     fit.save(output / FIT_FILE)
+    eyewear.save(output / EYEWEAR_FILE)
     digest = fit.fingerprint()
     # the scrub-time settings are the training section's fields of the same names
     config = StyleGANConfig(
@@ -97,7 +106,8 @@ def write_model_card(output: Path, config: StyleGANConfig, training: object, met
              "here: a ridge encoder from the 32 px aligned crop (PCA) to a style, a linear pose "
              "model (style -> landmarks in the aligned crop) and the principal directions along "
              "which the key's synthetic person is matched to the photo (sex, age range, "
-             "colouring).", "",
+             "colouring), plus a glasses direction (`eyewear.npz`: the key's person gets "
+             "no glasses where the photo's face has none).", "",
              "## Data", "",
              "Only faces the StyleGAN renders itself: seeded codes, truncated styles, each render "
              "detected by YuNet and aligned by the project's aligner. No photo of a real person.", "",

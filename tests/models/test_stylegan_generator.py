@@ -49,3 +49,22 @@ def test_the_blend_mask_fades_out_before_the_renders_edge(settings):
     steps = [np.abs(np.diff(np.pad(mask, 1), axis=axis)).max() for axis in (0, 1)]
     assert max(steps) < 0.1, steps
     assert mask[-1].max() < 0.01 and mask[360, 265] > 0.99
+
+
+def test_the_eyewear_edit_caps_only_the_glasses_coordinate():
+    from encryptface.models.stylegan_encoder import EyewearEdit
+
+    rng = np.random.default_rng(3)
+    direction = rng.standard_normal(512).astype(np.float32)
+    direction /= np.linalg.norm(direction)
+    edit = EyewearEdit(direction, np.asarray(0.8, np.float32), np.zeros((2, 3), np.float32))
+    mean = rng.standard_normal(512).astype(np.float32)
+    person = mean + rng.standard_normal(512).astype(np.float32)
+    person += (3.0 - edit.coordinate(person, mean)) * direction  # far along: glasses
+    assert edit.worn_by(person, mean)
+    bare = edit.without_glasses(person, mean)
+    assert abs(edit.coordinate(bare, mean) - 0.8) < 1e-4 and not edit.worn_by(bare, mean)
+    rest = (bare - person) - ((bare - person) @ direction) * direction  # nothing else changes
+    assert np.abs(rest).max() < 1e-4
+    below = bare - 2.0 * direction  # a person already under the cap is left as they are
+    np.testing.assert_allclose(edit.without_glasses(below, mean), below, atol=1e-5)

@@ -20,7 +20,6 @@ from benchmarks.sweep import split_people
 from encryptface.config import load_settings, resolve_weight
 from encryptface.faces.alignment import Aligner
 from encryptface.faces.detection import nearest_centre
-from encryptface.faces.eyewear import eyewear_features, wears_eyewear
 from encryptface.imaging.codecs import decode_image
 from encryptface.models.stylegan_generator import StyleGANGenerator
 from encryptface.runtime import limit_threads
@@ -45,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         face = nearest_centre(generator.detector.detect(image), image.shape)
         if face is None:
             return False, None
-        features = eyewear_features(aligner.align(image, face).crop[None], aligner.template)
-        return bool(wears_eyewear(features, generator.eyewear.reference)[0]), face
+        return generator.has_eyewear(aligner.align(image, face).crop), face
 
     outcomes: dict[bool, list[tuple[bool, bool]]] = {False: [], True: []}
     for index, photos in enumerate(split_people(settings, args.split, args.faces)):

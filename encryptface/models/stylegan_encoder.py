@@ -119,8 +119,6 @@ class StyleFit(SavedArrays):
         return digest.hexdigest()[:10]
 
 
-
-
 @dataclasses.dataclass(frozen=True)
 class EyewearEdit(SavedArrays):
     """No glasses on a face that had none (shipped as ``eyewear.npz``, fitted with the styles): the

@@ -130,14 +130,20 @@ class StyleGANGenerator:
         target = aligned_landmarks(aligned, landmarks, self.crop_size)
         photo_style = self.photo_style(aligned, landmarks)
         identity = self.nearest_identity(photo_style, key, self.config.truncation)
-        if self.eyewear is not None and self.config.no_added_eyewear:
-            features = eyewear_features(aligned.crop[None], self.template)
-            if not wears_eyewear(features, self.eyewear.reference)[0]:
-                identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
+        if self.eyewear is not None and self.config.no_added_eyewear and not self.has_eyewear(aligned.crop):
+            identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
         share = self.config.coarse_from_photo
         coarse = self.fit.match_pose(share * photo_style + (1 - share) * identity, target,
                                      self.config.pose_strength)
         return np.stack([coarse, identity, photo_style])
+
+    def has_eyewear(self, crop: np.ndarray) -> bool:
+        """Whether the face of an aligned crop wears glasses or dark lenses (the eyewear test with
+        this model's calibration; models without ``eyewear.npz`` have none)."""
+        if self.eyewear is None:
+            raise ValueError(f"{self.model_dir} has no {EYEWEAR_FILE} (retrain it with train-stylegan)")
+        features = eyewear_features(crop[None], self.template)
+        return bool(wears_eyewear(features, self.eyewear.reference)[0])
 
     def photo_style(self, aligned: AlignedFace, landmarks: np.ndarray) -> np.ndarray:
         """The encoder's style (512,) of one aligned face: pose, light, hair, sex, age range and
@@ -156,9 +162,9 @@ class StyleGANGenerator:
         not stored; colour is matched to the photo)."""
         published = np.asarray(published, np.float32)
         identity = self.nearest_identity(published[1], key, self.config.decoy_truncation)
-        if self.eyewear is not None and self.config.no_added_eyewear:
-            if not self.eyewear.worn_by(published[1], self.fit.mean_style):
-                identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
+        if (self.eyewear is not None and self.config.no_added_eyewear
+                and not self.eyewear.worn_by(published[1], self.fit.mean_style)):
+            identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
         share = self.config.coarse_from_photo
         coarse = self.fit.match_pose(share * published[0] + (1 - share) * identity,
                                      self.fit.pose(published[:1])[0])

@@ -49,9 +49,10 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     bank = render_bank(settings, bank_folder(settings), training.samples, training.seed,
                        training.bank_truncation, training.chunk, threads)
     rendered = time.perf_counter() - started
-    fit, metrics = fit_styles(bank, Aligner(settings.alignment), training.components,
-                              training.encoder_alpha, training.pose_alpha, training.attributes)
-    eyewear, eyewear_metrics = fit_eyewear(bank, Aligner(settings.alignment), fit, training.bank_truncation)
+    aligner = Aligner(settings.alignment)
+    fit, metrics = fit_styles(bank, aligner, training.components, training.encoder_alpha,
+                              training.pose_alpha, training.attributes)
+    eyewear, eyewear_metrics = fit_eyewear(bank, aligner, fit, training.bank_truncation)
     metrics.update(eyewear_metrics)
     output.mkdir(parents=True, exist_ok=True)
     fit.save(output / FIT_FILE)
@@ -68,8 +69,7 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     metrics.update(bank_faces_with_detection=f"{len(bank['w'])}/{training.samples}",
                    render_seconds=round(rendered, 1),
                    training_seconds=round(time.perf_counter() - started, 1))
-    save_png(output / "samples.png", sample_sheet(generator, Aligner(settings.alignment), bank,
-                                                  training.seed))
+    save_png(output / "samples.png", sample_sheet(generator, aligner, bank, training.seed))
     write_model_card(output, config, training, metrics)
     return metrics
 

@@ -243,7 +243,6 @@ def test_a_bare_face_gets_no_glasses_from_a_key_whose_person_wears_them(settings
     from encryptface.config import resolve_weight
     from encryptface.faces.alignment import Aligner
     from encryptface.faces.detection import nearest_centre
-    from encryptface.faces.eyewear import eyewear_features, wears_eyewear
     from encryptface.models.stylegan_generator import StyleGANGenerator
 
     generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model), settings.detection, 2)
@@ -259,8 +258,7 @@ def test_a_bare_face_gets_no_glasses_from_a_key_whose_person_wears_them(settings
 
     def wears(image):
         face = nearest_centre(generator.detector.detect(image), image.shape)
-        features = eyewear_features(aligner.align(image, face).crop[None], aligner.template)
-        return bool(wears_eyewear(features, eyewear.reference)[0]), face
+        return generator.has_eyewear(aligner.align(image, face).crop), face
 
     outcomes = {False: [], True: []}
     for index, photos in enumerate(lfw_people(min_images=1, count=10)):

@@ -15,7 +15,9 @@ import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from encryptface.generators import GeneratorName
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 WEIGHTS_DIR = PACKAGE_DIR / "weights"
@@ -23,24 +25,49 @@ SAMPLES_DIR = PACKAGE_DIR / "samples"
 DEFAULT_CONF = PACKAGE_DIR / "conf" / "default.toml"
 ENV_PREFIX = "ENCRYPTFACE__"
 
+# The allowed values of the enumerated settings. The code that consumes a setting reads its choices
+# from here (``typing.get_args``), so a value is refused once, on the driver, when it is loaded.
+OutputFormat = Literal["jpeg", "png"]
+RetryMode = Literal["legacy", "standard", "adaptive"]  # botocore's retry modes
+Backend = Literal["openvino", "torch"]
+Precision = Literal["int8", "f32"]
+Residual = Literal["permuted", "sealed"]
+PerformanceHint = Literal["LATENCY", "THROUGHPUT"]
+CloakMethod = Literal["pgd", "pgd-targeted", "tip-im"]
+CloakNorm = Literal["l2", "linf"]
+SurrogateName = Literal["facenet", "mobilefacenet", "arcface"]  # differentiable recognisers
+KdfAlgorithm = Literal["scrypt"]
+MIN_SCRYPT_N_LOG2 = 14  # below this scrypt is too cheap to slow a password guesser
+
+
+class SettingsError(ValueError):
+    """A setting is unknown, malformed or out of its allowed values; the one-line message names
+    the setting, the value, where it came from and what is allowed."""
+
+
+def _bounds(minimum: float | None = None, maximum: float | None = None, *,
+            above: float | None = None) -> Any:
+    """A settings field with a numeric range, checked at load (``above``: an exclusive minimum)."""
+    return dataclasses.field(metadata={"minimum": minimum, "maximum": maximum, "above": above})
+
 
 @dataclasses.dataclass(frozen=True)
 class StorageSettings:
     extensions: tuple[str, ...]
     endpoint_url: str
     region: str
-    retry_mode: str
-    max_attempts: int
-    list_page_size: int
+    retry_mode: RetryMode
+    max_attempts: int = _bounds(1)
+    list_page_size: int = _bounds(1, 1000)
 
 
 @dataclasses.dataclass(frozen=True)
 class ImageSettings:
-    max_bytes: int
-    max_pixels: int
-    max_seconds: float
-    output_format: str
-    jpeg_quality: int
+    max_bytes: int = _bounds(1)
+    max_pixels: int = _bounds(1)
+    max_seconds: float = _bounds(0)
+    output_format: OutputFormat
+    jpeg_quality: int = _bounds(1, 100)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,59 +81,59 @@ class DetectionSettings:
 
 @dataclasses.dataclass(frozen=True)
 class AlignmentSettings:
-    crop_size: int
-    face_scale: float
-    feather: float
+    crop_size: int = _bounds(8)
+    face_scale: float = _bounds(maximum=1, above=0)
+    feather: float = _bounds(0, 0.5)
 
 
 @dataclasses.dataclass(frozen=True)
 class SealSettings:
-    pixel_blocks: int
+    pixel_blocks: int = _bounds(1)
 
 
 @dataclasses.dataclass(frozen=True)
 class EncryptSettings:
-    generator: str
+    generator: GeneratorName
     stylegan_model: str
-    stylegan_min_face: float
+    stylegan_min_face: float = _bounds(0)
     decoys: bool
     model: str
-    backend: str
-    precision: str
-    residual: str
-    performance_hint: str
+    backend: Backend
+    precision: Precision
+    residual: Residual
+    performance_hint: PerformanceHint
 
 
 @dataclasses.dataclass(frozen=True)
 class CloakSettings:
-    method: str
-    surrogates: tuple[str, ...]
-    norm: str
-    epsilon: float
-    step_size: float
-    steps: int
+    method: CloakMethod
+    surrogates: tuple[SurrogateName, ...]
+    norm: CloakNorm
+    epsilon: float = _bounds(above=0)
+    step_size: float = _bounds(above=0)
+    steps: int = _bounds(0)
     stop_margin: float
-    momentum: float
+    momentum: float = _bounds(0, 1)
     random_start: bool
-    target_weight: float
-    targets: int
-    naturalness: float
-    texture: float
-    jitter: float
-    resize_min: float
-    blur: float
-    views: int
-    jpeg_quality: int
-    work_size: int
+    target_weight: float = _bounds(0)
+    targets: int = _bounds(0)
+    naturalness: float = _bounds(0)
+    texture: float = _bounds(0)
+    jitter: float = _bounds(0)
+    resize_min: float = _bounds(maximum=1, above=0)
+    blur: float = _bounds(0)
+    views: int = _bounds(1)
+    jpeg_quality: int = _bounds(0, 100)
+    work_size: int = _bounds(16)
     seed: int
 
 
 @dataclasses.dataclass(frozen=True)
 class KdfSettings:
-    algorithm: str
-    n_log2: int
-    r: int
-    p: int
+    algorithm: KdfAlgorithm
+    n_log2: int = _bounds(MIN_SCRYPT_N_LOG2)
+    r: int = _bounds(1)
+    p: int = _bounds(1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,17 +148,19 @@ class RecognitionSettings:
 @dataclasses.dataclass(frozen=True)
 class VerifySettings:
     seal_embeddings: bool
+    far: float
+    far_one_to_one: float
 
 
 @dataclasses.dataclass(frozen=True)
 class SparkSettings:
     master: str
     app_name: str
-    images_per_partition: int
-    batch_size: int
-    threads_per_task: int
-    task_cpus: int
-    max_records_per_file: int
+    images_per_partition: int = _bounds(1)
+    batch_size: int = _bounds(1)
+    threads_per_task: int = _bounds(0)
+    task_cpus: int = _bounds(0)
+    max_records_per_file: int = _bounds(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,16 +168,16 @@ class TrainingSettings:
     data: str
     autoencoder: str
     output: str
-    validation_fraction: float
-    early_stopping_fraction: float
-    components: int
-    flow_dim: int
-    flow_layers: int
-    flow_hidden: int
-    steps: int
-    batch_size: int
-    learning_rate: float
-    quantize_faces: int
+    validation_fraction: float = _bounds(0, 1)
+    early_stopping_fraction: float = _bounds(0, 1)
+    components: int = _bounds(1)
+    flow_dim: int = _bounds(1)
+    flow_layers: int = _bounds(1)
+    flow_hidden: int = _bounds(1)
+    steps: int = _bounds(1)
+    batch_size: int = _bounds(1)
+    learning_rate: float = _bounds(above=0)
+    quantize_faces: int = _bounds(0)
     seed: int
 
 
@@ -156,29 +185,29 @@ class TrainingSettings:
 class StyleGANTrainingSettings:
     output: str
     cache: str
-    samples: int
-    chunk: int
+    samples: int = _bounds(1)
+    chunk: int = _bounds(1)
     seed: int
-    bank_truncation: float
-    truncation: float
-    decoy_truncation: float
-    components: int
-    encoder_alpha: float
-    pose_alpha: float
-    attributes: int
-    candidates: int
+    bank_truncation: float = _bounds(0)
+    truncation: float = _bounds(0)
+    decoy_truncation: float = _bounds(0)
+    components: int = _bounds(1)
+    encoder_alpha: float = _bounds(0)
+    pose_alpha: float = _bounds(0)
+    attributes: int = _bounds(0)
+    candidates: int = _bounds(1)
     transplant_attributes: bool
-    coarse_layers: int
-    coarse_from_photo: float
-    identity_layers: int
+    coarse_layers: int = _bounds(0)
+    coarse_from_photo: float = _bounds(0, 1)
+    identity_layers: int = _bounds(0)
     pose_strength: float
-    pose_tolerance: float
-    pose_passes: int
+    pose_tolerance: float = _bounds(0)
+    pose_passes: int = _bounds(0)
     mask_above: float
     mask_below: float
     mask_width: float
-    feather: float
-    grain: float
+    feather: float = _bounds(0)
+    grain: float = _bounds(0)
     poisson: bool
     keep_skin_tone: bool
     no_added_eyewear: bool
@@ -215,20 +244,23 @@ def load_settings(conf_file: str | os.PathLike[str] | None = None,
                   overrides: Iterable[str] = (),
                   environ: Mapping[str, str] | None = None) -> Settings:
     """Load the default file, then ``conf_file``, then ``ENCRYPTFACE__SECTION__KEY`` env vars,
-    then ``section.key=value`` overrides (values parsed as TOML, falling back to a plain string)."""
-    with open(default_conf_path(), "rb") as fh:
-        data = tomllib.load(fh)
+    then ``section.key=value`` overrides (values parsed as TOML, falling back to a plain string).
+
+    Every value is checked here, once: a setting that is unknown, of the wrong type, not one of its
+    allowed values or out of its range raises :class:`SettingsError`."""
+    default = default_conf_path()
+    data = _read_toml(default)
+    origins = {f"{section}.{key}": str(default) for section, values in data.items() for key in values}
     if conf_file:
-        with open(conf_file, "rb") as fh:
-            _merge(data, tomllib.load(fh), str(conf_file))
+        _merge(data, _read_toml(Path(conf_file)), str(conf_file), origins)
     environ = os.environ if environ is None else environ
-    env_pairs = [(k[len(ENV_PREFIX):].lower().replace("__", "."), v)
+    env_pairs = [(k[len(ENV_PREFIX):].lower().replace("__", "."), v, k)
                  for k, v in environ.items() if k.startswith(ENV_PREFIX)]
-    flag_pairs = [_split_override(item) for item in overrides]
-    for dotted, raw in env_pairs + flag_pairs:
+    flag_pairs = [(*_split_override(item), "--set") for item in overrides]
+    for dotted, raw, origin in env_pairs + flag_pairs:
         section, _, key = dotted.partition(".")
-        _merge(data, {section: {key: _parse_value(raw)}}, dotted)
-    return _build(Settings, data, "")
+        _merge(data, {section: {key: _parse_value(raw)}}, origin, origins)
+    return _build(Settings, data, "", origins)
 
 
 def resolve_repo_path(path: str) -> Path:
@@ -246,9 +278,9 @@ def resolve_weight(path: str) -> Path:
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
-def parse_bool(value: Any, name: str) -> bool:
+def parse_bool(value: Any, name: str, origin: str = "") -> bool:
     """A setting's truth value: a bool, 0/1, or true/false/yes/no/on/off/1/0 in any case; anything
-    else is an error (``bool("False")`` would be True)."""
+    else is a :class:`SettingsError` (``bool("False")`` would be True)."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -256,13 +288,28 @@ def parse_bool(value: Any, name: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValueError(f"setting {name} must be true or false, not {value!r}")
+    raise _invalid(name, value, origin, "must be true or false")
+
+
+def _invalid(name: str, value: Any, origin: str, allowed: str) -> SettingsError:
+    where = f" (from {origin})" if origin else ""
+    return SettingsError(f"setting {name} = {value!r}{where}: {allowed}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from None
 
 
 def _split_override(item: str) -> tuple[str, str]:
     dotted, sep, raw = item.partition("=")
     if not sep or "." not in dotted:
-        raise ValueError(f"override must look like section.key=value, got {dotted!r}")
+        raise SettingsError(f"--set must look like section.key=value, got {item!r}")
     return dotted.strip(), raw.strip()
 
 
@@ -273,34 +320,88 @@ def _parse_value(raw: str) -> Any:
         return raw
 
 
-def _merge(base: dict[str, Any], extra: Mapping[str, Any], origin: str) -> None:
+def _merge(base: dict[str, Any], extra: Mapping[str, Any], origin: str,
+           origins: dict[str, str]) -> None:
     for section, values in extra.items():
         if section not in base or not isinstance(values, Mapping):
-            raise ValueError(f"unknown settings section {section!r} (from {origin})")
+            raise SettingsError(f"unknown settings section {section!r} (from {origin}); "
+                                f"sections: {', '.join(base)}")
         for key, value in values.items():
             if key not in base[section]:
-                raise ValueError(f"unknown setting {section}.{key} (from {origin})")
+                raise SettingsError(f"unknown setting {section}.{key} (from {origin}); "
+                                    f"{section} has: {', '.join(base[section])}")
             base[section][key] = value
+            origins[f"{section}.{key}"] = origin
 
 
-def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+def _build(cls: type, data: Mapping[str, Any], where: str, origins: Mapping[str, str]) -> Any:
     hints = get_type_hints(cls)
     kwargs = {}
     for field in dataclasses.fields(cls):
+        name, hint = f"{where}{field.name}", hints[field.name]
         if field.name not in data:
-            raise ValueError(f"missing setting {where}{field.name}")
-        value, hint = data[field.name], hints[field.name]
+            raise SettingsError(f"missing setting {name}")
         if dataclasses.is_dataclass(hint):
-            value = _build(hint, value, f"{where}{field.name}.")
-        elif hint is float:
-            value = float(value)
-        elif hint is bool:
-            value = parse_bool(value, f"{where}{field.name}")
-        elif hint is int:
-            value = int(value)
-        elif hint is str:
-            value = str(value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        kwargs[field.name] = value
+            if not isinstance(data[field.name], Mapping):
+                raise SettingsError(f"setting {name} must be a [{name}] section")
+            kwargs[field.name] = _build(hint, data[field.name], f"{name}.", origins)
+        else:
+            kwargs[field.name] = _convert(data[field.name], hint, field.metadata, name,
+                                          origins.get(name, ""))
     return cls(**kwargs)
+
+
+def _convert(value: Any, hint: Any, limits: Mapping[str, Any], name: str, origin: str) -> Any:
+    """``value`` as the field's type ``hint``, or a :class:`SettingsError` saying what is allowed."""
+    if hint is bool:
+        return parse_bool(value, name, origin)
+    if get_origin(hint) is Literal:
+        choices = get_args(hint)
+        if value not in choices:
+            raise _invalid(name, value, origin, f"choose one of {', '.join(map(repr, choices))}")
+        return value
+    if get_origin(hint) is tuple:
+        if not isinstance(value, list | tuple):
+            raise _invalid(name, value, origin, 'must be a list, e.g. ["a", "b"]')
+        item_hint = get_args(hint)[0]
+        return tuple(_convert(item, item_hint, {}, name, origin) for item in value)
+    if hint is str:
+        if isinstance(value, list | dict):
+            raise _invalid(name, value, origin, "must be a string")
+        return str(value)
+    if hint in (int, float):
+        number = _number(value, hint, name, origin)
+        _check_bounds(number, limits, name, origin)
+        return number
+    return value
+
+
+def _number(value: Any, hint: type, name: str, origin: str) -> int | float:
+    kind = "an integer" if hint is int else "a number"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _invalid(name, value, origin, f"must be {kind}")
+    try:
+        number = float(value) if hint is float else _integer(value)
+    except ValueError:
+        raise _invalid(name, value, origin, f"must be {kind}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise _invalid(name, value, origin, f"must be {kind}")
+    return number
+
+
+def _integer(value: int | float | str) -> int:
+    if isinstance(value, str):
+        return int(value.strip())
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(value)
+    return int(value)
+
+
+def _check_bounds(number: float, limits: Mapping[str, Any], name: str, origin: str) -> None:
+    minimum, maximum, above = limits.get("minimum"), limits.get("maximum"), limits.get("above")
+    low = (f"above {above:g}" if above is not None else
+           f"at least {minimum:g}" if minimum is not None else "")
+    allowed = " and ".join(filter(None, [low, f"at most {maximum:g}" if maximum is not None else ""]))
+    if ((minimum is not None and number < minimum) or (maximum is not None and number > maximum)
+            or (above is not None and number <= above)):
+        raise _invalid(name, number, origin, f"must be {allowed}")

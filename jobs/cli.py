@@ -16,10 +16,11 @@ import argparse
 import json
 import sys
 
-from jobs.common import add_settings_options, configure_logging, settings_from
+from encryptface.generators import train_commands
+from jobs.common import add_settings_options, configure_logging, settings_or_exit
 
 SPARK_JOBS = ("scrub", "restore", "evaluate", "verify")
-COMMANDS = (*SPARK_JOBS, "verify", "gallery", "train-generator", "train-stylegan", "demo")
+COMMANDS = (*SPARK_JOBS, "gallery", *train_commands(), "demo")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         import importlib
 
         return importlib.import_module(f"jobs.{command}").main(rest)
-    if command.startswith("train-"):
+    if command in train_commands():
         return train_main(command, rest)
     if command == "demo":
         return demo_main(rest)
@@ -78,15 +79,16 @@ def train_main(command: str, argv: list[str]) -> int:
     """Train a generator (seeded; resumable where it caches renders) and print its measured numbers."""
     from encryptface.config import resolve_repo_path
 
-    section = "training" if command == "train-generator" else "stylegan_training"
+    trained = train_commands()[command]
+    section = trained.training_section
     parser = argparse.ArgumentParser(prog=f"encryptface {command}", description=train_main.__doc__)
     add_settings_options(parser)
     parser.add_argument("--output", help=f"model directory (default: {section}.output)")
     parser.add_argument("--threads", type=int, default=0, help="OpenVINO threads (0: all cores)")
     args = parser.parse_args(argv)
-    settings = settings_from(args)
+    settings = settings_or_exit(parser, args)
     output = resolve_repo_path(args.output or getattr(settings, section).output)
-    if command == "train-generator":
+    if trained.name == "prior":
         from encryptface.training.generator import train
 
         metrics = train(settings, output)
@@ -113,8 +115,8 @@ def gallery_main(argv: list[str]) -> int:
     parser.add_argument("--max-faces", type=int, default=50)
     add_settings_options(parser)
     args = parser.parse_args(argv)
-    path = write_gallery(args.records, args.output, settings_from(args), args.restored, args.max_faces,
-                         args.decoys)
+    settings = settings_or_exit(parser, args)
+    path = write_gallery(args.records, args.output, settings, args.restored, args.max_faces, args.decoys)
     print(f"gallery: {path}")
     return 0
 

@@ -11,7 +11,8 @@ import sys
 
 from pyspark.sql import SparkSession
 
-from encryptface.config import Settings, SparkSettings, load_settings
+from encryptface.config import Settings, SettingsError, SparkSettings, load_settings
+from encryptface.generators import GENERATORS
 from encryptface.runtime import LOG_FORMAT
 
 
@@ -43,16 +44,25 @@ def job_parser(command: str, doc: str) -> argparse.ArgumentParser:
 
 def parse_job_args(parser: argparse.ArgumentParser,
                    argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
-    """The parsed flags and the settings they make."""
+    """The parsed flags and the settings they make (a bad setting exits 2, as a bad flag does)."""
     args = parser.parse_args(argv)
-    return args, settings_from(args)
+    return args, settings_or_exit(parser, args)
+
+
+def settings_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
+    """:func:`settings_from`, checked once here on the driver: a bad ``--set``, env var or settings
+    file ends the command like a bad flag, with one line on stderr and exit status 2."""
+    try:
+        return settings_from(args)
+    except SettingsError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the files, env and the flags in ``args`` (any of the options above)."""
     settings = load_settings(args.conf, args.set)
     generator, endpoint_url = getattr(args, "generator", None), getattr(args, "endpoint_url", None)
-    if generator in ("stylegan", "prior"):
+    if generator in GENERATORS:
         settings = settings.replace(encrypt=dataclasses.replace(settings.encrypt, generator=generator))
     elif generator:  # a model of the prior's interface: its folder, or diffusers:<dir>
         settings = settings.replace(

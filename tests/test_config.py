@@ -1,6 +1,6 @@
 import pytest
 
-from encryptface.config import load_settings
+from encryptface.config import SettingsError, load_settings
 
 
 def test_defaults_load_with_types():
@@ -41,3 +41,56 @@ def test_bools_parse_from_flags_and_env(raw, expected):
 def test_a_bool_that_is_not_one_is_refused():
     with pytest.raises(ValueError, match="true or false"):
         load_settings(overrides=["encrypt.decoys=maybe"], environ={})
+
+
+@pytest.mark.parametrize(("override", "named"), [
+    ("images.output_format=jpg", "'jpeg', 'png'"),
+    ("cloak.method=pgd-targetted", "'pgd', 'pgd-targeted', 'tip-im'"),
+    ("cloak.norm=l3", "'l2', 'linf'"),
+    ("cloak.surrogates=[\"dlib\"]", "'facenet', 'mobilefacenet', 'arcface'"),
+    ("encrypt.generator=gan", "'prior', 'stylegan'"),
+    ("encrypt.backend=onnx", "'openvino', 'torch'"),
+    ("encrypt.precision=f16", "'int8', 'f32'"),
+    ("encrypt.residual=none", "'permuted', 'sealed'"),
+    ("encrypt.performance_hint=latency", "'LATENCY', 'THROUGHPUT'"),
+    ("storage.retry_mode=eager", "'legacy', 'standard', 'adaptive'"),
+    ("kdf.algorithm=argon2", "'scrypt'"),
+])
+def test_an_enumerated_setting_outside_its_choices_is_refused_naming_them(override, named):
+    name, _, value = override.partition("=")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(overrides=[override], environ={})
+    message = str(refused.value)
+    assert "\n" not in message and name in message and value.strip('[]"') in message and named in message
+
+
+@pytest.mark.parametrize(("override", "allowed"), [
+    ("kdf.n_log2=10", "at least 14"), ("images.jpeg_quality=101", "at most 100"),
+    ("spark.batch_size=0", "at least 1"), ("cloak.epsilon=0", "above 0"),
+    ("alignment.face_scale=1.5", "at most 1"), ("images.max_seconds=-1", "at least 0"),
+    ("spark.batch_size=2.5", "an integer"), ("cloak.steps=many", "an integer"),
+    ("cloak.epsilon=wide", "a number"), ("cloak.surrogates=facenet", "a list"),
+])
+def test_numbers_out_of_range_or_of_the_wrong_type_are_refused(override, allowed):
+    with pytest.raises(SettingsError, match=allowed):
+        load_settings(overrides=[override], environ={})
+
+
+def test_the_message_says_where_a_bad_value_came_from(tmp_path):
+    with pytest.raises(SettingsError, match=r"ENCRYPTFACE__IMAGES__OUTPUT_FORMAT"):
+        load_settings(environ={"ENCRYPTFACE__IMAGES__OUTPUT_FORMAT": "gif"})
+    conf = tmp_path / "site.toml"
+    conf.write_text("[cloak]\nnorm = 'l1'\n")
+    with pytest.raises(SettingsError, match="site.toml"):
+        load_settings(conf, environ={})
+    conf.write_text("[cloak\n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_settings(conf, environ={})
+    with pytest.raises(SettingsError, match="cannot read"):
+        load_settings(tmp_path / "missing.toml", environ={})
+
+
+def test_whole_numbers_pass_as_floats_and_floats_as_whole_numbers():
+    settings = load_settings(overrides=["spark.batch_size=4.0", "cloak.epsilon=4"], environ={})
+    assert settings.spark.batch_size == 4 and isinstance(settings.spark.batch_size, int)
+    assert settings.cloak.epsilon == 4.0 and isinstance(settings.cloak.epsilon, float)

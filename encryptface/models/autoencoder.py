@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import torch
 
+from encryptface.config import Backend
 from encryptface.models.base import CONFIG_FILE
 from encryptface.models.taef2 import DOWNSCALE, LATENT_CHANNELS, load_taef2
 
 log = logging.getLogger(__name__)
-BACKENDS = ("openvino", "torch")
+BACKENDS = get_args(Backend)
 # OpenVINO IR file names per precision: f32 as exported, int8 as NNCF quantized it.
 IR_FILES = {"f32": ("encoder.xml", "decoder.xml"), "int8": ("encoder_int8.xml", "decoder_int8.xml")}
 

@@ -14,17 +14,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from typing import get_args
 
 import numpy as np
 import torch
 from torch.nn import functional
 
-from encryptface.config import CloakSettings
+from encryptface.config import CloakMethod, CloakSettings
 from encryptface.faces.recognition import NeuralRecognizer
 from encryptface.imaging.codecs import jpeg_round_trip
 from encryptface.runtime import check_deadline
 
-METHODS = ("tip-im", "pgd", "pgd-targeted")
+METHODS = get_args(CloakMethod)
 L2_PEAK = 4.0  # with an L2 budget, no value moves more than this many times the RMS budget
 
 

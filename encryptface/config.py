@@ -36,6 +36,7 @@ PerformanceHint = Literal["LATENCY", "THROUGHPUT"]
 CloakMethod = Literal["pgd", "pgd-targeted", "tip-im"]
 CloakNorm = Literal["l2", "linf"]
 SurrogateName = Literal["facenet", "mobilefacenet", "arcface"]  # differentiable recognisers
+DetectorName = Literal["yunet_n", "yunet_s", "scrfd_500m"]  # encryptface.faces.detectors
 KdfAlgorithm = Literal["scrypt"]
 MIN_SCRYPT_N_LOG2 = 14  # below this scrypt is too cheap to slow a password guesser
 
@@ -72,11 +73,27 @@ class ImageSettings:
 
 @dataclasses.dataclass(frozen=True)
 class DetectionSettings:
-    model: str
-    score_threshold: float
-    nms_threshold: float
-    max_side: int
-    min_face: int
+    detectors: tuple[DetectorName, ...]
+    score_threshold: float = _bounds(0, 1)
+    uncertain_threshold: float = _bounds(0, 1)
+    nms_threshold: float = _bounds(0, 1)
+    merge_iou: float = _bounds(0, 1)
+    max_side: int = _bounds(64)
+    tile_overlap: int = _bounds(0)
+    upscale: float = _bounds(1, 4)
+    upscale_max_megapixels: float = _bounds(0)
+    min_face: int = _bounds(0)
+    cover_margin: tuple[float, ...] = _bounds(0, 1)
+
+    def __post_init__(self) -> None:
+        if not self.detectors:
+            raise SettingsError("setting detection.detectors names no detector")
+        if self.uncertain_threshold > self.score_threshold:
+            raise SettingsError("setting detection.uncertain_threshold must be at most "
+                                "detection.score_threshold")
+        if len(self.cover_margin) != 4:
+            raise SettingsError("setting detection.cover_margin must be 4 numbers: left, top, "
+                                "right, bottom")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -364,7 +381,7 @@ def _convert(value: Any, hint: Any, limits: Mapping[str, Any], name: str, origin
         if not isinstance(value, list | tuple):
             raise _invalid(name, value, origin, 'must be a list, e.g. ["a", "b"]')
         item_hint = get_args(hint)[0]
-        return tuple(_convert(item, item_hint, {}, name, origin) for item in value)
+        return tuple(_convert(item, item_hint, limits, name, origin) for item in value)
     if hint is str:
         if isinstance(value, list | dict):
             raise _invalid(name, value, origin, "must be a string")

@@ -1,4 +1,14 @@
-"""Face detection with YuNet (OpenCV), returning boxes and 5 landmarks in source pixels."""
+"""Face detection at every scale a photo needs, returning boxes and 5 landmarks in source pixels.
+
+A photo is searched in passes, coarse to fine (:func:`plan_passes`): the whole photo at most
+``max_side`` pixels on its longer side (large faces), then twice as fine each pass down to
+``upscale`` times the native resolution (small faces). Each pass is cut into tiles of at most
+``max_side`` pixels that overlap by ``tile_overlap`` pixels; a tile keeps the detections whose
+centre lies in its own share of the overlap, so a face near a seam is counted once. Every network
+of ``detectors`` runs on every tile; the detections of all passes are merged by box voting
+(:func:`merge`). Each :class:`Face` says how it was found (network, scale, tile, score), and
+whether it scored above ``score_threshold`` (confident) or only above ``uncertain_threshold``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +17,8 @@ import dataclasses
 import cv2
 import numpy as np
 
-from encryptface.config import DetectionSettings, resolve_weight
+from encryptface.config import DetectionSettings
+from encryptface.faces.detectors import ROW, load_network
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,40 +28,170 @@ class Face:
     bbox: tuple[float, float, float, float]  # x, y, w, h
     landmarks: np.ndarray
     score: float
+    # how it was found, e.g. "scrfd_500m x2 tile 3,1" ("" for a face given by a record)
+    found_by: str = ""
+    # False: scored between detection.uncertain_threshold and detection.score_threshold
+    confident: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Pass:
+    """One detection pass: the photo resized by ``scale``, cut into ``tiles`` (x0, y0, x1, y1 in
+    the resized photo)."""
+
+    scale: float
+    size: tuple[int, int]  # width, height of the resized photo
+    tiles: list[tuple[int, int, int, int]]
+
+
+def tile_grid(width: int, height: int, side: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """Tiles of at most ``side`` pixels covering ``width`` x ``height``, neighbours overlapping by
+    at least ``overlap`` pixels (evenly spread)."""
+    def starts(length: int) -> list[int]:
+        if length <= side:
+            return [0]
+        count = int(np.ceil((length - overlap) / (side - overlap)))
+        return [round(i * (length - side) / (count - 1)) for i in range(count)]
+    return [(x, y, min(width, x + side), min(height, y + side))
+            for y in starts(height) for x in starts(width)]
+
+
+def plan_passes(width: int, height: int, settings: DetectionSettings) -> list[Pass]:
+    """The passes for a ``width`` x ``height`` photo, coarse to fine: the whole photo within
+    ``max_side`` (never enlarged), then passes twice as fine each, the finest at ``upscale`` x
+    native (native for photos over ``upscale_max_megapixels``)."""
+    coarse = min(1.0, settings.max_side / max(width, height))
+    finest = settings.upscale if width * height <= settings.upscale_max_megapixels * 1e6 else 1.0
+    scales = [coarse]
+    scale = finest
+    while scale > coarse * 1.5:   # a pass less than 1.5x finer than the next adds little
+        scales.insert(1, scale)
+        scale /= 2
+    passes = []
+    for scale in scales:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        passes.append(Pass(scale, size, tile_grid(*size, settings.max_side, settings.tile_overlap)))
+    return passes
+
+
+def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one ``(x, y, w, h)`` box with each row of ``boxes``."""
+    x0 = np.maximum(box[0], boxes[:, 0])
+    y0 = np.maximum(box[1], boxes[:, 1])
+    x1 = np.minimum(box[0] + box[2], boxes[:, 0] + boxes[:, 2])
+    y1 = np.minimum(box[1] + box[3], boxes[:, 1] + boxes[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    return inter / np.maximum(box[2] * box[3] + boxes[:, 2] * boxes[:, 3] - inter, 1e-9)
+
+
+def merge(rows: np.ndarray, iou: float) -> list[tuple[np.ndarray, int]]:
+    """Box voting over detections of several passes (rows as :data:`ROW`, in source pixels):
+    the best-scoring detection and every other overlapping it by ``iou`` or more form one face,
+    whose box and landmarks are their score-weighted mean and whose score is the best. Returns
+    (merged row, index of the best row) per face, best first."""
+    order = np.argsort(-rows[:, 14], kind="stable")
+    left = np.ones(len(rows), bool)
+    merged = []
+    for best in order:
+        if not left[best]:
+            continue
+        overlaps = box_iou(rows[best, :4], rows[:, :4])
+        members = np.flatnonzero(left & (overlaps >= iou))
+        left[members] = False
+        weights = rows[members, 14] * overlaps[members]
+        row = rows[best].copy()
+        row[:14] = (rows[members, :14] * weights[:, None]).sum(axis=0) / weights.sum()
+        merged.append((row, int(best)))
+    return merged
 
 
 class FaceDetector:
-    """YuNet run on a downscaled copy of the photo; results are scaled back to full resolution."""
+    """Multi-scale, tiled face detection with one or more networks (see the module docstring)."""
 
-    def __init__(self, settings: DetectionSettings) -> None:
+    def __init__(self, settings: DetectionSettings, threads: int = 0) -> None:
         self.settings = settings
-        model = resolve_weight(settings.model)
-        if not model.is_file():
-            raise FileNotFoundError(f"face detector weights not found: {model}")
-        self._net = cv2.FaceDetectorYN.create(str(model), "", (320, 320), settings.score_threshold,
-                                              settings.nms_threshold, 5000)
-        self.model_id = model.stem
+        self.networks = [load_network(name, settings.nms_threshold, threads)
+                         for name in settings.detectors]
+        self.model_id = ",".join(network.model_id for network in self.networks)
 
-    def detect(self, rgb: np.ndarray) -> list[Face]:
-        """All faces in an RGB uint8 photo, largest first."""
+    def detect(self, rgb: np.ndarray, uncertain: bool = False) -> list[Face]:
+        """The faces of an RGB uint8 photo, largest first: the confident ones, and with
+        ``uncertain`` also those between ``uncertain_threshold`` and ``score_threshold``."""
+        settings = self.settings
+        floor = settings.uncertain_threshold if uncertain else settings.score_threshold
+        rows, sources = self.passes(rgb, floor)
+        return self.faces(rows, sources)
+
+    def passes(self, rgb: np.ndarray, floor: float) -> tuple[np.ndarray, list[str]]:
+        """Every network's detections scoring at least ``floor`` in every pass and tile, before
+        merging: rows as :data:`ROW` in source pixels, and how each was found."""
         height, width = rgb.shape[:2]
-        scale = min(1.0, self.settings.max_side / max(height, width))
-        small = rgb if scale == 1.0 else cv2.resize(
-            rgb, (max(1, round(width * scale)), max(1, round(height * scale))),
-            interpolation=cv2.INTER_AREA)
-        bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
-        self._net.setInputSize((bgr.shape[1], bgr.shape[0]))
-        _, found = self._net.detect(bgr)
-        faces = []
-        for row in ([] if found is None else found):
-            box = row[:4] / scale
-            if box[2] < self.settings.min_face:
-                continue
-            faces.append(Face(bbox=tuple(float(v) for v in box),
-                              # float32: exactly what the Parquet record stores and restore reads.
-                              landmarks=(row[4:14].reshape(5, 2) / scale).astype(np.float32),
-                              score=float(row[14])))
-        return sorted(faces, key=lambda f: -f.bbox[2] * f.bbox[3])
+        settings = self.settings
+        rows, sources = [np.zeros((0, ROW), np.float32)], []
+        passes = plan_passes(width, height, settings)
+        for pass_ in passes:
+            resized = rgb if pass_.scale == 1.0 else cv2.resize(
+                rgb, pass_.size, interpolation=cv2.INTER_AREA if pass_.scale < 1 else cv2.INTER_LINEAR)
+            for index, tile in enumerate(pass_.tiles):
+                x0, y0, x1, y1 = tile
+                owned = self._owned(tile, pass_)
+                for network in self.networks:
+                    found = network.detect(resized[y0:y1, x0:x1], floor)
+                    if not len(found):
+                        continue
+                    found = found.copy()
+                    found[:, [0, 4, 6, 8, 10, 12]] += x0
+                    found[:, [1, 5, 7, 9, 11, 13]] += y0
+                    centre = found[:, :2] + found[:, 2:4] / 2
+                    keep = ((centre[:, 0] >= owned[0]) & (centre[:, 0] < owned[2])
+                            & (centre[:, 1] >= owned[1]) & (centre[:, 1] < owned[3]))
+                    if pass_ is not passes[0]:
+                        # a finer pass answers for the faces the coarser ones see too small; a
+                        # face wider than the overlap could also be cut at a seam
+                        keep &= found[:, 2] <= settings.tile_overlap
+                    found = found[keep]
+                    found[:, :14] /= pass_.scale
+                    rows.append(found)
+                    tile_name = f" tile {index}" if len(pass_.tiles) > 1 else ""
+                    sources += [f"{network.name} x{pass_.scale:.3g}{tile_name}"] * len(found)
+        return np.concatenate(rows), sources
+
+    def faces(self, rows: np.ndarray, sources: list[str]) -> list[Face]:
+        """:meth:`passes`' detections as faces (:func:`merged_faces`)."""
+        return merged_faces(rows, sources, self.settings)
+
+    @staticmethod
+    def _owned(tile: tuple[int, int, int, int], pass_: Pass) -> tuple[float, float, float, float]:
+        """The part of ``tile`` whose detections it keeps: up to the middle of each overlap with a
+        neighbouring tile of the pass (the photo's own edges stay open)."""
+        x0, y0, x1, y1 = tile
+        lo_x, lo_y, hi_x, hi_y = -np.inf, -np.inf, np.inf, np.inf
+        for other in pass_.tiles:
+            ox0, oy0, ox1, oy1 = other
+            if oy0 == y0 and ox0 < x0 < ox1:   # left neighbour in the same row
+                lo_x = max(lo_x, (x0 + ox1) / 2)
+            if oy0 == y0 and x0 < ox0 < x1:    # right neighbour
+                hi_x = min(hi_x, (ox0 + x1) / 2)
+            if ox0 == x0 and oy0 < y0 < oy1:   # neighbour above
+                lo_y = max(lo_y, (y0 + oy1) / 2)
+            if ox0 == x0 and y0 < oy0 < y1:    # neighbour below
+                hi_y = min(hi_y, (oy0 + y1) / 2)
+        return lo_x, lo_y, hi_x, hi_y
+
+
+def merged_faces(rows: np.ndarray, sources: list[str], settings: DetectionSettings) -> list[Face]:
+    """Detections (rows as :data:`ROW` in source pixels, and how each was found) merged into faces
+    by box voting, largest first; faces narrower than ``min_face`` left out."""
+    faces = []
+    for row, best in merge(rows, settings.merge_iou):
+        if row[2] < settings.min_face:
+            continue
+        faces.append(Face(bbox=tuple(float(v) for v in row[:4]),
+                          # float32: exactly what the Parquet record stores and restore reads.
+                          landmarks=row[4:14].reshape(5, 2).astype(np.float32),
+                          score=float(row[14]), found_by=sources[best],
+                          confident=bool(row[14] >= settings.score_threshold)))
+    return sorted(faces, key=lambda f: -f.bbox[2] * f.bbox[3])
 
 
 def nearest_centre(faces: list[Face], shape: tuple[int, ...]) -> Face | None:

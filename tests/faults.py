@@ -1,15 +1,18 @@
 """A fault-injecting HTTP proxy for S3 tests: sits on 127.0.0.1 in front of the moto server and,
 at a seeded rate, answers 500 InternalError / 503 SlowDown, resets the connection, or forwards the
-request but cuts the response body short. Keys in ``always_fail`` always get a 500."""
+request but cuts the response body short. Keys in ``always_fail`` always get a 500. Also the
+environment that makes a job's Spark Python workers crash on purpose (:func:`worker_faults_env`)."""
 
 from __future__ import annotations
 
 import http.client
+import os
 import random
 import socket
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlparse
 
 _ERROR = ("<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>injected fault"
@@ -101,3 +104,15 @@ class FaultProxy:
         if request.command != "HEAD":
             request.wfile.write(data)
         upstream.close()
+
+
+FAULT_HOOKS = Path(__file__).resolve().parent / "fault_hooks"
+
+
+def worker_faults_env(**faults: str) -> dict[str, str]:
+    """Environment for a job whose Python workers die on purpose: ``faults`` maps
+    ``ENCRYPTFACE_TEST_CRASH_ONCE`` / ``ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE`` to
+    ``"<relative path>=<marker file>"``, and ``fault_hooks/sitecustomize.py`` (first on
+    ``PYTHONPATH``) injects the crash into every Python process of the job."""
+    path = os.pathsep.join(filter(None, [str(FAULT_HOOKS), os.environ.get("PYTHONPATH", "")]))
+    return {"PYTHONPATH": path, **faults}

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from conftest import FAST, REPO, TEST_PASSWORD, free_port
+from faults import worker_faults_env
 
 VENV = Path(sys.executable).parent.parent
 SPARK_CLASS = next(VENV.glob("lib/python3.11/site-packages/pyspark/bin/spark-class"))
@@ -87,6 +88,6 @@ def cluster_killing_the_victim(tmp_path_factory, name: str):
     """A module fixture's body: a running cluster whose executor meeting :data:`VICTIM` is killed
     once (its marker file ``executor-killed`` in the logs folder says it happened)."""
     logs = tmp_path_factory.mktemp(name)
-    with standalone_cluster(logs, ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE=f"{VICTIM}={logs / 'executor-killed'}")\
-            as running:
+    faults = worker_faults_env(ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE=f"{VICTIM}={logs / 'executor-killed'}")
+    with standalone_cluster(logs, **faults) as running:
         yield running

@@ -7,7 +7,6 @@ import functools
 import logging
 import os
 import resource
-import signal
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -84,42 +83,9 @@ def scrub_to_file(keys: pa.Table, settings: Settings, mode: str, master_key: Mas
     return name
 
 
-# Tests kill on purpose: "<relative path>=<marker file>" makes the Python worker that meets that
-# photo exit abruptly once (the marker records it), as an OOM kill would; the second variable
-# SIGKILLs the whole executor JVM above it instead (worker -> pyspark daemon -> JVM), as a lost node.
-CRASH_ONCE_ENV = "ENCRYPTFACE_TEST_CRASH_ONCE"
-KILL_EXECUTOR_ONCE_ENV = "ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE"
-
-
-@functools.cache
-def _crash_plan() -> dict[str, tuple[str, str]]:
-    """relative path -> (variable, marker file), read from the environment once per worker."""
-    plan = {}
-    for variable in (CRASH_ONCE_ENV, KILL_EXECUTOR_ONCE_ENV):
-        key, _, marker = os.environ.get(variable, "").partition("=")
-        if key:
-            plan[key] = (variable, marker)
-    return plan
-
-
-def _crash_once(relative_path: str) -> None:
-    variable, marker = _crash_plan().get(relative_path, ("", ""))
-    if variable and not os.path.exists(marker):
-        open(marker, "w").close()
-        if variable == KILL_EXECUTOR_ONCE_ENV:
-            os.kill(_parent_of(os.getppid()), signal.SIGKILL)
-        os._exit(17)
-
-
-def _parent_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as stat:  # "pid (name) state ppid ...": name may hold spaces
-        return int(stat.read().rsplit(")", 1)[1].split()[1])
-
-
 def _scrub_one(scrubber: Scrubber, item: dict, master_key: MasterKey | None,
                images_uri: str | None) -> dict:
     uri, relative_path = item["source_uri"], item["relative_path"]
-    _crash_once(relative_path)
     limit = scrubber.settings.images.max_bytes
     if item["size"] is not None and item["size"] > limit:
         return error_row(uri, relative_path, f"object too large: {item['size']} bytes > limit {limit}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 
 from encryptface.archive.schema import STATUS_NO_FACE, STATUS_OK, error_row, record_model_id
 from encryptface.config import Settings
@@ -25,8 +26,10 @@ from encryptface.runtime import PhotoTimeoutError, check_deadline, deadline
 class Scrubber:
     """Detects, aligns, protects and pastes back every face of a photo. Load once, reuse."""
 
-    def __init__(self, settings: Settings, mode: str, threads: int = 0) -> None:
+    def __init__(self, settings: Settings, mode: str, threads: int = 0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self.clock = clock  # what images.max_seconds is measured on (see runtime.deadline)
         self.detector = FaceDetector(settings.detection)
         self.aligner = Aligner(settings.alignment)
         self.mode = create_mode(mode, settings, threads)
@@ -44,7 +47,7 @@ class Scrubber:
         sha256 = hashlib.sha256(data).hexdigest()
         limit = self.settings.images.max_seconds
         try:
-            with deadline(limit):
+            with deadline(limit, self.clock):
                 return self._scrub(source_uri, relative_path, data, sha256, master_key, started)
         except PhotoTimeoutError:
             return error_row(source_uri, relative_path,

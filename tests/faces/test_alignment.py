@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from conftest import PHOTOS
 
+from encryptface.config import SAMPLES_DIR
 from encryptface.faces.alignment import Aligner, canonical_template, similarity_transform
 from encryptface.faces.detection import FaceDetector
 from encryptface.imaging.codecs import decode_image
@@ -13,7 +13,7 @@ def detector(settings):
 
 
 def _photo(name, settings):
-    return decode_image((PHOTOS / name).read_bytes(), settings.images)[0]
+    return decode_image((SAMPLES_DIR / name).read_bytes(), settings.images)[0]
 
 
 def test_similarity_transform_recovers_a_known_transform():

@@ -1,8 +1,8 @@
 import cv2
 import numpy as np
 import pytest
-from conftest import PHOTOS
 
+from encryptface.config import SAMPLES_DIR
 from encryptface.faces.detection import FaceDetector
 from encryptface.imaging.codecs import decode_image
 
@@ -13,7 +13,7 @@ def detector(settings):
 
 
 def _photo(name, settings):
-    return decode_image((PHOTOS / name).read_bytes(), settings.images)[0]
+    return decode_image((SAMPLES_DIR / name).read_bytes(), settings.images)[0]
 
 
 def test_detects_both_faces_of_a_two_person_photo(detector, settings):

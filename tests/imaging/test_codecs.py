@@ -2,9 +2,9 @@ import io
 
 import numpy as np
 import pytest
-from conftest import PHOTOS
 from PIL import Image
 
+from encryptface.config import SAMPLES_DIR
 from encryptface.imaging.codecs import ImageError, decode_encoded, decode_image, encode_image
 
 
@@ -16,11 +16,11 @@ def _encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
 
 @pytest.fixture(scope="module")
 def obama():
-    return Image.open(PHOTOS / "obama2.jpg").convert("RGB")
+    return Image.open(SAMPLES_DIR / "obama2.jpg").convert("RGB")
 
 
 def test_jpeg_decodes_to_rgb8(settings):
-    rgb, fmt = decode_image((PHOTOS / "obama2.jpg").read_bytes(), settings.images)
+    rgb, fmt = decode_image((SAMPLES_DIR / "obama2.jpg").read_bytes(), settings.images)
     assert fmt == "JPEG" and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
 
 
@@ -63,7 +63,7 @@ def test_garbage_gives_clear_errors(settings, data, message):
 
 
 def test_truncated_jpeg_is_an_error(settings):
-    data = (PHOTOS / "obama2.jpg").read_bytes()
+    data = (SAMPLES_DIR / "obama2.jpg").read_bytes()
     with pytest.raises(ImageError, match="corrupt or truncated"):
         decode_image(data[: len(data) // 2], settings.images)
 

@@ -10,6 +10,7 @@ import time
 
 import pyarrow.dataset as ds
 from conftest import FAST, LFW_TRAIN, REPO
+from faults import worker_faults_env
 
 from encryptface.archive.output import RECORDS, RUNS, records_path
 
@@ -36,7 +37,7 @@ def test_a_worker_dying_once_is_retried_without_duplicates(tmp_path, password_fi
     marker = tmp_path / "crashed"
     job = _run(["--input", str(photos), "--output", str(tmp_path / "out"), "--mode=seal",
                 "--password-file", password_file, "--master", "local[2,4]", *FLAGS],
-               {"ENCRYPTFACE_TEST_CRASH_ONCE": f"{victim}={marker}"})
+               worker_faults_env(ENCRYPTFACE_TEST_CRASH_ONCE=f"{victim}={marker}"))
     out, err = job.communicate(timeout=300)
     assert job.returncode == 0, err[-3000:]
     assert marker.exists()  # the worker really died on that photo

@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import FAST, PHOTOS, REPO
+from conftest import FAST, REPO
+
+from encryptface.config import SAMPLES_DIR
 
 SCRIPT = REPO / "deploy" / "schedule" / "nightly-scrub.sh"
 
@@ -22,11 +24,11 @@ def _run(folder, output, password_file):
 def test_nightly_script_scrubs_the_delta_and_skips_when_a_run_is_going(tmp_path, password_file):
     folder, output = tmp_path / "archive", tmp_path / "out"
     folder.mkdir()
-    shutil.copy(PHOTOS / "obama2.jpg", folder)
+    shutil.copy(SAMPLES_DIR / "obama2.jpg", folder)
     first = _run(folder, output, password_file)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "scrubbed 1 photos (1 ok" in first.stdout
-    shutil.copy(PHOTOS / "biden.jpg", folder)
+    shutil.copy(SAMPLES_DIR / "biden.jpg", folder)
     second = _run(folder, output, password_file)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "scrubbed 2 photos" in second.stdout and "1 to scrub (1 new" in second.stdout

@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import PHOTOS
 
+from encryptface.config import SAMPLES_DIR
 from encryptface.crypto.keys import KeyRing, Password
 from encryptface.imaging.codecs import decode_encoded
 from encryptface.pipeline.restorer import Restorer
@@ -44,7 +44,7 @@ def test_encrypt_mode_runs_through_a_local_diffusers_model(tiny_diffusers_model,
         settings.encrypt, model=f"diffusers:{tiny_diffusers_model}"))
     scrubber = Scrubber(plugged, "encrypt")
     assert scrubber.mode.generator.latent_dim == 3 * 32 * 32
-    row = scrubber.scrub("x", "x.jpg", (PHOTOS / "obama2.jpg").read_bytes(), master_key)
+    row = scrubber.scrub("x", "x.jpg", (SAMPLES_DIR / "obama2.jpg").read_bytes(), master_key)
     assert row["status"] == "ok"
     assert row["faces"][0]["model_id"].endswith("diffusers-tiny-test-unet/permuted/torch")
     # the stored latent is x_T rotated under the key: 3072 float16 values after the header

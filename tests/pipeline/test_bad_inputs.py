@@ -1,27 +1,28 @@
 """Hostile files: mutated JPEG / PNG / WebP / TIFF / BMP bytes, absurd headers and truncations
 through decoding, detection and the whole scrub of one photo. Every case must end as a decoded
-image or an error row with a message: no other exception, bounded time and memory."""
+image or an error row with a message: no other exception, bounded memory. (Time is bounded by the
+size limits and `images.max_seconds`, tested with a counting clock in test_scrubber.py: a unit test
+never asserts on wall-clock time.)"""
 
 import io
 import resource
 import struct
-import time
 
 import numpy as np
 import pytest
-from conftest import PHOTOS
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from encryptface.config import SAMPLES_DIR
 from encryptface.faces.detection import FaceDetector
 from encryptface.imaging.codecs import ImageError, decode_image
 from encryptface.pipeline.scrubber import Scrubber
 
 
 def _seed_files() -> list[bytes]:
-    photo = Image.open(PHOTOS / "obama2.jpg").convert("RGB").resize((160, 120))
+    photo = Image.open(SAMPLES_DIR / "obama2.jpg").convert("RGB").resize((160, 120))
     seeds = []
     for fmt, mode in (("JPEG", "RGB"), ("PNG", "RGBA"), ("WEBP", "RGB"), ("TIFF", "CMYK"), ("BMP", "L")):
         buffer = io.BytesIO()
@@ -67,7 +68,6 @@ def scrubber(settings):
 @hyp_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=mutated())
 def test_mutated_images_decode_or_say_why(settings, data):
-    started = time.perf_counter()
     try:
         rgb, _ = decode_image(data, settings.images)
     except ImageError as exc:
@@ -75,7 +75,6 @@ def test_mutated_images_decode_or_say_why(settings, data):
     else:
         assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
         FaceDetector(settings.detection).detect(rgb)  # whatever decodes must also detect
-    assert time.perf_counter() - started < 5
 
 
 @hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -97,7 +96,7 @@ def test_absurd_dimensions_are_refused_before_decoding(settings, width, height):
 
 
 def test_exif_garbage_keeps_the_photo(settings):
-    image = Image.open(PHOTOS / "obama2.jpg").convert("RGB").resize((120, 90))
+    image = Image.open(SAMPLES_DIR / "obama2.jpg").convert("RGB").resize((120, 90))
     exif = Image.Exif()
     exif[0x0112] = 77  # orientation tag with a value that does not exist
     exif[0x010F] = "x" * 5000

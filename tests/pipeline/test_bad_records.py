@@ -6,19 +6,20 @@ import json
 
 import pyarrow as pa
 import pytest
-from conftest import PHOTOS
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from encryptface.archive.schema import RECORD_SCHEMA
+from encryptface.config import SAMPLES_DIR
 from encryptface.pipeline.batch import restore_batches
 from encryptface.pipeline.scrubber import Scrubber
 
 
 @pytest.fixture(scope="module")
 def record(settings, master_key):
-    return Scrubber(settings, "seal").scrub("p", "p.jpg", (PHOTOS / "obama2.jpg").read_bytes(), master_key)
+    data = (SAMPLES_DIR / "obama2.jpg").read_bytes()
+    return Scrubber(settings, "seal").scrub("p", "p.jpg", data, master_key)
 
 
 def _mutations():

@@ -32,7 +32,7 @@ from encryptface.archive.schema import INPUT_SCHEMA, STATUS_ERROR, STATUS_NO_FAC
 from encryptface.archive.storage import ObjectInfo, StorageError, list_objects
 from encryptface.config import Settings
 from encryptface.crypto.keys import KdfParams, MasterKey, PasswordError, derive_master_key, read_password
-from encryptface.models.stylegan import LICENCE as STYLEGAN_LICENCE
+from encryptface.generators import GENERATORS, generator
 from encryptface.modes import MODE_NAMES, is_reversible
 from encryptface.pipeline.batch import scrub_to_file
 from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
@@ -119,12 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     args, settings = parse_args(argv)
     started = time.perf_counter()
     reversible = is_reversible(args.mode)  # cloak has no key: nothing is stored to decrypt
-    if args.backend == "orca" and args.mode == "encrypt" and settings.encrypt.generator == "stylegan":
-        # Measured: the Orca environment's OpenVINO 2023.3 CPU plugin cannot compile MobileStyleGAN's
-        # synthesis graph (a shape check fails while it is transformed); 2025.3 compiles it.
-        print("error: --backend orca runs OpenVINO 2023.3, which cannot compile the stylegan "
-              "generator; use --generator prior with --backend orca, or the default backend",
-              file=sys.stderr)
+    encrypt_generator = generator(settings.encrypt.generator) if args.mode == "encrypt" else None
+    if args.backend == "orca" and encrypt_generator and not encrypt_generator.runs_on_orca:
+        runs = " or ".join(g.name for g in GENERATORS.values() if g.runs_on_orca)
+        print(f"error: --backend orca runs OpenVINO 2023.3, which cannot compile the "
+              f"{encrypt_generator.name} generator; use --generator {runs} with --backend orca, or "
+              "the default backend", file=sys.stderr)
         return 2
     try:
         password = read_password(args.password_file) if reversible else None
@@ -135,9 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     previous_run, previous = _previous_run(args.output) if args.incremental else (None, None)
     delta = plan(objects, previous, args.mode)
     log.info("listed %d objects under %s: %s", len(objects), args.input, delta.describe())
-    if args.mode == "encrypt" and settings.encrypt.generator == "stylegan":
-        log.info("encrypt uses the stylegan generator. Licence: %s. Permissive path: "
-                 "--generator prior (or --mode seal).", STYLEGAN_LICENCE)
+    if encrypt_generator and encrypt_generator.non_commercial:
+        permissive = " or ".join(g.name for g in GENERATORS.values() if not g.non_commercial)
+        log.info("encrypt uses the %s generator. Licence: %s. Permissive path: --generator %s "
+                 "(or --mode seal).", encrypt_generator.name, encrypt_generator.licence, permissive)
     if previous_run is not None and not delta.todo:
         print(f"nothing to scrub: {delta.describe()}")
         print(f"records: {records_path(args.output)}")

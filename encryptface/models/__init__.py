@@ -6,7 +6,6 @@ from encryptface.config import resolve_weight
 from encryptface.models.base import LatentGenerator
 
 DIFFUSERS_PREFIX = "diffusers:"  # encrypt.model = "diffusers:<local dir>"
-STYLEGAN_ID_PREFIX = "mobilestylegan-"  # how the stylegan generator's model ids begin
 
 
 def load_generator(model: str, backend: str = "openvino", threads: int = 0,
@@ -23,4 +22,4 @@ def load_generator(model: str, backend: str = "openvino", threads: int = 0,
     return PriorGenerator(resolve_weight(model), backend, threads, performance_hint, precision)
 
 
-__all__ = ["DIFFUSERS_PREFIX", "STYLEGAN_ID_PREFIX", "LatentGenerator", "load_generator"]
+__all__ = ["DIFFUSERS_PREFIX", "LatentGenerator", "load_generator"]

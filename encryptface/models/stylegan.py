@@ -24,14 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
+from encryptface.generators import GENERATORS
+
 log = logging.getLogger(__name__)
 
 PACKAGE = "random_face"
 STYLE_DIM = 512
 LAYERS = 23
 RENDER_SIZE = 512
-LICENCE = ("MobileStyleGAN weights distilled from NVIDIA StyleGAN2-FFHQ: non-commercial use only "
-           "(NVIDIA Source Code License-NC; FFHQ CC BY-NC-SA 4.0)")
+LICENCE = GENERATORS["stylegan"].licence  # the one statement of it: encryptface.generators
 _LOW_BAND = "Slice_764/Split"   # the 12-channel 512^2 wavelet output, split into low band + details
 _GEMM = re.compile(r"Gemm_(\d+)")
 

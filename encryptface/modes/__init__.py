@@ -7,27 +7,24 @@ import importlib
 
 from encryptface.archive.schema import generator_of
 from encryptface.config import Settings
-from encryptface.models import STYLEGAN_ID_PREFIX
+from encryptface.generators import GENERATORS, generator, generator_of_model
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
 
-# name -> (module, class). Imported on first use: encrypt and cloak load torch and OpenVINO.
+# name -> (module, class); encrypt's class is its generator's (encryptface.generators). Imported on
+# first use: encrypt and cloak load torch and OpenVINO.
 _MODES = {
-    "encrypt": ("encryptface.modes.encrypt", "EncryptMode"),
+    "encrypt": None,
     "seal": ("encryptface.modes.seal", "SealMode"),
     "cloak": ("encryptface.modes.cloak", "CloakMode"),
 }
-_STYLEGAN_ENCRYPT = ("encryptface.modes.encrypt_stylegan", "StyleGANEncryptMode")
 MODE_NAMES = tuple(_MODES)
-GENERATORS = ("prior", "stylegan")
 
 
-def mode_class(name: str, generator: str = "prior") -> type[ProtectionMode]:
-    """The class of protection mode ``name`` (for ``encrypt``: with ``generator``)."""
+def mode_class(name: str, generator_name: str = "prior") -> type[ProtectionMode]:
+    """The class of protection mode ``name`` (for ``encrypt``: with generator ``generator_name``)."""
     if name not in _MODES:
         raise ValueError(f"unknown mode {name!r}; choose from {', '.join(MODE_NAMES)}")
-    if name == "encrypt" and generator not in GENERATORS:
-        raise ValueError(f"encrypt.generator must be one of {', '.join(GENERATORS)}, not {generator!r}")
-    module, cls = _STYLEGAN_ENCRYPT if (name, generator) == ("encrypt", "stylegan") else _MODES[name]
+    module, cls = _MODES[name] or generator(generator_name).mode
     return getattr(importlib.import_module(module), cls)
 
 
@@ -46,10 +43,10 @@ def record_settings(settings: Settings, mode: str, model_id: str) -> Settings:
     that restoring needs no flag for it."""
     if mode != "encrypt":
         return settings
-    generator = "stylegan" if generator_of(model_id).startswith(STYLEGAN_ID_PREFIX) else "prior"
-    if generator == settings.encrypt.generator:
+    made_by = generator_of_model(generator_of(model_id)).name
+    if made_by == settings.encrypt.generator:
         return settings
-    return settings.replace(encrypt=dataclasses.replace(settings.encrypt, generator=generator))
+    return settings.replace(encrypt=dataclasses.replace(settings.encrypt, generator=made_by))
 
 
 def create_mode(name: str, settings: Settings, threads: int = 0) -> ProtectionMode:

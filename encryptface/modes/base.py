@@ -8,9 +8,11 @@ import dataclasses
 
 import numpy as np
 
+from encryptface.archive.schema import generator_of
 from encryptface.config import Settings
 from encryptface.faces.alignment import AlignedFace, Region
 from encryptface.faces.detection import Face
+from encryptface.generators import generator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,10 @@ class ProtectionMode(abc.ABC):
     renders_decoys: bool = False
     # True: the key alone restores a face from the published pixels (no stored record needed).
     restores_from_pixels: bool = False
+    # Modes that run a learned generator: its name in encryptface.generators, and the id of the
+    # model loaded (set when it is); None for modes without one.
+    generator_name: str | None = None
+    generator_model_id: str | None = None
 
     @classmethod
     @abc.abstractmethod
@@ -79,6 +85,11 @@ class ProtectionMode(abc.ABC):
         raise NotImplementedError(f"mode {self.name} cannot restore from pixels")
 
     def check_record(self, model_id: str) -> None:
-        """Raise ``ValueError`` when a face record was made by a model this mode cannot invert
+        """Raise ``ValueError`` when a face record was made by another model than the generator
+        this mode runs: it would decode the stored latents to a wrong face without any error
         (modes without a learned model accept every record)."""
-        return None
+        if self.generator_model_id is None or generator_of(model_id) == self.generator_model_id:
+            return
+        setting = f"encrypt.{generator(self.generator_name or '').model_setting}"
+        raise ValueError(f"record made by {model_id!r}, but the loaded generator is "
+                         f"{self.generator_model_id!r} (set encrypt.generator and {setting}, or --generator)")

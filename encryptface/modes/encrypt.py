@@ -16,11 +16,11 @@ the shuffled residual: restoring is bit-exact, but a wrong password becomes a de
 from __future__ import annotations
 
 import struct
+from typing import get_args
 
 import numpy as np
 
-from encryptface.archive.schema import generator_of
-from encryptface.config import AlignmentSettings, EncryptSettings, Settings
+from encryptface.config import AlignmentSettings, EncryptSettings, Residual, Settings
 from encryptface.crypto.keyed import KeyedRotation, KeyedShuffle
 from encryptface.faces.alignment import AlignedFace, Aligner, Region
 from encryptface.faces.detection import Face
@@ -38,6 +38,7 @@ class EncryptMode(ProtectionMode):
     """Generative, keyed, reversible de-identification."""
 
     name = "encrypt"
+    generator_name = "prior"
     restores_from_pixels = True
 
     @classmethod
@@ -55,8 +56,10 @@ class EncryptMode(ProtectionMode):
                 f"generator {self.generator.model_id} expects crop_size={self.generator.crop_size}, "
                 f"face_scale={self.generator.face_scale}; the alignment settings say "
                 f"{alignment.crop_size}, {alignment.face_scale}")
-        if settings.residual not in ("permuted", "sealed"):
-            raise ValueError(f"encrypt.residual must be 'permuted' or 'sealed', not {settings.residual!r}")
+        if settings.residual not in get_args(Residual):
+            raise ValueError(f"encrypt.residual must be one of {get_args(Residual)}, "
+                             f"not {settings.residual!r}")
+        self.generator_model_id = self.generator.model_id
         self.aligner = Aligner(alignment)
         self.seal = seal
         engine = self.generator.backend + ("-int8" if self.generator.precision == "int8" else "")
@@ -94,12 +97,6 @@ class EncryptMode(ProtectionMode):
         return self.generator.gaussian_to_face(z, residual)[0]
 
     # -- ProtectionMode --------------------------------------------------------------------------
-    def check_record(self, model_id: str) -> None:
-        # Another generator would decode the stored latents to a wrong face without any error.
-        if generator_of(model_id) != self.generator.model_id:
-            raise ValueError(f"record made by {model_id!r}, but the loaded generator is "
-                             f"{self.generator.model_id!r} (set encrypt.model / --generator)")
-
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
         crop, z_keyed, residual_keyed = self.encrypt_crop(face.aligned.crop, face.key)
         colours = colour_stats(face.aligned.crop, self.aligner.mask)

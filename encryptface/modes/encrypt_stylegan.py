@@ -21,7 +21,6 @@ import struct
 
 import numpy as np
 
-from encryptface.archive.schema import generator_of
 from encryptface.config import Settings, resolve_weight
 from encryptface.faces.alignment import Region
 from encryptface.models.stylegan import STYLE_DIM
@@ -44,6 +43,7 @@ class StyleGANEncryptMode(ProtectionMode):
     """Photo-real keyed stand-in faces; bit-exact restore with the password."""
 
     name = "encrypt"
+    generator_name = "stylegan"
     # Overlapping faces: each stand-in is blended into the photo as protected so far (so a later
     # face's rectangle does not write an earlier face back); restore runs in reverse order.
     sees_earlier_faces = True
@@ -60,13 +60,9 @@ class StyleGANEncryptMode(ProtectionMode):
         self.seal_mode = seal_mode
         self.min_face = settings.encrypt.stylegan_min_face
         self.model_id = f"{self.generator.model_id}/sealed"
+        self.generator_model_id = self.generator.model_id
         log.info("encrypt: stylegan generator %s. Licence: %s. For a permissive path set "
                  "encrypt.generator = \"prior\".", self.generator.model_id, self.generator.licence)
-
-    def check_record(self, model_id: str) -> None:
-        if generator_of(model_id) != self.generator.model_id:
-            raise ValueError(f"record made by {model_id!r}, but the loaded generator is "
-                             f"{self.generator.model_id!r} (set encrypt.generator / encrypt.stylegan_model)")
 
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
         ocular = float(np.linalg.norm(face.face.landmarks[1] - face.face.landmarks[0]))

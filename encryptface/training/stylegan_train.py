@@ -17,8 +17,8 @@ import numpy as np
 
 from encryptface.config import Settings, resolve_repo_path
 from encryptface.faces.alignment import Aligner
+from encryptface.generators import GENERATORS
 from encryptface.imaging.plots import image_grid, save_png
-from encryptface.models import STYLEGAN_ID_PREFIX
 from encryptface.models.stylegan import LICENCE
 from encryptface.models.stylegan_generator import (
     CONFIG_FILE,
@@ -60,7 +60,7 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     digest = fit.fingerprint()
     # the scrub-time settings are the training section's fields of the same names
     config = StyleGANConfig(
-        model_id=f"{STYLEGAN_ID_PREFIX}ffhq-enc{training.components}-{digest}",
+        model_id=f"{GENERATORS['stylegan'].id_prefix}ffhq-enc{training.components}-{digest}",
         crop_size=settings.alignment.crop_size, face_scale=settings.alignment.face_scale,
         **{field.name: getattr(training, field.name) for field in dataclasses.fields(StyleGANConfig)
            if field.name not in ("model_id", "crop_size", "face_scale")})

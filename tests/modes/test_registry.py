@@ -1,9 +1,13 @@
 """The mode registry: one place that says which mode is which class and what it can do."""
 
 import dataclasses
+import json
+from typing import get_args
 
 import pytest
 
+from encryptface.config import load_settings, resolve_weight
+from encryptface.generators import GENERATORS, GeneratorName, generator_of_model
 from encryptface.modes import (
     MODE_NAMES,
     create_mode,
@@ -51,3 +55,43 @@ def test_record_settings_picks_the_generator_a_record_names(settings):
 def test_create_mode_builds_seal_without_loading_models(settings):
     mode = create_mode("seal", settings)
     assert mode.name == "seal" and mode.reversible and mode.model_id.startswith("seal/")
+
+
+def test_each_generator_row_names_a_mode_class_its_settings_and_its_command():
+    from jobs.cli import COMMANDS
+
+    settings = load_settings(environ={})
+    for row in GENERATORS.values():
+        cls = mode_class("encrypt", row.name)
+        assert issubclass(cls, ProtectionMode) and cls.name == "encrypt" and cls.generator_name == row.name
+        assert hasattr(settings.encrypt, row.model_setting)
+        assert hasattr(settings, row.training_section) and row.train_command in COMMANDS
+        assert row.licence
+    assert tuple(GENERATORS) == get_args(GeneratorName)  # what encrypt.generator accepts
+
+
+def test_shipped_models_map_back_to_their_generator_by_id(settings):
+    for row in GENERATORS.values():
+        folder = resolve_weight(getattr(settings.encrypt, row.model_setting))
+        model_id = json.loads((folder / "config.json").read_text())["model_id"]
+        assert generator_of_model(model_id) is row
+    assert generator_of_model("diffusers-anything").name == "prior"  # the prior's interface
+
+
+def test_only_generators_that_run_there_are_offered_on_orca():
+    assert [g.name for g in GENERATORS.values() if g.runs_on_orca] == ["prior"]
+    assert [g.name for g in GENERATORS.values() if g.non_commercial] == ["stylegan"]
+
+
+def test_a_record_of_another_model_is_refused_by_the_base_check():
+    class Fake(ProtectionMode):
+        name, model_id = "encrypt", "x"
+        generator_name, generator_model_id = "stylegan", "mobilestylegan-a"
+        from_settings = protect = restore = None  # never called
+
+    fake = object.__new__(Fake)
+    fake.check_record("yunet+mobilestylegan-a/sealed")
+    with pytest.raises(ValueError, match="encrypt.stylegan_model"):
+        fake.check_record("yunet+mobilestylegan-b/sealed")
+    mode_without_model = object.__new__(mode_class("seal"))
+    mode_without_model.check_record("anything")

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from encryptface.config import KdfSettings
+from encryptface.config import MIN_SCRYPT_N_LOG2, KdfSettings
 
 PASSWORD_ENV = "ENCRYPTFACE_PASSWORD"
 _NONCE_BYTES = 12
@@ -100,8 +100,8 @@ class KdfParams:
     def fresh(cls, settings: KdfSettings) -> KdfParams:
         if settings.algorithm != "scrypt":
             raise ValueError(f"unsupported KDF {settings.algorithm!r} (only scrypt)")
-        if settings.n_log2 < 14:
-            raise ValueError("scrypt n_log2 below 14 is too weak")
+        if settings.n_log2 < MIN_SCRYPT_N_LOG2:
+            raise ValueError(f"scrypt n_log2 below {MIN_SCRYPT_N_LOG2} is too weak")
         return cls(settings.n_log2, settings.r, settings.p, secrets.token_bytes(16))
 
     def to_json(self) -> str:

@@ -4,8 +4,10 @@
     spark-submit jobs/verify.py --records DIR --probe IMAGE                 # 1:N, a Spark job
 
 1:1 reads only the named photo's records (its relative path or source URI) and answers in seconds
-whatever the archive's size. 1:N scans every record on the executors; the probe is embedded once on
-the driver and shipped with the task (128 numbers). Exit 0 with the matches, 1 without any: which
+whatever the archive's size; a match needs the fused distance under the threshold of
+``verify.far_one_to_one``. 1:N scans every record on the executors at ``verify.far``; the probe is
+embedded once on the driver and shipped with the task (640 numbers). A wrong password opens no
+record (see :mod:`encryptface.pipeline.verify`). Exit 0 with the matches, 1 without any: which
 factor failed is never told. ``--matches FILE`` also writes the 1:N matches as Parquet.
 """
 
@@ -24,17 +26,17 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from encryptface.archive.output import records_path
 from encryptface.archive.schema import STATUS_OK, VERIFY_SCHEMA
 from encryptface.config import Settings
 from encryptface.crypto.keys import KeyRing, PasswordError, read_password
 from encryptface.faces.detection import FaceDetector
-from encryptface.faces.recognition import DlibRecognizer
+from encryptface.faces.matching import FaceMatcher
 from encryptface.imaging.codecs import ImageError
 from encryptface.pipeline.batch import verify_batches
 from encryptface.pipeline.restorer import Restorer
 from encryptface.pipeline.verify import Match, matches_batch, probe_embedding, read_records, verify_row
 from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
+from jobs.records import records_frame
 
 log = logging.getLogger("encryptface.jobs.verify")
 
@@ -54,7 +56,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
 SEALED_BATCH = 2048
 # What verifying a sealed face reads: the record's keys and these fields of each face (Spark prunes
 # the rest, i.e. the image and the sealed face regions, from the Parquet scan).
-SEALED_FACE_FIELDS = ("kdf", "salt", "mode", "sealed_embedding")
+SEALED_FACE_FIELDS = ("kdf", "salt", "mode", "sealed_embedding", "key_check")
 SEALED = "forall(faces, f -> f.sealed_embedding IS NOT NULL OR f.kdf IS NULL)"
 
 
@@ -72,8 +74,10 @@ def transform(records: DataFrame, settings: Settings, probe: np.ndarray, keys: K
     with_faces = f"status = '{STATUS_OK}' AND size(faces) > 0"
     rows = []
     if "sealed_embedding" in records.schema["faces"].dataType.elementType.fieldNames():
+        fields = [name for name in SEALED_FACE_FIELDS
+                  if name in records.schema["faces"].dataType.elementType.fieldNames()]
         slim = records.select("source_uri", "relative_path", "source_sha256", "status", F.arrays_zip(
-            *(F.col(f"faces.{name}").alias(name) for name in SEALED_FACE_FIELDS)).alias("faces"))
+            *(F.col(f"faces.{name}").alias(name) for name in fields)).alias("faces"))
         batch_conf = "spark.sql.execution.arrow.maxRecordsPerBatch"
         spark.conf.set(batch_conf, str(SEALED_BATCH))
         rows += slim.where(f"{with_faces} AND {SEALED}").repartition(cores).mapInArrow(work, schema) \
@@ -99,20 +103,21 @@ def unlock(records: DataFrame, keys: KeyRing) -> KeyRing:
 def main(argv: list[str] | None = None) -> int:
     args, settings = parse_args(argv)
     started = time.perf_counter()
+    far = settings.verify.far_one_to_one if args.photo else settings.verify.far
     try:
+        matcher = FaceMatcher(settings.recognition, far)
         keys = KeyRing(read_password(args.password_file))
-        recognizer = DlibRecognizer(settings.recognition.match_threshold)
         with open(args.probe, "rb") as fh:
-            probe = probe_embedding(fh.read(), settings, FaceDetector(settings.detection), recognizer)
-    except (PasswordError, ImageError, OSError) as exc:
+            probe = probe_embedding(fh.read(), settings, FaceDetector(settings.detection), matcher)
+    except (PasswordError, ImageError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.photo:
-        matches = verify_one(args, settings, probe, keys, recognizer)
+        matches = verify_one(args, settings, probe, keys, matcher)
         scanned = "1:1"
     else:
         spark = spark_session(settings.spark, args.master)
-        records = spark.read.option("mergeSchema", "true").parquet(str(records_path(args.records)))
+        records = records_frame(spark, args.records, settings)
         matches = transform(records, settings, probe, unlock(records, keys))
         if args.matches:
             pq.write_table(pa.Table.from_batches([matches_batch(matches)]), args.matches)
@@ -121,19 +126,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"match: {match.source_uri} face {match.face_index} (distance {match.distance:.3f})")
     if not matches:
         print("no record matches this face and password")
-    print(f"verify {scanned}: {len(matches)} matches in {time.perf_counter() - started:.2f}s")
+    print(f"verify {scanned} at FAR {far:g} per comparison (fused distance < "
+          f"{matcher.thresholds['fusion']:.3f}): {len(matches)} matches in "
+          f"{time.perf_counter() - started:.2f}s")
     return 0 if matches else 1
 
 
 def verify_one(args: argparse.Namespace, settings: Settings, probe: np.ndarray, keys: KeyRing,
-               recognizer: DlibRecognizer) -> list[Match]:
+               matcher: FaceMatcher) -> list[Match]:
     """1:1: only the named photo's records are read."""
     try:
         rows = read_records(args.records, args.photo)
     except FileNotFoundError:
         rows = []
     restorer = Restorer(settings)
-    return [m for row in rows for m in verify_row(row, probe, keys, restorer, recognizer, args.face)]
+    return [m for row in rows for m in verify_row(row, probe, keys, restorer, matcher, args.face)]
 
 
 if __name__ == "__main__":

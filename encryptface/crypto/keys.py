@@ -6,6 +6,11 @@ each face its own AES-256-GCM key ``HKDF-SHA256(master, salt=record_salt, info=f
 associated data binds a sealed face to its source photo's hash and face index, so a record's
 ciphertext cannot be moved to another photo or face undetected. Guessing a password costs one full
 scrypt per guess, exactly as with a per-record scrypt, while a million-photo job pays scrypt once.
+
+Every keyed face record also holds a 16-byte key-check value (an HMAC of its associated data under a
+third HKDF key): restore and verify refuse a wrong password with it before anything is decrypted or
+compared. It is a password oracle, as every AES-GCM tag in a record already is: whoever holds the
+Parquet files can test password guesses offline, at one scrypt per guess and nothing faster.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import getpass
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -30,6 +37,7 @@ from encryptface.config import MIN_SCRYPT_N_LOG2, KdfSettings
 PASSWORD_ENV = "ENCRYPTFACE_PASSWORD"
 _NONCE_BYTES = 12
 _KEY_BYTES = 32
+_CHECK_BYTES = 16
 
 
 class PasswordError(ValueError):
@@ -142,6 +150,17 @@ class MasterKey(_Secret):
         """The AES-256 key that seals one face's recogniser embedding (its own key: the face key
         never encrypts anything but the face)."""
         return self._derive(record_salt, b"encryptface/v1/face/%d/embedding" % face_index)
+
+    def key_check(self, record_salt: bytes, face_index: int, aad: bytes) -> bytes:
+        """A face record's key-check value: proves a key right or wrong before anything is
+        decrypted or compared (HMAC-SHA256 of the face's associated data under a key of its own,
+        truncated to 16 bytes)."""
+        check_key = self._derive(record_salt, b"encryptface/v1/face/%d/check" % face_index)
+        return hmac.new(check_key, aad, hashlib.sha256).digest()[:_CHECK_BYTES]
+
+    def opens(self, record_salt: bytes, face_index: int, aad: bytes, key_check: bytes) -> bool:
+        """Whether this key made a face record's ``key_check`` (constant-time comparison)."""
+        return hmac.compare_digest(self.key_check(record_salt, face_index, aad), bytes(key_check))
 
     def _derive(self, record_salt: bytes, info: bytes) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=_KEY_BYTES, salt=bytes(record_salt),

@@ -79,6 +79,11 @@ class ProtectionMode(abc.ABC):
         :attr:`renders_decoys`); None where a face cannot have a decoy."""
         raise NotImplementedError(f"mode {self.name} does not render decoys")
 
+    def authenticates(self, encrypted_latent: bytes) -> bool:
+        """Whether :meth:`restore` of this payload raises ``DecryptionError`` for a wrong key (an
+        AEAD tag checks it). Records also carry a key-check value, which decides first."""
+        return True
+
     def restore_from_pixels(self, photo: np.ndarray, landmarks: np.ndarray, key: bytes) -> Region:
         """Restore the face at ``landmarks`` in ``photo`` in place from its pixels and ``key`` alone
         (modes with :attr:`restores_from_pixels`); return the restored region."""

@@ -7,10 +7,10 @@ transform of the original face's Gaussian latent; the right password recovers th
     protected face = decode(prior^-1(z', outside(s')))       -> colour-matched paste back
     stored: z', s' (float16)
 
-Restoring inverts R_k and P_k. A wrong password runs the same arithmetic with another key and yields
-another face of the same kind, so nothing tells a wrong password from a right one (no oracle). With
-``residual = "sealed"`` the exact original face region is also sealed with AES-GCM instead of storing
-the shuffled residual: restoring is bit-exact, but a wrong password becomes a detectable failure.
+Restoring inverts R_k and P_k. The record's key-check value refuses a wrong password; asked for
+decoys, a wrong password runs the same arithmetic with its key and yields another face of the same
+kind. With ``residual = "sealed"`` the exact original face region is also sealed with AES-GCM
+instead of storing the shuffled residual: restoring is bit-exact.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class EncryptMode(ProtectionMode):
     name = "encrypt"
     generator_name = "prior"
     restores_from_pixels = True
+    renders_decoys = True
 
     @classmethod
     def from_settings(cls, settings: Settings, threads: int = 0) -> EncryptMode:
@@ -113,17 +114,26 @@ class EncryptMode(ProtectionMode):
 
     def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
                 key: bytes, aad: bytes) -> Region:
-        magic, kind, k, d, *colours = _HEADER.unpack_from(encrypted_latent)
-        if magic != _MAGIC:
-            raise ValueError("not an encrypt-mode record (or one of an older format)")
-        z_keyed = np.frombuffer(encrypted_latent, np.float16, k, _HEADER.size)[None]
-        body = encrypted_latent[_HEADER.size + 2 * k:]
+        kind, z_keyed, body, colours = _unpack(encrypted_latent)
         if kind == _SEALED:  # lossless: the AEAD raises DecryptionError on a wrong password
             return self.seal.restore(photo, landmarks, body, key, aad)
-        residual_keyed = np.frombuffer(body, np.float16, d)[None]
+        return self._decrypt_into(photo, landmarks, z_keyed, np.frombuffer(body, np.float16)[None],
+                                  colours, key)
+
+    def decoy(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
+              key: bytes) -> Region:
+        """The face a wrong key decrypts the stored latents to (for a sealed residual: without it)."""
+        kind, z_keyed, body, colours = _unpack(encrypted_latent)
+        residual_keyed = np.frombuffer(body, np.float16)[None] if kind == _PERMUTED else None
+        return self._decrypt_into(photo, landmarks, z_keyed, residual_keyed, colours, key)
+
+    def authenticates(self, encrypted_latent: bytes) -> bool:
+        return _unpack(encrypted_latent)[0] == _SEALED
+
+    def _decrypt_into(self, photo: np.ndarray, landmarks: np.ndarray, z_keyed: np.ndarray,
+                      residual_keyed: np.ndarray | None, colours: np.ndarray, key: bytes) -> Region:
         aligned = self.aligner.align(photo, Face((0, 0, 0, 0), landmarks, 1.0))
-        return self._paste(photo, aligned, self.decrypt_latents(z_keyed, residual_keyed, key),
-                           np.asarray(colours, np.float32).reshape(2, 3))
+        return self._paste(photo, aligned, self.decrypt_latents(z_keyed, residual_keyed, key), colours)
 
     def restore_from_pixels(self, photo: np.ndarray, landmarks: np.ndarray, key: bytes) -> Region:
         """Recover a face from a published photo alone (no record): re-align the protected face,
@@ -137,6 +147,16 @@ class EncryptMode(ProtectionMode):
     def _paste(self, photo: np.ndarray, aligned: AlignedFace, crop: np.ndarray,
                colours: np.ndarray) -> Region:
         return self.aligner.paste(photo, aligned, match_colours(crop, colours, self.aligner.mask))
+
+
+def _unpack(encrypted_latent: bytes) -> tuple[int, np.ndarray, bytes, np.ndarray]:
+    """(residual kind, z', the bytes after z', colour statistics) of a stored payload."""
+    magic, kind, k, _, *colours = _HEADER.unpack_from(encrypted_latent)
+    if magic != _MAGIC:
+        raise ValueError("not an encrypt-mode record (or one of an older format)")
+    z_keyed = np.frombuffer(encrypted_latent, np.float16, k, _HEADER.size)[None]
+    return kind, z_keyed, encrypted_latent[_HEADER.size + 2 * k:], \
+        np.asarray(colours, np.float32).reshape(2, 3)
 
 
 def match_colours(crop: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:

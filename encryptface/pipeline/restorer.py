@@ -5,10 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 from encryptface.config import Settings
-from encryptface.crypto.keys import DecryptionError, KeyRing, face_aad
+from encryptface.crypto.keys import DecryptionError, KeyRing, MasterKey, face_aad
 from encryptface.faces.alignment import Region
 from encryptface.imaging.codecs import decode_encoded
 from encryptface.modes import ProtectionMode, create_mode, record_settings
+
+
+def key_opens(master_key: MasterKey, face: dict, index: int, aad: bytes) -> bool:
+    """False when the face record's key-check value proves ``master_key`` wrong (True without one:
+    then the mode's own authentication, if any, decides)."""
+    check = face.get("key_check")
+    return check is None or master_key.opens(face["salt"], index, aad, check)
 
 
 class Restorer:
@@ -43,15 +50,25 @@ class Restorer:
         password renders a decoy face where the mode can (None where it cannot)."""
         mode = self.mode_for(face)
         mode.check_record(face["model_id"])
-        key = keys.get(face["kdf"]).face_key(face["salt"], index)
+        master_key = keys.get(face["kdf"])
+        key = master_key.face_key(face["salt"], index)
+        aad = face_aad(source_sha256, index, face["mode"])
         landmarks = np.asarray(face["landmarks"], np.float32).reshape(5, 2)
         try:
-            return mode.restore(photo, landmarks, face["encrypted_latent"], key,
-                                face_aad(source_sha256, index, face["mode"]))
+            if not key_opens(master_key, face, index, aad):
+                raise DecryptionError()
+            return mode.restore(photo, landmarks, face["encrypted_latent"], key, aad)
         except DecryptionError:
             if not (decoys and mode.renders_decoys):
                 raise
             return mode.decoy(photo, landmarks, face["encrypted_latent"], key)
+
+    def proves_key(self, face: dict) -> bool:
+        """Whether a face record tells a right key from a wrong one (a key-check value, or a
+        payload the mode authenticates); older ``encrypt`` records of the prior with a shuffled
+        residual and no key check do not: any key restores *a* face from them."""
+        return face.get("key_check") is not None or \
+            self.mode_for(face).authenticates(face["encrypted_latent"])
 
     def mode_for(self, face: dict) -> ProtectionMode:
         """The protection mode that made a face record (for ``encrypt``: with the generator its

@@ -16,7 +16,7 @@ from encryptface.config import Settings
 from encryptface.crypto.keys import MasterKey, face_aad, new_record_salt
 from encryptface.faces.alignment import Aligner
 from encryptface.faces.detection import FaceDetector
-from encryptface.faces.recognition import DlibRecognizer
+from encryptface.faces.matching import embed_face
 from encryptface.imaging.codecs import ImageError, decode_image, encode_image
 from encryptface.modes import FaceContext, create_mode
 from encryptface.pipeline.verify import seal_embedding
@@ -33,9 +33,8 @@ class Scrubber:
         self.detector = FaceDetector(settings.detection)
         self.aligner = Aligner(settings.alignment)
         self.mode = create_mode(mode, settings, threads)
-        # verify.seal_embeddings: each face's dlib descriptor goes into its record, sealed
-        self.recognizer = DlibRecognizer(settings.recognition.match_threshold) \
-            if settings.verify.seal_embeddings and self.mode.reversible else None
+        # verify.seal_embeddings: each face's fused recogniser embedding goes into its record, sealed
+        self.seal_embeddings = settings.verify.seal_embeddings and self.mode.reversible
 
     def scrub(self, source_uri: str, relative_path: str, data: bytes,
               master_key: MasterKey | None) -> dict:
@@ -67,10 +66,11 @@ class Scrubber:
         for index, face in enumerate(self.detector.detect(original)):
             check_deadline()
             aligned = self.aligner.align(original, face)
+            aad = face_aad(sha256, index, self.mode.name)
             context = FaceContext(face=face, aligned=aligned,
                                   region=self.aligner.paste_region(aligned, original.shape),
                                   key=master_key.face_key(salt, index) if master_key else b"",
-                                  aad=face_aad(sha256, index, self.mode.name))
+                                  aad=aad)
             result = self.mode.protect(protected if self.mode.sees_earlier_faces else original, context)
             if result.patch is not None:
                 region, pixels = result.patch
@@ -85,8 +85,9 @@ class Scrubber:
                           "metrics": json.dumps(result.metrics) if result.metrics else None,
                           "sealed_embedding": seal_embedding(
                               master_key, salt, sha256, index, self.mode.name,
-                              self.recognizer.embed(original, face))
-                          if self.recognizer and master_key else None})
+                              embed_face(original, face, self.settings.recognition))
+                          if self.seal_embeddings and master_key else None,
+                          "key_check": master_key.key_check(salt, index, aad) if master_key else None})
         image_settings = self.settings.images
         return {"source_uri": source_uri, "relative_path": relative_path, "source_sha256": sha256,
                 "status": STATUS_OK if faces else STATUS_NO_FACE, "error": None,

@@ -8,9 +8,14 @@ Two ways in, for two questions:
 - **1:N** ("which record, if any, is this face with this password?"): :func:`verify_row` over every
   record, as a Spark job (``jobs/verify.py``) with the probe embedded once on the driver.
 
-A face is compared through its sealed embedding when the record has one (``verify.seal_embeddings``
-at scrub time: one AES-GCM decryption per face), else by restoring the face and embedding it. A face
-the password does not open is skipped without a word: which factor failed is never told.
+The password factor comes first, for every face: the record proves the key right or wrong (its
+key-check value; in older records the AES-GCM tag of a sealed embedding or payload) before any face
+is compared, so a wrong password opens no record and never matches. Records that cannot prove a key
+(older ``encrypt`` records of the prior, shuffled residual, no key check) are not verifiable and
+never match. Then the face: through its sealed embedding when the record has one
+(``verify.seal_embeddings`` at scrub time: one AES-GCM decryption per face), else by restoring the
+face and embedding it, compared by :class:`~encryptface.faces.matching.FaceMatcher` at the
+configured false-accept rate. Which factor failed is never told.
 """
 
 from __future__ import annotations
@@ -28,9 +33,9 @@ from encryptface.archive.schema import STATUS_OK, VERIFY_SCHEMA, record_face
 from encryptface.config import Settings
 from encryptface.crypto.keys import DecryptionError, KeyRing, MasterKey, face_aad, seal, unseal
 from encryptface.faces.detection import FaceDetector
-from encryptface.faces.recognition import FaceRecognizer
+from encryptface.faces.matching import FaceMatcher
 from encryptface.imaging.codecs import ImageError, decode_encoded, decode_image
-from encryptface.pipeline.restorer import Restorer
+from encryptface.pipeline.restorer import Restorer, key_opens
 
 EMBEDDING_DTYPE = np.float32
 
@@ -63,17 +68,17 @@ def open_embedding(master_key: MasterKey, face: dict, source_sha256: str, face_i
 
 
 def probe_embedding(data: bytes, settings: Settings, detector: FaceDetector,
-                    recognizer: FaceRecognizer) -> np.ndarray:
+                    matcher: FaceMatcher) -> np.ndarray:
     """Embedding of the largest face in the probe photo; :class:`ImageError` if there is none."""
     rgb, _ = decode_image(data, settings.images)
     faces = detector.detect(rgb)
     if not faces:
         raise ImageError("no face found in the probe photo")
-    return recognizer.embed(rgb, faces[0])
+    return matcher.embed(rgb, max(faces, key=lambda f: f.bbox[2] * f.bbox[3]))
 
 
 def verify_row(row: dict, probe: np.ndarray, keys: KeyRing, restorer: Restorer,
-               recognizer: FaceRecognizer, face_index: int | None = None) -> list[Match]:
+               matcher: FaceMatcher, face_index: int | None = None) -> list[Match]:
     """The faces of one record (or only ``face_index``) that ``keys`` open AND whose face matches
     ``probe``."""
     if row.get("status") != STATUS_OK:
@@ -85,26 +90,31 @@ def verify_row(row: dict, probe: np.ndarray, keys: KeyRing, restorer: Restorer,
         if face.get("kdf") is None:  # a mode without a key (cloak): nothing to verify against
             continue
         try:
+            master_key = keys.get(face["kdf"])
+            if not key_opens(master_key, face, index, face_aad(row["source_sha256"], index, face["mode"])):
+                continue
             if face.get("sealed_embedding") is not None:
-                embedding = open_embedding(keys.get(face["kdf"]), face, row["source_sha256"], index)
+                embedding = open_embedding(master_key, face, row["source_sha256"], index)
             else:
+                if not restorer.proves_key(face):  # any key would restore *a* face: no factor
+                    continue
                 photo = decode_encoded(row["deidentified_image"]) if photo is None else photo
                 restorer.restore_face(photo, row["source_sha256"], index, face, keys)
-                embedding = recognizer.embed(photo, record_face(face))
+                embedding = matcher.embed(photo, record_face(face))
         except DecryptionError:
             continue
-        distance = recognizer.distance(probe, embedding)
-        if distance < recognizer.threshold:
-            matches.append(Match(row["source_uri"], row["relative_path"], index, float(distance)))
+        same, distance = matcher.matches(probe, embedding)
+        if same:
+            matches.append(Match(row["source_uri"], row["relative_path"], index, distance))
     return matches
 
 
 def find_matches(rows: Iterable[dict], probe: np.ndarray, keys: KeyRing, settings: Settings,
-                 recognizer: FaceRecognizer) -> Iterator[Match]:
+                 matcher: FaceMatcher) -> Iterator[Match]:
     """Every face of ``rows`` that the password opens AND whose face matches ``probe`` (one process)."""
     restorer = Restorer(settings)
     for row in rows:
-        yield from verify_row(row, probe, keys, restorer, recognizer)
+        yield from verify_row(row, probe, keys, restorer, matcher)
 
 
 def read_records(scrub_output: str | Path, photo: str) -> list[dict]:

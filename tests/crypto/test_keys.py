@@ -31,6 +31,18 @@ def test_seal_roundtrip_and_every_mismatch_fails(master_key):
         unseal(key, bytes(tampered), face_aad("abc", 0, "seal"))
 
 
+def test_a_key_check_value_opens_only_for_its_key_record_and_face(master_key):
+    salt, aad = b"s" * 16, face_aad("abc", 0, "encrypt")
+    check = master_key.key_check(salt, 0, aad)
+    assert len(check) == 16 and master_key.opens(salt, 0, aad, check)
+    assert check not in (master_key.face_key(salt, 0), master_key.embedding_key(salt, 0))
+    other = derive_master_key(Password(b"not it"), master_key.params)
+    assert not other.opens(salt, 0, aad, check)
+    assert not master_key.opens(salt, 1, aad, check)                              # another face
+    assert not master_key.opens(b"t" * 16, 0, aad, check)                         # another record
+    assert not master_key.opens(salt, 0, face_aad("xyz", 0, "encrypt"), check)   # another photo
+
+
 def test_wrong_password_derives_another_key(settings, master_key):
     other = derive_master_key(Password(b"not it"), master_key.params)
     assert other.face_key(b"s" * 16, 0) != master_key.face_key(b"s" * 16, 0)

@@ -166,7 +166,7 @@ def test_sealed_embeddings_verify_without_restoring(archive, spark, s3_endpoint,
                        s3_endpoint, "--password-file", password_file, *SCRUB_FLAGS,
                        "--set=verify.seal_embeddings=true"]) == 0
     faces = [f for row in ds.dataset(records_path(output)).to_table().to_pylist() for f in row["faces"]]
-    assert faces and all(len(f["sealed_embedding"]) == 12 + 128 * 4 + 16 for f in faces)
+    assert faces and all(len(f["sealed_embedding"]) == 12 + (128 + 512) * 4 + 16 for f in faces)
     _check_two_factors(output, archive, password_file, tmp_path)
 
 

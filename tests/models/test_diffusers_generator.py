@@ -50,7 +50,7 @@ def test_encrypt_mode_runs_through_a_local_diffusers_model(tiny_diffusers_model,
     # the stored latent is x_T rotated under the key: 3072 float16 values after the header
     assert len(row["faces"][0]["encrypted_latent"]) > 3072 * 2
     right, _ = Restorer(plugged).restore(row, KeyRing(Password(b"correct horse battery staple 7f3a")))
-    wrong, _ = Restorer(plugged).restore(row, KeyRing(Password(b"not it")))
+    wrong, _ = Restorer(plugged).restore(row, KeyRing(Password(b"not it")), decoys=True)
     protected = decode_encoded(row["deidentified_image"])
     x, y, w, h = (int(v) for v in row["faces"][0]["bbox"])
     box = (slice(y, y + h), slice(x, x + w))

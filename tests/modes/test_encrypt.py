@@ -61,7 +61,9 @@ def test_right_password_restores_wrong_one_gives_another_face(scrubber, settings
         bbox, detected = face["bbox"], record_face(face)
         protected = decode_encoded(row["deidentified_image"])
         restored, _ = restorer.restore(row, right)
-        other, _ = restorer.restore(row, wrong)  # no error: no oracle
+        with pytest.raises(DecryptionError):  # the key-check value refuses a wrong password
+            restorer.restore(row, wrong)
+        other, _ = restorer.restore(row, wrong, decoys=True)  # asked for: the wrong key's face
         reference = recognizer.embed(original, detected)
         for name, image in (("protected", protected), ("restored", restored), ("wrong", other)):
             verdicts[name] += recognizer.same_person(reference, recognizer.embed(image, detected))

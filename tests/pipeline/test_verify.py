@@ -1,26 +1,39 @@
 """Two-factor verification over records, called as the library (the CLI test is in tests/jobs)."""
 
+import dataclasses
+
 import pytest
-from conftest import PHOTOS
+from conftest import PHOTOS, TEST_PASSWORD
 
 from encryptface.crypto.keys import KeyRing, Password
 from encryptface.faces.detection import FaceDetector
-from encryptface.faces.recognition import DlibRecognizer
+from encryptface.faces.matching import FaceMatcher
 from encryptface.imaging.codecs import ImageError
+from encryptface.pipeline.restorer import Restorer
 from encryptface.pipeline.scrubber import Scrubber
-from encryptface.pipeline.verify import find_matches, probe_embedding
+from encryptface.pipeline.verify import find_matches, probe_embedding, verify_row
+
+# Every keyed mode and prior variant: (mode, encrypt settings changed)
+KEYED = [("seal", {}), ("encrypt", {"generator": "prior", "residual": "permuted"}),
+         ("encrypt", {"generator": "prior", "residual": "sealed"})]
+
+
+def _scrub(settings, mode, master_key, names=("obama.jpg", "biden.jpg"), **encrypt):
+    settings = settings.replace(encrypt=dataclasses.replace(settings.encrypt, **encrypt))
+    scrubber = Scrubber(settings, mode)
+    return settings, [scrubber.scrub(str(PHOTOS / name), name, (PHOTOS / name).read_bytes(), master_key)
+                      for name in names]
 
 
 @pytest.fixture(scope="module")
 def records(session_settings, master_key):
-    scrubber = Scrubber(session_settings, "seal")
-    return [scrubber.scrub(str(PHOTOS / name), name, (PHOTOS / name).read_bytes(), master_key)
-            for name in ("obama.jpg", "biden.jpg")]
+    return _scrub(session_settings, "seal", master_key)[1]
 
 
 @pytest.fixture(scope="module")
 def recognizer(session_settings):
-    return DlibRecognizer(session_settings.recognition.match_threshold)
+    """The 1:1 matcher (at ``verify.far_one_to_one``)."""
+    return FaceMatcher(session_settings.recognition, session_settings.verify.far_one_to_one)
 
 
 def _probe(name, settings, recognizer):
@@ -33,7 +46,36 @@ def test_the_right_person_with_the_right_password_matches_only_their_record(reco
     matches = list(find_matches(records, _probe("obama2.jpg", settings, recognizer), keys, settings,
                                 recognizer))
     assert [(m.source_uri.rsplit("/", 1)[1], m.face_index) for m in matches] == [("obama.jpg", 0)]
-    assert matches[0].distance < recognizer.threshold
+    assert matches[0].distance < recognizer.thresholds["fusion"]
+
+
+@pytest.mark.parametrize(("mode", "encrypt"), KEYED, ids=["seal", "prior-permuted", "prior-sealed"])
+def test_a_wrong_password_opens_no_record_in_any_mode(session_settings, master_key, recognizer, mode,
+                                                      encrypt):
+    """The person's own other photo with a wrong password never matches: the key-check value refuses
+    the key before a face is compared (a prior record used to "restore" a decoy and compare it).
+    The right password matches."""
+    settings, rows = _scrub(session_settings, mode, master_key, **encrypt)
+    obama = _probe("obama2.jpg", settings, recognizer)
+    for attempt in range(5):
+        wrong = KeyRing(Password(b"wrong password %d" % attempt))
+        assert list(find_matches(rows, obama, wrong, settings, recognizer)) == []
+    right = KeyRing(Password(TEST_PASSWORD.encode()))
+    assert [m.relative_path for m in find_matches(rows, obama, right, settings, recognizer)] == ["obama.jpg"]
+
+
+def test_a_record_that_cannot_prove_a_key_never_matches(session_settings, master_key, recognizer):
+    """An older prior record (shuffled residual, no key-check value, no sealed embedding): any key
+    restores *a* face from it, so it is not verifiable, not even with the right password."""
+    settings, rows = _scrub(session_settings, "encrypt", master_key, names=("obama.jpg",),
+                            generator="prior", residual="permuted")
+    old = dict(rows[0], faces=[dict(face, key_check=None) for face in rows[0]["faces"]])
+    restorer = Restorer(settings)
+    assert not restorer.proves_key(old["faces"][0]) and restorer.proves_key(rows[0]["faces"][0])
+    obama = _probe("obama2.jpg", settings, recognizer)
+    right = KeyRing(Password(TEST_PASSWORD.encode()))
+    assert verify_row(old, obama, right, restorer, recognizer) == []
+    assert len(verify_row(rows[0], obama, right, restorer, recognizer)) == 1
 
 
 def test_a_wrong_password_or_another_person_matches_nothing(records, settings, keys, recognizer):

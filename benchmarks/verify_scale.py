@@ -53,8 +53,7 @@ def scrubbed_people(settings: Settings, people: int, seal_embeddings: bool) -> t
 
 def synthetic_output(rows: list[dict], count: int, output: Path) -> float:
     """``count`` copies of ``rows`` published as a scrub output; returns the written GB."""
-    run = new_run_dir(output)
-    run.mkdir(parents=True)
+    run = Path(new_run_dir(output))
     row_bytes = to_batch(rows).nbytes / len(rows)
     group_rows = max(1, int(ROW_GROUP_BYTES / row_bytes))
     for start in range(0, count, ROWS_PER_FILE):

@@ -26,7 +26,6 @@ import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from encryptface.archive.output import records_path
 from encryptface.archive.schema import EMBEDDING_SCHEMA, EVALUATION_SCHEMA, STATUS_OK
 from encryptface.archive.storage import StorageError, list_objects
 from encryptface.config import Settings
@@ -38,6 +37,7 @@ from encryptface.evaluation.report import console_table, gallery_head, summary_t
 from encryptface.faces.recognition import RECOGNIZER_NAMES, recognizer_distance
 from encryptface.modes import reversible_modes
 from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
+from jobs.records import records_frame
 from jobs.restore import unlock
 
 log = logging.getLogger("encryptface.jobs.evaluate")
@@ -59,9 +59,10 @@ def reference_photos(originals: str, settings: Settings) -> dict[str, str]:
     return references
 
 
-def extract(spark: SparkSession, scrubbed: str, references: dict[str, str]) -> DataFrame:
+def extract(spark: SparkSession, scrubbed: str, references: dict[str, str],
+            settings: Settings) -> DataFrame:
     """Records with a face, each with its ``reference_uri`` (or null)."""
-    records = spark.read.parquet(str(records_path(scrubbed)))
+    records = records_frame(spark, scrubbed, settings)
     records = records.where(f"status = '{STATUS_OK}' AND size(faces) > 0")
     pairs = spark.createDataFrame(list(references.items()) or [("", "")],
                                   "relative_path string, reference_uri string")
@@ -121,7 +122,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
     parser = job_parser("evaluate", __doc__)
     parser.add_argument("--originals", required=True, help="the photos that were scrubbed "
                         "(folder or s3://; identity folders give the 'another photo' references)")
-    parser.add_argument("--scrubbed", required=True, help="scrub output folder")
+    parser.add_argument("--scrubbed", required=True, help="scrub output folder or s3:// prefix")
     parser.add_argument("--output", required=True, help="folder for metrics.json and report.html")
     parser.add_argument("--recognizers", default=",".join(RECOGNIZER_NAMES))
     parser.add_argument("--pairs", help="LFW-style pairs file (photo paths relative to --originals): "
@@ -142,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     spark = spark_session(settings.spark, args.master)
-    frame = extract(spark, args.scrubbed, references).cache()
+    try:
+        frame = extract(spark, args.scrubbed, references, settings).cache()
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     photos = frame.count()
     restorable = ", ".join(f"'{name}'" for name in reversible_modes())
     reversible = frame.where(f"exists(faces, f -> f.mode IN ({restorable}))").limit(1).count() > 0

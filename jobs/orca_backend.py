@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -57,8 +56,9 @@ def orca_context(settings: Settings, master: str | None = None):  # noqa: ANN201
 
 def scrub_with_orca(context, objects: Sequence[ObjectInfo], settings: Settings,  # noqa: ANN001
                     mode: str, master_key: MasterKey | None, images_uri: str | None,
-                    run_dir: Path) -> list[str]:
-    """Scrub ``objects`` on Orca XShards into ``run_dir``; returns the data files written."""
+                    run_dir: str) -> list[str]:
+    """Scrub ``objects`` on Orca XShards into the run folder ``run_dir`` (local or ``s3://``);
+    returns the data files written."""
     from bigdl.orca.data import SparkXShards
 
     keys = pd.DataFrame({"source_uri": [o.uri for o in objects],
@@ -68,9 +68,8 @@ def scrub_with_orca(context, objects: Sequence[ObjectInfo], settings: Settings, 
     shards = [keys.iloc[start:start + per_partition].assign(partition=start // per_partition)
               for start in range(0, len(keys), per_partition)] or [keys.assign(partition=0)]
     rdd = context.parallelize(shards, len(shards))
-    run_dir.mkdir(parents=True, exist_ok=False)
     work = functools.partial(_scrub_shard, settings=settings, mode=mode, master_key=master_key,
-                             images_uri=images_uri, run_dir=str(run_dir))
+                             images_uri=images_uri, run_dir=run_dir)
     written = SparkXShards(rdd).transform_shard(work).collect()
     return sorted(name for name in written if name)
 

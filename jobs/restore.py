@@ -15,13 +15,15 @@ import time
 from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import from_arrow_schema
 
-from encryptface.archive.output import records_path
+from encryptface.archive.output import TABLE, check_output_uri, records_path
 from encryptface.archive.schema import RESTORE_SCHEMA, STATUS_ERROR, STATUS_OK, STATUS_SKIPPED
 from encryptface.config import Settings
 from encryptface.crypto.keys import DecryptionError, KeyRing, PasswordError, read_password
 from encryptface.pipeline.batch import restore_batches
 from encryptface.pipeline.restorer import Restorer
 from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
+from jobs.records import records_frame
+from jobs.tables import restore_table
 
 log = logging.getLogger("encryptface.jobs.restore")
 
@@ -51,8 +53,12 @@ def transform(records: DataFrame, settings: Settings, keys: KeyRing, output_uri:
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
     """The job's flags and the settings they make."""
     parser = job_parser("restore", __doc__)
-    parser.add_argument("--input", required=True, help="scrub output folder (or its records dataset)")
-    parser.add_argument("--output", required=True, help="folder or s3:// prefix for restored photos")
+    parser.add_argument("--input", required=True, help="scrub output folder or s3:// prefix (or its "
+                        "records dataset)")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--output", help="folder or s3:// prefix for restored photos")
+    target.add_argument("--output-table", help="a table scrub (--image-column --output-table): write "
+                        "its table here (folder or s3://) with the original photos, same schema")
     parser.add_argument("--decoys", action="store_true",
                         help="a wrong password renders decoy faces (stylegan records) instead of "
                              "stopping the job (sets encrypt.decoys)")
@@ -70,13 +76,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     spark = spark_session(settings.spark, args.master)
-    records = spark.read.parquet(str(records_path(args.input)))
+    try:
+        check_output_uri(args.output or args.output_table)
+        records = records_frame(spark, args.input, settings)
+        table_of = str(records_path(args.input, settings.storage)) if args.output_table else None
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         # With decoys a wrong password is not an error: the keys are derived, not checked.
         keys = unlock(records, keys, settings, check=not settings.encrypt.decoys)
     except DecryptionError as exc:
         print(f"error: {exc}; nothing was written", file=sys.stderr)
         return 2
+    if table_of:
+        try:
+            counts = restore_table(spark, table_of, args.output_table, settings, keys)
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"restored {counts.restored} rows ({counts.faces} faces), {counts.skipped} without an "
+              f"image, {counts.errors} errors in {time.perf_counter() - started:.1f}s -> "
+              f"{records_path(args.output_table, settings.storage, TABLE)}")
+        return 1 if counts.errors else 0
     results = transform(records, settings, keys, args.output).cache()
     counts = dict(results.groupBy("status").count().collect())
     failures = results.where(f"status = '{STATUS_ERROR}'").select("source_uri", "error").limit(20).collect()

@@ -1,6 +1,6 @@
 """Spark job: scrub every face of every photo under an input URI into a Parquet dataset.
 
-    spark-submit jobs/scrub.py --input s3://bucket/photos --output /data/scrubbed --password-file F
+    spark-submit jobs/scrub.py --input s3://bucket/photos --output s3://bucket/scrubbed --password-file F
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import math
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pyarrow as pa
 from pyspark import RDD
@@ -27,15 +26,24 @@ from encryptface.archive.manifest import (
     read_manifest,
     write_manifest,
 )
-from encryptface.archive.output import new_run_dir, publish, records_path
+from encryptface.archive.output import (
+    TABLE,
+    check_output_uri,
+    new_run_dir,
+    publish,
+    records_path,
+    run_id_of,
+)
 from encryptface.archive.schema import INPUT_SCHEMA, STATUS_ERROR, STATUS_NO_FACE, STATUS_OK
-from encryptface.archive.storage import ObjectInfo, StorageError, list_objects
+from encryptface.archive.storage import ObjectInfo, list_objects
 from encryptface.config import Settings
 from encryptface.crypto.keys import KdfParams, MasterKey, PasswordError, derive_master_key, read_password
 from encryptface.generators import GENERATORS, generator
 from encryptface.modes import MODE_NAMES, is_reversible
 from encryptface.pipeline.batch import scrub_to_file
 from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
+from jobs.records import records_frame
+from jobs.tables import add_table_options, check_table_args, list_table, refuse, scrub_table
 
 log = logging.getLogger("encryptface.jobs.scrub")
 
@@ -58,12 +66,12 @@ def extract(spark: SparkSession, objects: list[ObjectInfo], settings: Settings) 
     return spark.sparkContext.parallelize(dealt, partitions)
 
 
-def load(keys: RDD, settings: Settings, mode: str, master_key: MasterKey | None, run_dir: Path,
+def load(keys: RDD, settings: Settings, mode: str, master_key: MasterKey | None, run_dir: str,
          images_uri: str | None = None) -> list[str]:
-    """Scrub the input keys and write the records into the (new) run folder from the workers, one
-    zstd Parquet file per partition; returns the data files written. The records do not travel
-    back through the JVM (measured: the JVM's Parquet writer cost ~1 s per 300 seal photos here)."""
-    run_dir.mkdir(parents=True, exist_ok=False)
+    """Scrub the input keys and write the records into the (new) run folder (local or ``s3://``)
+    from the workers, one zstd Parquet file per partition; returns the data files written. The
+    records do not travel back through the JVM (measured: the JVM's Parquet writer cost ~1 s per
+    300 seal photos here), and S3 needs no Hadoop connector."""
     work = functools.partial(_scrub_partition, settings=settings, mode=mode, master_key=master_key,
                              run_dir=str(run_dir), images_uri=images_uri)
     return sorted(name for name in keys.mapPartitions(work).collect() if name)
@@ -79,25 +87,27 @@ def _scrub_partition(rows: Iterator[tuple[str, str, int]], settings: Settings, m
                         images_uri, settings.spark.threads_per_task)
 
 
-def finish_run(output_dir: str, run_dir: Path, written: list[str], objects: list[ObjectInfo],
-               delta: Delta, previous_run: Path | None, previous: pa.Table | None, mode: str,
+def finish_run(output_dir: str, run_dir: str, written: list[str], objects: list[ObjectInfo],
+               delta: Delta, previous_run: str | None, previous: pa.Table | None, mode: str,
                images_uri: str | None, settings: Settings) -> str:
     """Carry unchanged records over from the previous run (incremental), write the manifest and
-    publish the run atomically."""
-    tables = [entries_for_files(run_dir, written, objects, run_dir.name, mode, images_uri,
-                                settings.images.output_format)]
+    publish the run atomically (its commit is the last write)."""
+    storage = settings.storage
+    tables = [entries_for_files(run_dir, written, objects, run_id_of(run_dir), mode, images_uri,
+                                settings.images.output_format, storage)]
     if previous_run is not None:
-        placed = carry_over(previous_run, run_dir, delta.replaced)
+        placed = carry_over(previous_run, run_dir, delta.replaced, storage)
         tables.append(carried_entries(previous, delta.replaced, placed))
-    write_manifest(run_dir, tables)
-    return str(publish(output_dir, run_dir))
+    write_manifest(run_dir, tables, storage)
+    return str(publish(output_dir, run_dir, storage))
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
     """The job's flags and the settings they make."""
     parser = job_parser("scrub", __doc__)
     parser.add_argument("--input", required=True, help="folder, file:// or s3://bucket/prefix")
-    parser.add_argument("--output", required=True, help="output folder (local or shared filesystem)")
+    parser.add_argument("--output", required=True, help="output folder or s3://bucket/prefix (records "
+                        "under OUTPUT/.runs/<run id>, published by OUTPUT/records or OUTPUT/_CURRENT)")
     parser.add_argument("--mode", default="encrypt", choices=MODE_NAMES,
                         help="encrypt: generated stand-in face, reversible with the password; "
                         "seal: pixelated face, original sealed with AES-GCM; cloak: invisible "
@@ -109,6 +119,7 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
                         help="spark: a Spark RDD of the keys, records written by the workers "
                         "(default); orca: BigDL Orca context and XShards (needs the .venv-orca "
                         "environment, make install-orca)")
+    add_table_options(parser)
     parser.add_argument("--incremental", action="store_true",
                         help="scrub only objects that are new, changed or failed since the last "
                         "run into OUTPUT (by its manifest) and keep the other records")
@@ -127,42 +138,57 @@ def main(argv: list[str] | None = None) -> int:
               "the default backend", file=sys.stderr)
         return 2
     try:
+        check_output_uri(args.output)
+        if args.images_uri:
+            check_output_uri(args.images_uri)
+        if problem := check_table_args(args):
+            return refuse(problem)
         password = read_password(args.password_file) if reversible else None
-        objects = list(list_objects(args.input, settings.storage))
-    except (PasswordError, StorageError) as exc:
+        table = list_table(args.input, args.image_column, args.id_column, settings) \
+            if args.image_column else None
+        objects = [] if table else list(list_objects(args.input, settings.storage))
+        previous_run, previous = _previous_run(args.output, settings) if args.incremental else (None, None)
+    except (PasswordError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    previous_run, previous = _previous_run(args.output) if args.incremental else (None, None)
     delta = plan(objects, previous, args.mode)
-    log.info("listed %d objects under %s: %s", len(objects), args.input, delta.describe())
+    if table:
+        log.info("table: %d Parquet files under %s", len(table), args.input)
+    else:
+        log.info("listed %d objects under %s: %s", len(objects), args.input, delta.describe())
     if encrypt_generator and encrypt_generator.non_commercial:
         permissive = " or ".join(g.name for g in GENERATORS.values() if not g.non_commercial)
         log.info("encrypt uses the %s generator. Licence: %s. Permissive path: --generator %s "
                  "(or --mode seal).", encrypt_generator.name, encrypt_generator.licence, permissive)
     if previous_run is not None and not delta.todo:
         print(f"nothing to scrub: {delta.describe()}")
-        print(f"records: {records_path(args.output)}")
+        print(f"records: {records_path(args.output, settings.storage)}")
         return 0
     master_key = derive_master_key(password, KdfParams.fresh(settings.kdf)) if password else None
-    images_uri = (args.images_uri or f"{args.output.rstrip('/')}/images") if args.write_images else None
-    run_dir = new_run_dir(args.output)
-    if args.backend == "orca":
-        from jobs.orca_backend import orca_context, scrub_with_orca
-
-        try:
-            context = orca_context(settings, args.master)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        written = scrub_with_orca(context, delta.todo, settings, args.mode, master_key, images_uri, run_dir)
-        spark = SparkSession.builder.getOrCreate()  # on Orca's context
-    else:
+    if table is not None:
         spark = spark_session(settings.spark, args.master)
-        written = load(extract(spark, delta.todo, settings), settings, args.mode, master_key, run_dir,
-                       images_uri)
-    records = finish_run(args.output, run_dir, written, objects, delta, previous_run, previous,
-                         args.mode, images_uri, settings)
-    summary = spark.read.parquet(records).selectExpr(
+        records, images_uri = scrub_table(spark, table, args, settings, master_key), None
+    else:
+        images_uri = (args.images_uri or f"{args.output.rstrip('/')}/images") if args.write_images else None
+        run_dir = new_run_dir(args.output)
+        if args.backend == "orca":
+            from jobs.orca_backend import orca_context, scrub_with_orca
+
+            try:
+                context = orca_context(settings, args.master)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            written = scrub_with_orca(context, delta.todo, settings, args.mode, master_key, images_uri,
+                                      run_dir)
+            spark = SparkSession.builder.getOrCreate()  # on Orca's context
+        else:
+            spark = spark_session(settings.spark, args.master)
+            written = load(extract(spark, delta.todo, settings), settings, args.mode, master_key, run_dir,
+                           images_uri)
+        records = finish_run(args.output, run_dir, written, objects, delta, previous_run, previous,
+                             args.mode, images_uri, settings)
+    summary = records_frame(spark, args.output, settings).selectExpr(
         "count(*) AS photos", "coalesce(sum(size(faces)), 0) AS faces",
         f"count_if(status = '{STATUS_OK}') AS ok", f"count_if(status = '{STATUS_NO_FACE}') AS no_face",
         f"count_if(status = '{STATUS_ERROR}') AS errors").first()
@@ -175,16 +201,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"records: {records}")
     if images_uri:
         print(f"protected photos: {images_uri}")
+    if args.output_table:
+        print(f"protected table: {records_path(args.output_table, settings.storage, TABLE)}")
     return 0
 
 
-def _previous_run(output_dir: str) -> tuple[Path | None, pa.Table | None]:
+def _previous_run(output_dir: str, settings: Settings) -> tuple[str | None, pa.Table | None]:
     """The published run folder of ``output_dir`` and its manifest, when there is one to build on."""
     try:
-        run = records_path(output_dir)
+        run = str(records_path(output_dir, settings.storage))
     except FileNotFoundError:
         return None, None
-    manifest = read_manifest(run)
+    manifest = read_manifest(run, settings.storage)
     if manifest is None:
         log.warning("%s has no manifest (written by an older version): scrubbing everything", run)
         return None, None

@@ -53,6 +53,9 @@ def test_kubernetes_application_runs_the_scrub_job_of_the_image():
             if "SECRET" in env["name"] or "KEY_ID" in env["name"]:
                 assert "secretKeyRef" in env["valueFrom"]
     assert spec["sparkConf"]["spark.speculation"] == "false"
+    # the output is on object storage: no volume shared by the driver and the executors
+    assert spec["arguments"][spec["arguments"].index("--output") + 1].startswith("s3://")
+    assert not any("persistentVolumeClaim" in volume for volume in spec.get("volumes", []))
 
 
 def test_airflow_dag_and_crontab_call_the_incremental_scrub():

@@ -2,13 +2,13 @@
 
 Every scrub run writes ``_manifest/manifest.parquet`` inside its run folder (Spark and pyarrow skip
 ``_``-prefixed paths when they read the records, and the manifest is published with the records by
-the same atomic link swap). An incremental run lists the input, compares each object's size and
+the same atomic publication). An incremental run lists the input, compares each object's size and
 version (S3 ETag, local mtime) with the manifest, and scrubs only new and changed objects and those
 whose bytes could not be read last time (storage or internal errors are worth another try; a
 corrupt photo that was read fails the same way until it changes). The other records are carried
-over from the previous run: Parquet files holding none of the replaced keys are hard-linked, the
-few holding some are rewritten without them. The cost of a nightly run follows the delta, not the
-archive.
+over from the previous run: Parquet files holding none of the replaced keys are hard-linked (S3:
+copied server side), the few holding some are rewritten without them. The cost of a nightly run
+follows the delta, not the archive.
 
 Objects that are no longer listed keep their records (an archive often deletes originals once they
 are scrubbed); the run summary counts them.
@@ -19,16 +19,23 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-import shutil
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from pathlib import PurePosixPath
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from encryptface.archive.output import output_key
+from encryptface.archive.output import data_files, output_key
 from encryptface.archive.schema import MANIFEST_SCHEMA, STATUS_ERROR
-from encryptface.archive.storage import ObjectInfo
+from encryptface.archive.storage import (
+    ObjectInfo,
+    arrow_filesystem,
+    copy_object,
+    exists,
+    parse_uri,
+    write_bytes,
+)
+from encryptface.config import StorageSettings
 
 MANIFEST_DIR = "_manifest"
 MANIFEST_FILE = "manifest.parquet"
@@ -57,12 +64,25 @@ class Delta:
                 f"listed (records kept)")
 
 
-def read_manifest(run_dir: str | os.PathLike[str]) -> pa.Table | None:
+def read_manifest(run_dir: str | os.PathLike[str], storage: StorageSettings) -> pa.Table | None:
     """The manifest of a published run folder, or None when it has none (an older output)."""
-    path = Path(run_dir) / MANIFEST_DIR / MANIFEST_FILE
-    if not path.is_file():
+    uri = parse_uri(str(run_dir)).join(f"{MANIFEST_DIR}/{MANIFEST_FILE}")
+    if not exists(uri, storage):
         return None
-    return pq.read_table(path, schema=MANIFEST_SCHEMA)
+    return read_parquet(uri, storage).cast(MANIFEST_SCHEMA)
+
+
+def read_parquet(uri: str, storage: StorageSettings, columns: list[str] | None = None) -> pa.Table:
+    """One Parquet file (local or S3), only ``columns`` if given."""
+    filesystem, path = arrow_filesystem(uri, storage)
+    return pq.read_table(path, filesystem=filesystem, columns=columns)
+
+
+def write_parquet(uri: str, table: pa.Table, storage: StorageSettings) -> None:
+    """Write ``table`` as one zstd Parquet file at ``uri`` (atomically: see :func:`write_bytes`)."""
+    encoded = pa.BufferOutputStream()
+    pq.write_table(table, encoded, compression="zstd")
+    write_bytes(uri, encoded.getvalue().to_pybytes(), storage)
 
 
 def plan(objects: Sequence[ObjectInfo], previous: pa.Table | None, mode: str) -> Delta:
@@ -91,30 +111,33 @@ def plan(objects: Sequence[ObjectInfo], previous: pa.Table | None, mode: str) ->
 
 
 def carry_over(previous_run: str | os.PathLike[str], run_dir: str | os.PathLike[str],
-               replaced: set[str]) -> list[str]:
-    """Bring the previous run's records into ``run_dir``, without those of ``replaced`` paths.
+               replaced: set[str], storage: StorageSettings) -> list[str]:
+    """Bring the previous run's records into ``run_dir``, without those of ``replaced`` paths:
+    files holding none of them are linked (local) or copied server side (S3), the others
+    rewritten without them.
 
     Returns the names of the data files placed in ``run_dir``.
     """
     placed = []
-    for source in sorted(Path(previous_run).glob("*.parquet")):
-        target = Path(run_dir) / source.name
-        paths = pq.read_table(source, columns=["relative_path"]).column("relative_path").to_pylist()
+    target_dir = parse_uri(str(run_dir))
+    for source in data_files(previous_run, storage):
+        name = PurePosixPath(source).name
+        paths = read_parquet(source, storage, ["relative_path"]).column("relative_path").to_pylist()
         kept = [path not in replaced for path in paths]
         if all(kept):
-            _link_or_copy(source, target)
+            copy_object(source, target_dir.join(name), storage)
         elif any(kept):
-            table = pq.read_table(source)
-            pq.write_table(table.filter(pa.array(kept)), target, compression="zstd")
+            table = read_parquet(source, storage)
+            write_parquet(target_dir.join(name), table.filter(pa.array(kept)), storage)
         else:
             continue
-        placed.append(target.name)
+        placed.append(name)
     return placed
 
 
 def entries_for_files(run_dir: str | os.PathLike[str], file_names: Iterable[str],
                       objects: Sequence[ObjectInfo], run_id: str, mode: str, images_uri: str | None,
-                      image_format: str) -> pa.Table:
+                      image_format: str, storage: StorageSettings) -> pa.Table:
     """Manifest entries for the records in ``file_names``, which this run scrubbed.
 
     ``images_uri`` is where ``--write-images`` put the protected photos (None: not written).
@@ -124,7 +147,9 @@ def entries_for_files(run_dir: str | os.PathLike[str], file_names: Iterable[str]
     rows = []
     for name in file_names:
         columns = ["relative_path", "source_uri", "source_sha256", "status", "deidentified_image"]
-        for batch in pq.ParquetFile(Path(run_dir) / name).iter_batches(batch_size=256, columns=columns):
+        filesystem, path = arrow_filesystem(parse_uri(str(run_dir)).join(name), storage)
+        for batch in pq.ParquetFile(path, filesystem=filesystem).iter_batches(batch_size=256,
+                                                                               columns=columns):
             written = batch.column("deidentified_image").is_valid().to_pylist()
             for record, has_image in zip(batch.drop_columns(["deidentified_image"]).to_pylist(), written):
                 info = by_path.get(record["relative_path"])
@@ -147,21 +172,11 @@ def carried_entries(previous: pa.Table | None, replaced: set[str],
     return previous.filter(pa.array(keep, pa.bool_()))
 
 
-def write_manifest(run_dir: str | os.PathLike[str], tables: Sequence[pa.Table]) -> Path:
+def write_manifest(run_dir: str | os.PathLike[str], tables: Sequence[pa.Table],
+                   storage: StorageSettings) -> str:
     """Write the run's manifest (the concatenation of ``tables``) into its run folder."""
-    folder = Path(run_dir) / MANIFEST_DIR
-    folder.mkdir(parents=True, exist_ok=True)
     table = pa.concat_tables([t.cast(MANIFEST_SCHEMA) for t in tables]) if tables else \
         MANIFEST_SCHEMA.empty_table()
-    path = folder / MANIFEST_FILE
-    pq.write_table(table.sort_by("relative_path"), path, compression="zstd")
-    return path
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    # A hard link costs no I/O; the previous run folder is deleted after publishing, which only
-    # drops its name. Filesystems without hard links get a copy.
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+    uri = parse_uri(str(run_dir)).join(f"{MANIFEST_DIR}/{MANIFEST_FILE}")
+    write_parquet(uri, table.sort_by("relative_path"), storage)
+    return uri

@@ -11,10 +11,13 @@ import dataclasses
 import functools
 import hashlib
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+import pyarrow.fs as pafs
 
 from encryptface.config import StorageSettings
 
@@ -64,11 +67,12 @@ def parse_uri(uri: str) -> Location:
     return Location("file", "", os.path.abspath(uri))
 
 
-def list_objects(uri: str, settings: StorageSettings) -> Iterator[ObjectInfo]:
-    """Every object under ``uri`` whose name ends with one of the configured extensions,
-    in key order."""
+def list_objects(uri: str, settings: StorageSettings,
+                 extensions: tuple[str, ...] | None = None) -> Iterator[ObjectInfo]:
+    """Every object under ``uri`` whose name ends with one of ``extensions`` (default: the
+    configured image extensions; ``()``: every object), in key order."""
     location = parse_uri(uri)
-    extensions = tuple(ext.lower() for ext in settings.extensions)
+    extensions = tuple(ext.lower() for ext in (settings.extensions if extensions is None else extensions))
     if location.scheme == "s3":
         yield from _list_s3(location, settings, extensions)
         return
@@ -82,7 +86,7 @@ def list_objects(uri: str, settings: StorageSettings) -> Iterator[ObjectInfo]:
     found = []
     for dirpath, _, filenames in os.walk(root):
         for name in filenames:
-            if name.lower().endswith(extensions):
+            if name.lower().endswith(extensions) and not name.endswith(".partial"):
                 path = Path(dirpath) / name
                 found.append(_local_info(path, path.relative_to(root).as_posix()))
     yield from sorted(found, key=lambda info: info.relative_path)  # key order, as S3 lists
@@ -149,6 +153,90 @@ def _read_s3(bucket: str, key: str, settings: StorageSettings) -> bytes:
             error = exc
         time.sleep(min(2.0, 0.05 * 2 ** attempt))
     raise error
+
+
+def exists(uri: str, settings: StorageSettings) -> bool:
+    """Whether the object (or local file) at ``uri`` exists."""
+    location = parse_uri(uri)
+    if location.scheme != "s3":
+        return Path(location.key).is_file()
+    from botocore.exceptions import ClientError
+
+    try:
+        s3_client(settings).head_object(Bucket=location.bucket, Key=location.key)
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise StorageError(f"cannot read {uri}: {_describe(exc)}") from None
+
+
+def copy_object(source: str, target: str, settings: StorageSettings) -> None:
+    """Copy one object to another key of the same store (S3: server side; local: a hard link,
+    else a copy). Both URIs are of the same kind."""
+    source_at, target_at = parse_uri(source), parse_uri(target)
+    try:
+        if source_at.scheme == "s3":
+            s3_client(settings).copy_object(Bucket=target_at.bucket, Key=target_at.key,
+                                            CopySource={"Bucket": source_at.bucket, "Key": source_at.key})
+            return
+        Path(target_at.key).parent.mkdir(parents=True, exist_ok=True)
+        try:  # a hard link costs no I/O; deleting the source later only drops its name
+            os.link(source_at.key, target_at.key)
+        except OSError:
+            shutil.copy2(source_at.key, target_at.key)
+    except Exception as exc:
+        raise StorageError(f"cannot copy {source} to {target}: {_describe(exc)}") from None
+
+
+def delete_tree(uri: str, settings: StorageSettings) -> None:
+    """Delete every object under the folder ``uri`` (S3: the keys under ``prefix/``)."""
+    location = parse_uri(uri)
+    if location.scheme != "s3":
+        shutil.rmtree(location.key, ignore_errors=True)
+        return
+    client = s3_client(settings)
+    prefix = location.key.rstrip("/") + "/"
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=location.bucket, Prefix=prefix):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=location.bucket, Delete={"Objects": keys, "Quiet": True})
+    except Exception as exc:
+        raise StorageError(f"cannot delete {uri}: {_describe(exc)}") from None
+
+
+def list_folders(uri: str, settings: StorageSettings) -> list[str]:
+    """The names of the folders directly under ``uri`` (S3: common prefixes)."""
+    location = parse_uri(uri)
+    if location.scheme != "s3":
+        root = Path(location.key)
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    prefix = location.key.rstrip("/") + "/"
+    pages = s3_client(settings).get_paginator("list_objects_v2").paginate(
+        Bucket=location.bucket, Prefix=prefix, Delimiter="/")
+    try:
+        return sorted(common["Prefix"][len(prefix):].rstrip("/")
+                      for page in pages for common in page.get("CommonPrefixes", []))
+    except Exception as exc:
+        raise StorageError(f"cannot list {uri}: {_describe(exc)}") from None
+
+
+def arrow_filesystem(uri: str, settings: StorageSettings) -> tuple[pafs.FileSystem, str]:
+    """A pyarrow filesystem and the path in it for ``uri``: Parquet reads (footers, column and
+    row-group projection) go through it; writes go through :func:`write_bytes`."""
+    location = parse_uri(uri)
+    if location.scheme != "s3":
+        return pafs.LocalFileSystem(), location.key
+    return _arrow_s3(settings), f"{location.bucket}/{location.key}"
+
+
+@functools.lru_cache(maxsize=8)
+def _arrow_s3(settings: StorageSettings) -> pafs.FileSystem:
+    endpoint = settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    region = settings.region or os.environ.get("AWS_DEFAULT_REGION") or None
+    return pafs.S3FileSystem(endpoint_override=endpoint, region=region,
+                             retry_strategy=pafs.AwsStandardS3RetryStrategy(settings.max_attempts))
 
 
 def write_bytes(uri: str, data: bytes, settings: StorageSettings) -> None:

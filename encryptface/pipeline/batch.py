@@ -10,7 +10,6 @@ import resource
 import time
 import traceback
 from collections.abc import Iterable, Iterator
-from pathlib import PurePosixPath
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +25,7 @@ from encryptface.archive.schema import (
     error_row,
     to_batch,
 )
-from encryptface.archive.storage import StorageError, read_bytes, write_bytes
+from encryptface.archive.storage import StorageError, parse_uri, read_bytes, write_bytes
 from encryptface.config import Settings
 from encryptface.crypto.keys import DecryptionError, KeyRing, MasterKey
 from encryptface.faces.matching import FaceMatcher
@@ -79,7 +78,7 @@ def scrub_to_file(keys: pa.Table, settings: Settings, mode: str, master_key: Mas
     name = record_file_name(run_dir, partition)
     encoded = pa.BufferOutputStream()
     pq.write_table(table, encoded, compression="zstd")
-    write_bytes(str(PurePosixPath(run_dir) / name), encoded.getvalue().to_pybytes(), settings.storage)
+    write_bytes(parse_uri(run_dir).join(name), encoded.getvalue().to_pybytes(), settings.storage)
     return name
 
 
@@ -91,13 +90,29 @@ def _scrub_one(scrubber: Scrubber, item: dict, master_key: MasterKey | None,
         return error_row(uri, relative_path, f"object too large: {item['size']} bytes > limit {limit}")
     try:
         data = read_bytes(uri, scrubber.settings.storage)
-        row = scrubber.scrub(uri, relative_path, data, master_key)
-        if images_uri and row["deidentified_image"] is not None:
-            write_bytes(output_key(images_uri, relative_path, scrubber.settings.images.output_format),
-                        row["deidentified_image"], scrubber.settings.storage)
-        return row
     except StorageError as exc:
         return error_row(uri, relative_path, str(exc))
+    row = scrub_bytes(scrubber, uri, relative_path, data, master_key)
+    if images_uri and row["deidentified_image"] is not None:
+        try:
+            write_bytes(output_key(images_uri, relative_path, scrubber.settings.images.output_format),
+                        row["deidentified_image"], scrubber.settings.storage)
+        except StorageError as exc:
+            return error_row(uri, relative_path, str(exc))
+    return row
+
+
+def scrub_bytes(scrubber: Scrubber, uri: str, relative_path: str, data: bytes | None,
+                master_key: MasterKey | None) -> dict:
+    """The contract row of one photo's bytes (a file's, a table cell's); never raises: a null or
+    oversized value, bad bytes or a bug each cost one error row."""
+    if data is None:
+        return error_row(uri, relative_path, "no image (null value)")
+    limit = scrubber.settings.images.max_bytes
+    if len(data) > limit:
+        return error_row(uri, relative_path, f"object too large: {len(data)} bytes > limit {limit}")
+    try:
+        return scrubber.scrub(uri, relative_path, data, master_key)
     except Exception as exc:  # A bug must cost one row, not the job; the traceback goes to the log.
         log.error("internal error on %s:\n%s", uri, traceback.format_exc())
         return error_row(uri, relative_path, f"internal error ({type(exc).__name__}): {exc}")

@@ -44,14 +44,14 @@ def _write(path, names):
     pq.write_table(pa.Table.from_pylist(rows, schema=RECORD_SCHEMA), path)
 
 
-def test_carry_over_links_untouched_files_and_rewrites_the_others(tmp_path):
+def test_carry_over_links_untouched_files_and_rewrites_the_others(tmp_path, settings):
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()
     new.mkdir()
     _write(old / "part-0.parquet", ["a.jpg", "b.jpg"])
     _write(old / "part-1.parquet", ["c.jpg", "d.jpg"])
     _write(old / "part-2.parquet", ["e.jpg"])
-    placed = carry_over(old, new, replaced={"c.jpg", "e.jpg"})
+    placed = carry_over(old, new, replaced={"c.jpg", "e.jpg"}, storage=settings.storage)
     assert placed == ["part-0.parquet", "part-1.parquet"]  # part-2 held only a replaced record
     assert os.stat(new / "part-0.parquet").st_ino == os.stat(old / "part-0.parquet").st_ino  # linked
     assert pq.read_table(new / "part-1.parquet").column("relative_path").to_pylist() == ["d.jpg"]

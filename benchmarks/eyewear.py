@@ -17,13 +17,13 @@ import hashlib
 import numpy as np
 
 from benchmarks.sweep import split_people
-from encryptface.config import load_settings, resolve_weight
+from encryptface.config import resolve_weight
 from encryptface.faces.alignment import Aligner
 from encryptface.faces.detection import nearest_centre
 from encryptface.imaging.codecs import decode_image
 from encryptface.models.stylegan_generator import StyleGANGenerator
 from encryptface.runtime import limit_threads
-from jobs.common import add_settings_options, configure_logging
+from jobs.common import add_settings_options, configure_logging, settings_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging()
     limit_threads(1)
-    settings = load_settings(args.conf, args.set)
+    settings = settings_or_exit(parser, args)
     generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model), settings.detection, 1)
     if generator.eyewear is None:
         parser.error(f"{generator.model_dir} has no eyewear.npz (retrain it with train-stylegan)")

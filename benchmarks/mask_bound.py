@@ -24,14 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.sweep import grid_settings, split_people
-from encryptface.config import load_settings, resolve_weight
+from encryptface.config import resolve_weight
 from encryptface.faces.alignment import Aligner
 from encryptface.faces.detection import Face, FaceDetector, nearest_centre
 from encryptface.faces.recognition import load_recognizer
 from encryptface.imaging.codecs import decode_image, encode_image
 from encryptface.models.stylegan_generator import StyleGANGenerator
 from encryptface.runtime import limit_threads
-from jobs.common import add_settings_options, configure_logging
+from jobs.common import add_settings_options, configure_logging, settings_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     add_settings_options(parser)
     args = parser.parse_args(argv)
     limit_threads(1)
-    settings = load_settings(args.conf, args.set)
+    settings = settings_or_exit(parser, args)
     people = split_people(settings, args.split, 3 * args.faces)
     persons, donors = people[:args.faces], [photos[0] for photos in people[args.faces:]]
     detector = FaceDetector(settings.detection)

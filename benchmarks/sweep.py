@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from encryptface.archive.schema import STATUS_OK
-from encryptface.config import Settings, load_settings, parse_bool, resolve_weight
+from encryptface.config import Settings, SettingsError, load_settings, parse_bool, resolve_weight
 from encryptface.crypto.keys import KdfParams, KeyRing, Password, derive_master_key
 from encryptface.evaluation.aggregate import aggregate
 from encryptface.evaluation.measure import Evaluator
@@ -147,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     add_settings_options(parser)
     args = parser.parse_args(argv)
     limit_threads(1)
-    settings = load_settings(args.conf, ["kdf.n_log2=14", *args.set])
+    try:
+        settings = load_settings(args.conf, ["kdf.n_log2=14", *args.set])
+    except SettingsError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
     persons = split_people(settings, args.split, args.faces)
     output = Path(args.output)
     runs, gallery = [], []

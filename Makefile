@@ -24,7 +24,7 @@ ORCA_VENV ?= .venv-orca
 ORCA_STAMP := $(ORCA_VENV)/.installed
 
 .PHONY: install install-orca demo test test-default test-orca test-slow lint bench bench-quick \
-	bench-backends eval eval-cloak-budget clean
+	bench-backends eval eval-cloak-budget eval-coverage clean
 
 install: $(STAMP)
 
@@ -95,6 +95,18 @@ CLOAK_BUDGETS ?= 16.1,12.8,8.06,5.71,4.53,3.21
 eval-cloak-budget: install
 	$(PY) -m benchmarks.sweep --mode cloak --split tuning --faces 40 --gallery 0 \
 		--grid cloak.epsilon=$(CLOAK_BUDGETS) --grid cloak.steps=6,12 --output out/cloak-budget
+
+# Face coverage (docs/detection.md) on ../shared/data/facebench, seal mode, default settings: both
+# halves of the set and their 3x3 / 6x6 mosaics of 800 x 600 cells (4 MP, 17 MP), scrubbed in one
+# process -> out/coverage/<half>/coverage.json; then the Spark path: scrub and `evaluate --boxes`.
+FACEBENCH ?= ../shared/data/facebench
+eval-coverage: install
+	$(PY) -m benchmarks.coverage --split tune --mosaic 0,3,6 --output out/coverage/tune
+	$(PY) -m benchmarks.coverage --split check --mosaic 0,3,6 --output out/coverage/check
+	$(VENV)/bin/encryptface scrub --input $(FACEBENCH)/images --output out/coverage/scrubbed --mode seal \
+		--password-file $(DEMO_PASSWORD_FILE) --set spark.master='local[2]'
+	$(VENV)/bin/encryptface evaluate --originals $(FACEBENCH)/images --scrubbed out/coverage/scrubbed \
+		--boxes $(FACEBENCH)/annotations --output out/coverage/evaluate --set spark.master='local[2]'
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache spark-warehouse

@@ -37,6 +37,7 @@ CloakMethod = Literal["pgd", "pgd-targeted", "tip-im"]
 CloakNorm = Literal["l2", "linf"]
 SurrogateName = Literal["facenet", "mobilefacenet", "arcface"]  # differentiable recognisers
 DetectorName = Literal["yunet_n", "yunet_s", "scrfd_500m"]  # encryptface.faces.detectors
+LandmarkSource = Literal[DetectorName, "same"]  # "same": the landmarks of the finding network
 KdfAlgorithm = Literal["scrypt"]
 MIN_SCRYPT_N_LOG2 = 14  # below this scrypt is too cheap to slow a password guesser
 
@@ -84,6 +85,7 @@ class DetectionSettings:
     upscale_max_megapixels: float = _bounds(0)
     min_face: int = _bounds(0)
     cover_margin: tuple[float, ...] = _bounds(0, 1)
+    landmarks: LandmarkSource
 
     def __post_init__(self) -> None:
         if not self.detectors:

@@ -8,6 +8,8 @@ centre lies in its own share of the overlap, so a face near a seam is counted on
 of ``detectors`` runs on every tile; the detections of all passes are merged by box voting
 (:func:`merge`). Each :class:`Face` says how it was found (network, scale, tile, score), and
 whether it scored above ``score_threshold`` (confident) or only above ``uncertain_threshold``.
+With ``landmarks`` naming a network, each face's five landmarks come from that network run on a
+crop around the face (the generators and the stylegan pose model were fitted on YuNet-n's).
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ import numpy as np
 
 from encryptface.config import DetectionSettings
 from encryptface.faces.detectors import ROW, load_network
+
+# detection.landmarks: a crop twice the face's size, at native resolution unless the face is
+# outside LANDMARK_SIDES px (then resized into it); the landmark network's face there must overlap
+# the found box by LANDMARK_IOU (it is the same face) and may score low (it is already found).
+LANDMARK_SIDES = (32, 256)
+LANDMARK_IOU = 0.5
+LANDMARK_SCORE = 0.3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +121,10 @@ class FaceDetector:
         self.settings = settings
         self.networks = [load_network(name, settings.nms_threshold, threads)
                          for name in settings.detectors]
-        self.model_id = ",".join(network.model_id for network in self.networks)
+        self.landmark_network = None if settings.landmarks == "same" else \
+            load_network(settings.landmarks, settings.nms_threshold, threads)
+        extra = [self.landmark_network] if self.landmark_network else []
+        self.model_id = ",".join(dict.fromkeys(n.model_id for n in self.networks + extra))
 
     def detect(self, rgb: np.ndarray, uncertain: bool = False) -> list[Face]:
         """The faces of an RGB uint8 photo, largest first: the confident ones, and with
@@ -120,7 +132,34 @@ class FaceDetector:
         settings = self.settings
         floor = settings.uncertain_threshold if uncertain else settings.score_threshold
         rows, sources = self.passes(rgb, floor)
-        return self.faces(rows, sources)
+        faces = self.faces(rows, sources)
+        if self.landmark_network is not None:
+            faces = [self._landmarks(rgb, face) for face in faces]
+        return faces
+
+    def _landmarks(self, rgb: np.ndarray, face: Face) -> Face:
+        """``face`` with the landmarks ``detection.landmarks`` finds on a crop around it (the
+        network the generators' alignment was fitted with), where it finds the same face."""
+        x, y, w, h = face.bbox
+        side = 2.0 * max(w, h)
+        height, width = rgb.shape[:2]
+        x0, y0 = max(0, int(x + w / 2 - side / 2)), max(0, int(y + h / 2 - side / 2))
+        x1, y1 = min(width, int(x + w / 2 + side / 2) + 1), min(height, int(y + h / 2 + side / 2) + 1)
+        scale = float(np.clip(max(w, h), *LANDMARK_SIDES) / max(w, h))
+        size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+        crop = rgb[y0:y1, x0:x1] if scale == 1 else cv2.resize(
+            rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        found = self.landmark_network.detect(crop, LANDMARK_SCORE)
+        if not len(found):
+            return face
+        boxes = found[:, :4] / scale + np.array([x0, y0, 0, 0], np.float32)
+        overlaps = box_iou(np.asarray(face.bbox, np.float32), boxes)
+        best = int(np.argmax(overlaps))
+        if overlaps[best] < LANDMARK_IOU:
+            return face
+        landmarks = found[best, 4:14].reshape(5, 2) / scale + np.array([x0, y0], np.float32)
+        return dataclasses.replace(face, landmarks=landmarks.astype(np.float32),
+                                   found_by=f"{face.found_by}, landmarks {self.landmark_network.name}")
 
     def passes(self, rgb: np.ndarray, floor: float) -> tuple[np.ndarray, list[str]]:
         """Every network's detections scoring at least ``floor`` in every pass and tile, before

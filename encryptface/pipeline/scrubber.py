@@ -15,10 +15,12 @@ from encryptface.archive.schema import STATUS_NO_FACE, STATUS_OK, error_row, rec
 from encryptface.config import Settings
 from encryptface.crypto.keys import MasterKey, face_aad, new_record_salt
 from encryptface.faces.alignment import Aligner
-from encryptface.faces.detection import FaceDetector
+from encryptface.faces.cover import GUESSED_SHARE, covering_face
+from encryptface.faces.detection import Face, FaceDetector
 from encryptface.faces.matching import embed_face
 from encryptface.imaging.codecs import ImageError, decode_image, encode_image
-from encryptface.modes import FaceContext, create_mode
+from encryptface.modes import FaceContext, ProtectionMode, create_mode
+from encryptface.modes.seal import SealMode
 from encryptface.pipeline.verify import seal_embedding
 from encryptface.runtime import PhotoTimeoutError, check_deadline, deadline
 
@@ -30,9 +32,13 @@ class Scrubber:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.clock = clock  # what images.max_seconds is measured on (see runtime.deadline)
-        self.detector = FaceDetector(settings.detection)
+        self.detector = FaceDetector(settings.detection, threads)
         self.aligner = Aligner(settings.alignment)
         self.mode = create_mode(mode, settings, threads)
+        # the safety net: a face scoring only above detection.uncertain_threshold is sealed
+        # (reversible with the password) rather than given to a generator or left as it was
+        self.uncertain_mode = create_mode("seal", settings) \
+            if self.mode.reversible and self.mode.name != "seal" else self.mode
         # verify.seal_embeddings: each face's fused recogniser embedding goes into its record, sealed
         self.seal_embeddings = settings.verify.seal_embeddings and self.mode.reversible
 
@@ -63,28 +69,31 @@ class Scrubber:
         protected = original.copy()
         salt = new_record_salt() if master_key else None
         faces = []
-        for index, face in enumerate(self.detector.detect(original)):
+        for index, found in enumerate(self.detector.detect(original, uncertain=True)):
             check_deadline()
+            mode = self.mode if found.confident else self.uncertain_mode
+            face = self._covering(found, mode)
             aligned = self.aligner.align(original, face)
-            aad = face_aad(sha256, index, self.mode.name)
+            aad = face_aad(sha256, index, mode.name)
             context = FaceContext(face=face, aligned=aligned,
                                   region=self.aligner.paste_region(aligned, original.shape),
                                   key=master_key.face_key(salt, index) if master_key else b"",
                                   aad=aad)
-            result = self.mode.protect(protected if self.mode.sees_earlier_faces else original, context)
+            result = mode.protect(protected if self.mode.sees_earlier_faces else original, context)
             if result.patch is not None:
                 region, pixels = result.patch
                 protected[region.slices] = pixels
             else:
                 self.aligner.paste(protected, aligned, result.crop)
             faces.append({"bbox": list(face.bbox), "landmarks": face.landmarks.ravel().tolist(),
-                          "score": face.score, "mode": self.mode.name,
+                          "score": face.score, "mode": mode.name,
                           "encrypted_latent": result.encrypted_latent,
                           "kdf": master_key.kdf_json if master_key else None, "salt": salt,
-                          "model_id": record_model_id(self.detector.model_id, self.mode.model_id),
-                          "metrics": json.dumps(result.metrics) if result.metrics else None,
+                          "model_id": record_model_id(self.detector.model_id, mode.model_id),
+                          "metrics": json.dumps({**(result.metrics or {}),
+                                                 "detection": self._detection_note(face, mode)}),
                           "sealed_embedding": seal_embedding(
-                              master_key, salt, sha256, index, self.mode.name,
+                              master_key, salt, sha256, index, mode.name,
                               embed_face(original, face, self.settings.recognition))
                           if self.seal_embeddings and master_key else None,
                           "key_check": master_key.key_check(salt, index, aad) if master_key else None})
@@ -96,3 +105,21 @@ class Scrubber:
                 "deidentified_image": encode_image(protected, image_settings.output_format,
                                                    image_settings.jpeg_quality),
                 "faces": faces, "seconds": time.perf_counter() - started}
+
+    def _covering(self, face: Face, mode: ProtectionMode) -> Face:
+        """``face`` with landmarks whose protected region contains its box. Pixelation does not
+        care how the face sits in its crop: its region takes the box grown by
+        ``detection.cover_margin`` (on masked faces detectors stop above the chin). A generator or
+        a cloak needs the face's own alignment: refitted only where the landmarks are plainly
+        guesses."""
+        if isinstance(mode, SealMode):
+            return covering_face(face, self.aligner, self.settings.detection.cover_margin)
+        return covering_face(face, self.aligner, share=GUESSED_SHARE)
+
+    def _detection_note(self, face: Face, mode: ProtectionMode) -> dict:
+        """How a face was found, for its record; and why it was sealed when it was uncertain."""
+        note = {"found_by": face.found_by, "score": round(face.score, 3), "confident": face.confident}
+        if not face.confident and mode is not self.mode:
+            note["sealed"] = (f"uncertain detection (score {face.score:.2f} < "
+                              f"detection.score_threshold {self.settings.detection.score_threshold:g})")
+        return note

@@ -55,12 +55,13 @@ def _anchors(path: Path) -> set[str]:
 
 
 def _exists(candidate: str, parent: str = "") -> bool:
-    """A repository path (placeholders like <name> match anything) exists, from the root or from
-    `parent` (the folder a layout tree line sits under); a bare file name may be anywhere."""
+    """A repository path (placeholders like <name> match anything) exists, from the root, from the
+    library (`archive/schema.py` for `encryptface/archive/schema.py`) or from `parent` (the folder a
+    layout tree line sits under); a bare file name may be anywhere."""
     pattern = re.sub(r"<[^>]*>", "*", candidate).rstrip("/")
     if "/" not in pattern:
-        return any(REPO.glob(f"**/{pattern}")) or (parent and any((REPO / parent).glob(pattern)))
-    return any(REPO.glob(pattern)) or bool(parent and any((REPO / parent).glob(pattern)))
+        return any(REPO.glob(f"**/{pattern}")) or bool(parent and any((REPO / parent).glob(pattern)))
+    return any(any(root.glob(pattern)) for root in (REPO, REPO / "encryptface", REPO / (parent or ".")))
 
 
 def _path_tokens(code: str) -> list[str]:
@@ -154,7 +155,8 @@ def test_readme_is_a_short_front_door_linking_every_docs_page():
 
 def test_the_checks_catch_what_they_are_for():
     assert not _exists("tests/test_fuzz_inputs.py") and _exists("tests/pipeline/test_bad_inputs.py")
-    assert _exists("jobs/<name>.py") and _exists("docker/", "deploy/")
+    assert _exists("jobs/<name>.py") and _exists("docker/", "deploy/") and _exists("archive/schema.py")
+    assert not _exists("archive/nowhere.py") and not _exists("nowhere.py")
     named = _named_paths("see `encryptface/nowhere.py` and `out/x/report.html`")
     assert named == [("encryptface/nowhere.py", "")]
     assert COMMAND.findall("`encryptface`; `spark-submit`\n```\nencryptface scrub\n```") == ["scrub"]

@@ -3,12 +3,14 @@
     python -m benchmarks.benchmark [--limits seal=2000,encrypt=200,cloak=40] [--masters local[2],local[1]]
     python -m benchmarks.benchmark --quick      # smoke run for CI (a few photos per mode)
     python -m benchmarks.benchmark --limits seal=300,encrypt=150 --masters local[2] --repeats 3
+    python -m benchmarks.benchmark --table-only --masters local[2]   # the folder-vs-table row only
 
 Per mode, on the first N LFW photos (by path): the scrub job in Spark (each master in
 ``--masters``) versus the workers' own function (`encryptface.pipeline.batch.scrub_to_file`) in one plain
 Python process and in two (one per core), writing the same Parquet; peak RSS per Spark Python
-worker; then per model, on ONE core, OpenVINO versus torch eager. Wall-clock timings of one run
-(``--repeats N``: the median of N timed runs of every engine, each after the same warm-up).
+worker; then per model, on ONE core, OpenVINO versus torch eager. First, the whole scrub job on the
+same photos as a folder and as a Parquet table (``--table-only``: just that row). Wall-clock
+timings of one run (``--repeats N``: the median of N timed runs of every engine, each after the same warm-up).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from benchmarks.detection_cost import cost_table, detection_cost
 from encryptface.archive.schema import INPUT_SCHEMA, STATUS_ERROR
 from encryptface.archive.storage import ObjectInfo, list_objects
 from encryptface.config import Settings, load_settings
@@ -274,6 +277,45 @@ def stylegan_speed(settings: Settings, items: list) -> dict:
                                                                   face_aad("bench", 0, "encrypt"))), keyed)}
 
 
+def folder_vs_table(objects: list[ObjectInfo], mode: str, folder: Path, master: str,
+                    repeats: int = 1) -> dict:
+    """The whole scrub job (listing, scrub, records, publication, summary) on the same photos,
+    once as a folder of files and once as a Parquet table of them (a binary image column, one file
+    per task the folder job makes, written as the folder's), alternately in one warm Spark
+    session; the median wall time of each and their ratio."""
+    photos, table_in = folder / "photos", folder / "table"
+    photos.mkdir()
+    table_in.mkdir()
+    for index, info in enumerate(objects):
+        (photos / f"{index:06d}.jpg").symlink_to(info.uri)
+    spark = spark_session(load_settings().spark, master)
+    files = max(1, min(len(objects), spark.sparkContext.defaultParallelism))
+    for part in range(files):
+        share = objects[part::files]
+        pq.write_table(pa.table({"id": [info.relative_path for info in share],
+                                 "image": pa.array([Path(info.uri).read_bytes() for info in share],
+                                                   pa.binary())}), table_in / f"part-{part}.parquet")
+    password_file = folder / "password"
+    password_file.write_text("benchmark\n")
+    common = ["--mode", mode, "--password-file", str(password_file), "--master", master]
+    jobs = {"folder": ["--input", str(photos)],
+            "table": ["--input", str(table_in), "--image-column", "image", "--id-column", "id",
+                      "--output-table", str(folder / "protected-table")]}
+    walls: dict[str, list[float]] = {name: [] for name in jobs}
+    for run in range(repeats + 1):  # the first run of each warms the workers up and is not timed
+        for name, flags in jobs.items():
+            started = time.perf_counter()
+            if scrub.main([*flags, "--output", str(folder / f"out-{name}"), *common]):
+                raise RuntimeError(f"the {name} scrub failed")
+            if run:
+                walls[name].append(time.perf_counter() - started)
+    folder_s, table_s = (statistics.median(walls[name]) for name in jobs)
+    return {"mode": mode, "photos": len(objects), "table_files": files, "master": master,
+            "folder_s": round(folder_s, 2), "table_s": round(table_s, 2),
+            "table_vs_folder": round(table_s / folder_s, 3),
+            "runs_s": {name: [round(w, 2) for w in times] for name, times in walls.items()}}
+
+
 def _measure(table: pa.Table, walls: list[float]) -> dict:
     """Counts of the (last) run's records and the MEDIAN wall time of the timed runs."""
     seconds = statistics.median(walls)
@@ -297,9 +339,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="timed runs per engine and mode (all warm); the median wall time is reported")
     parser.add_argument("--quick", action="store_true", help="CI smoke: a few photos, local[2] only")
     parser.add_argument("--output", default="out/bench")
+    parser.add_argument("--table-photos", type=int, default=500,
+                        help="photos of the folder-vs-table row (seal, the first --masters)")
+    parser.add_argument("--table-only", action="store_true", help="only the folder-vs-table row")
     args = parser.parse_args(argv)
     if args.quick:
         args.limits, args.masters, args.model_faces = "seal=12,encrypt=4,cloak=2", "local[2]", 2
+        args.table_photos = 12
     settings = load_settings()
     # The benchmark's own throwaway password: the KDF cost is paid once per run either way.
     master_key = derive_master_key(Password(b"benchmark"), KdfParams.fresh(settings.kdf))
@@ -310,6 +356,15 @@ def main(argv: list[str] | None = None) -> int:
     masters = args.masters.split(",")
     report: dict = {"limits": limits, "masters": masters, "results": {}}
     Path(args.output).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.output) as tmp:
+        report["folder_vs_table"] = folder_vs_table(lfw[:args.table_photos], "seal", Path(tmp),
+                                                    masters[0], max(args.repeats, 3))
+    print(format_folder_vs_table(report["folder_vs_table"]))
+    if args.table_only:
+        path = Path(args.output) / "folder_vs_table.json"
+        path.write_text(json.dumps(report["folder_vs_table"], indent=2))
+        print(f"written: {path}")
+        return 0
     for master in masters:
         for mode, limit in limits.items():
             with tempfile.TemporaryDirectory(dir=args.output) as tmp:
@@ -333,11 +388,21 @@ def main(argv: list[str] | None = None) -> int:
             row["vs_plain"] = round(plain["wall_s"] / row["wall_s"], 2)
             row["vs_2_procs"] = round(two["wall_s"] / row["wall_s"], 2)
     report["models"] = model_speed(settings, lfw, args.model_faces)
+    # detection alone, before (one pass) and now, per photo and per megapixel (docs/detection.md)
+    report["detection"] = detection_cost(settings, photos=4 if args.quick else 20)
     print(format_table(report))
+    print(cost_table(report["detection"]))
     path = Path(args.output) / "bench.json"
     path.write_text(json.dumps(report, indent=2))
     print(f"written: {path}")
     return 0
+
+
+def format_folder_vs_table(row: dict) -> str:
+    """The folder-vs-table row as one line."""
+    return (f"folder vs table ({row['mode']}, {row['photos']} photos, {row['table_files']} table "
+            f"files, {row['master']}, median of {len(row['runs_s']['folder'])}): folder "
+            f"{row['folder_s']}s, table {row['table_s']}s, table/folder {row['table_vs_folder']}x")
 
 
 def format_table(report: dict) -> str:
@@ -362,6 +427,8 @@ def format_table(report: dict) -> str:
         f"{k} {v}" for k, v in models["seconds_per_face_one_core"].items()))
     lines.append("OpenVINO speed-up over torch eager: " + ", ".join(
         f"{k.removesuffix('_speedup')} {v}x" for k, v in models.items() if k.endswith("speedup")))
+    if "folder_vs_table" in report:
+        lines.append(format_folder_vs_table(report["folder_vs_table"]))
     lines.append("stylegan encrypt, side by side: " + ", ".join(
         f"{k.removeprefix('encrypt_stylegan_')} {v}x" for k, v in models.items()
         if k.startswith("encrypt_stylegan_")))

@@ -136,7 +136,7 @@ def verify_one(args: argparse.Namespace, settings: Settings, probe: np.ndarray, 
                matcher: FaceMatcher) -> list[Match]:
     """1:1: only the named photo's records are read."""
     try:
-        rows = read_records(args.records, args.photo)
+        rows = read_records(args.records, args.photo, settings.storage)
     except FileNotFoundError:
         rows = []
     restorer = Restorer(settings)

@@ -21,7 +21,10 @@ import time
 import uuid
 from pathlib import Path, PurePosixPath
 
+import pyarrow.dataset as ds
+
 from encryptface.archive.storage import (
+    arrow_filesystem,
     delete_tree,
     list_folders,
     list_objects,
@@ -120,6 +123,17 @@ def records_path(path: str | os.PathLike[str], storage: StorageSettings | None =
     if candidate.is_dir() and any(candidate.glob("*.parquet")):
         return candidate.resolve()
     raise FileNotFoundError(f"no EncryptFace records in {candidate} (expected {candidate / link})")
+
+
+def records_dataset(path: str | os.PathLike[str], storage: StorageSettings | None = None) -> ds.Dataset:
+    """The published records of a scrub output as a pyarrow dataset (local, or S3 with ``storage``),
+    for readers outside Spark."""
+    dataset = records_path(path, storage)
+    if parse_uri(str(dataset)).scheme != "s3":
+        return ds.dataset(dataset, format="parquet")
+    filesystem, _ = arrow_filesystem(str(dataset), storage)
+    return ds.dataset([arrow_filesystem(uri, storage)[1] for uri in data_files(dataset, storage)],
+                      filesystem=filesystem, format="parquet")
 
 
 def data_files(dataset: str | os.PathLike[str], storage: StorageSettings) -> list[str]:

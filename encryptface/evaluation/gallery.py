@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pyarrow.dataset as ds
 
-from encryptface.archive.output import output_key, records_path
+from encryptface.archive.output import output_key, records_dataset
 from encryptface.archive.schema import STATUS_OK
 from encryptface.archive.storage import StorageError, read_bytes
 from encryptface.config import Settings
@@ -32,7 +31,7 @@ def write_gallery(scrub_output: str, output_html: str | Path, settings: Settings
     ``encryptface restore`` wrote under ``restored_uri``, and those ``restore --decoys`` wrote
     with wrong passwords under each of ``decoy_uris``, if given) and a table of every photo
     without a face or with an error."""
-    table = ds.dataset(records_path(scrub_output), format="parquet").to_table(
+    table = records_dataset(scrub_output, settings.storage).to_table(
         columns=["source_uri", "relative_path", "status", "error", "deidentified_image", "faces"])
     face_rows, other_rows, shown = [], [], 0
     for row in table.to_pylist():

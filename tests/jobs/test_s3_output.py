@@ -78,6 +78,12 @@ def test_restore_verify_evaluate_read_the_records_from_s3(s3, scrubbed, s3_endpo
     probe = str(SAMPLES_DIR / "obama2.jpg")
     assert cli.main(["verify", "--records", OUT, "--probe", probe, *common]) == 0
     assert "match: s3://records-on-s3/photos/obama/obama2.jpg" in capsys.readouterr().out
+    assert cli.main(["verify", "--records", OUT, "--probe", probe, "--photo", "obama/obama2.jpg",
+                     *common]) == 0  # 1:1 reads only that photo's row group, from S3 too
+    gallery = tmp_path / "gallery.html"
+    assert cli.main(["gallery", "--records", OUT, "--output", str(gallery), "--set=kdf.n_log2=14",
+                     "--set", f"storage.endpoint_url={s3_endpoint}"]) == 0
+    assert gallery.read_text().count("<img") >= 3
     report = tmp_path / "eval"
     assert evaluate.main(["--originals", f"s3://{BUCKET}/photos", "--scrubbed", OUT, "--output",
                           str(report), "--recognizers", "dlib", "--wrong", "1", *common]) == 0

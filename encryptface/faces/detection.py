@@ -1,7 +1,7 @@
 """Face detection at every scale a photo needs, returning boxes and 5 landmarks in source pixels.
 
 A photo is searched in passes, coarse to fine (:func:`plan_passes`): the whole photo at most
-``max_side`` pixels on its longer side (large faces), then twice as fine each pass down to
+``max_side`` pixels on its longer side (large faces), then twice as fine each pass up to
 ``upscale`` times the native resolution (small faces). Each pass is cut into tiles of at most
 ``max_side`` pixels that overlap by ``tile_overlap`` pixels; a tile keeps the detections whose
 centre lies in its own share of the overlap, so a face near a seam is counted once. Every network
@@ -37,7 +37,7 @@ class Face:
     bbox: tuple[float, float, float, float]  # x, y, w, h
     landmarks: np.ndarray
     score: float
-    # how it was found, e.g. "scrfd_500m x2 tile 3,1" ("" for a face given by a record)
+    # how it was found, e.g. "scrfd_500m x2 tile 3" ("" for a face given by a record)
     found_by: str = ""
     # False: scored between detection.uncertain_threshold and detection.score_threshold
     confident: bool = True

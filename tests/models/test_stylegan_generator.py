@@ -68,3 +68,18 @@ def test_the_eyewear_edit_caps_only_the_glasses_coordinate():
     assert np.abs(rest).max() < 1e-4
     below = bare - 2.0 * direction  # a person already under the cap is left as they are
     np.testing.assert_allclose(edit.without_glasses(below, mean), below, atol=1e-5)
+
+
+def test_the_shipped_model_was_made_with_the_scrub_time_settings_conf_holds(settings):
+    """The stylegan knobs (mask, grain, candidates, ...) are set in conf's [stylegan_training];
+    `encryptface train-stylegan` writes them into the model's config.json, which a scrub reads. A
+    conf value that differs from the shipped model's does nothing until the model is retrained."""
+    import dataclasses
+
+    from encryptface.config import resolve_weight
+    from encryptface.models.stylegan_generator import StyleGANConfig
+
+    shipped = dataclasses.asdict(StyleGANConfig.read(resolve_weight(settings.encrypt.stylegan_model)))
+    conf = dataclasses.asdict(settings.stylegan_training)
+    drift = {k: (conf[k], v) for k, v in shipped.items() if k in conf and conf[k] != v}
+    assert not drift, f"conf vs shipped model (retrain with `encryptface train-stylegan`): {drift}"

@@ -4,6 +4,7 @@ the setting, the value and what is allowed, no traceback, nothing started (no Sp
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO
@@ -21,9 +22,10 @@ SCRUB = ["scrub", "--input", str(SAMPLES_DIR), "--mode", "seal",
      "setting images.output_format = 'jpg' (from --set): choose one of 'jpeg', 'png'"),
 ])
 def test_the_encryptface_command_exits_2_with_one_line(tmp_path, flag, says):
-    """The installed command end to end, in its own process."""
-    command = [sys.executable, "-c", "import sys; from jobs.cli import main; sys.exit(main())",
-               *SCRUB, "--output", str(tmp_path / "out"), "--set", flag]
+    """The installed `encryptface` command end to end, in its own process."""
+    script = Path(sys.executable).with_name("encryptface")
+    entry = [str(script)] if script.exists() else [sys.executable, "-m", "jobs.cli"]
+    command = [*entry, *SCRUB, "--output", str(tmp_path / "out"), "--set", flag]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120,
                             env={k: v for k, v in os.environ.items() if not k.startswith("ENCRYPTFACE")})
     assert result.returncode == 2

@@ -32,12 +32,10 @@ from pathlib import Path
 
 from encryptface.config import Settings, load_settings
 from encryptface.crypto.keys import KdfParams, KeyRing, Password, derive_master_key
-from encryptface.faces.detection import FaceDetector
-from encryptface.faces.matching import FaceMatcher, shipped_calibration
+from encryptface.faces.matching import shipped_calibration
 from encryptface.imaging.codecs import ImageError
-from encryptface.pipeline.restorer import Restorer
 from encryptface.pipeline.scrubber import Scrubber
-from encryptface.pipeline.verify import probe_embedding, verify_row
+from encryptface.pipeline.verify import Verifier, probe_embedding, verify_row
 from encryptface.training.data import identity_images, split_identities
 
 log = logging.getLogger("benchmarks.verify_accuracy")
@@ -63,11 +61,9 @@ def scrub_archive(settings: Settings, mode: str, photos: list[Path], key: object
     return rows
 
 
-def one_to_n(rows: list[dict], probe: object, keys: KeyRing, restorer: Restorer,
-             matcher: FaceMatcher) -> list[str]:
+def one_to_n(rows: list[dict], probe: object, keys: KeyRing, verifier: Verifier) -> list[str]:
     """The person folders of every record matching the probe and the keys."""
-    return [m.relative_path.split("/")[0] for row in rows
-            for m in verify_row(row, probe, keys, restorer, matcher)]
+    return [m.relative_path.split("/")[0] for row in rows for m in verify_row(row, probe, keys, verifier)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,31 +92,29 @@ def main(argv: list[str] | None = None) -> int:
         chosen = settings.replace(encrypt=dataclasses.replace(settings.encrypt, generator=generator))
         archives[f"encrypt-{generator}"] = scrub_archive(chosen, "encrypt", [photos[n][0] for n in small],
                                                          master_key)
-    restorer = Restorer(settings)
-    wide = FaceMatcher(settings.recognition, settings.verify.far)
-    narrow = FaceMatcher(settings.recognition, settings.verify.far_one_to_one)
-    detector = FaceDetector(settings.detection)
+    wide = Verifier.from_settings(settings, settings.verify.far)
+    narrow = Verifier.from_settings(settings, settings.verify.far_one_to_one)
     probes = {}
     for name in with_second + strangers:
         photo = photos[name][1] if name in with_second else photos[name][0]
         try:
-            probes[name] = probe_embedding(photo.read_bytes(), settings, detector, wide)
+            probes[name] = probe_embedding(photo.read_bytes(), settings, wide.detector, wide.matcher)
         except ImageError:
             continue
     by_person = {row["relative_path"].split("/")[0]: row for row in archive}
     report: dict = {"archive_faces": sum(len(r["faces"]) for r in archive), "far": settings.verify.far,
                     "far_one_to_one": settings.verify.far_one_to_one,
-                    "threshold": wide.thresholds["fusion"],
-                    "threshold_one_to_one": narrow.thresholds["fusion"]}
+                    "score": wide.matcher.score, "threshold": wide.matcher.threshold,
+                    "threshold_one_to_one": narrow.matcher.threshold}
 
     genuine = [n for n in with_second if n in probes and n in by_person]
     accepted = false_genuine = accepted_one = 0
     started = time.perf_counter()
     for name in genuine:
-        found = one_to_n(archive, probes[name], right, restorer, wide)
+        found = one_to_n(archive, probes[name], right, wide)
         accepted += name in found
         false_genuine += sum(f != name for f in found)
-        accepted_one += bool(verify_row(by_person[name], probes[name], right, restorer, narrow))
+        accepted_one += bool(verify_row(by_person[name], probes[name], right, narrow))
     per_probe = (time.perf_counter() - started) / max(1, len(genuine))
     report["genuine"] = {"probes": len(genuine), "one_to_n_accept_rate": accepted / len(genuine),
                          "one_to_n_false_matches_per_probe": false_genuine / len(genuine),
@@ -129,15 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     impostors = [n for n in strangers if n in probes]
     false_impostor = false_one = 0
     for index, name in enumerate(impostors):
-        false_impostor += len(one_to_n(archive, probes[name], right, restorer, wide))
+        false_impostor += len(one_to_n(archive, probes[name], right, wide))
         other = archive[index % len(archive)]
-        false_one += bool(verify_row(other, probes[name], right, restorer, narrow))
+        false_one += bool(verify_row(other, probes[name], right, narrow))
     comparisons = len(impostors) * report["archive_faces"]
     report["impostors"] = {"probes": len(impostors), "comparisons": comparisons,
                            "one_to_n_false_matches": false_impostor,
                            "one_to_n_false_matches_per_probe": false_impostor / max(1, len(impostors)),
                            "one_to_one_false_accepts": false_one}
-    measured = shipped_calibration().measured["fusion"][f"{settings.verify.far:g}"]
+    measured = shipped_calibration().measured[settings.verify.score][f"{settings.verify.far:g}"]
     report["extrapolated_to_100000_faces"] = {
         "false_matches_per_probe": measured["crosscheck_far"] * SCALE,
         "upper_95": measured["crosscheck_far_upper_95"] * SCALE,
@@ -149,20 +143,19 @@ def main(argv: list[str] | None = None) -> int:
         kind = kinds[trial % len(kinds)]
         rows = archives[kind]
         people = [r["relative_path"].split("/")[0] for r in rows]
-        name = people[(trial // len(kinds)) % len(people)]
-        if name not in probes:
-            continue
+        probed = [n for n in people if n in probes]
+        name = probed[(trial // len(kinds)) % len(probed)]
         wrong = KeyRing(Password(b"wrong password %d" % trial))
-        found = one_to_n(rows, probes[name], wrong, restorer, wide)
-        found += ["1:1"] * len(verify_row(rows[people.index(name)], probes[name], wrong, restorer, narrow))
+        found = one_to_n(rows, probes[name], wrong, wide)
+        found += ["1:1"] * len(verify_row(rows[people.index(name)], probes[name], wrong, narrow))
         wrong_accepts += len(found)
         trials += 1
         per_archive[kind] = per_archive.get(kind, 0) + 1
         if (trial + 1) % 100 == 0:
             log.info("wrong-password trials: %d, accepts %d", trial + 1, wrong_accepts)
-    right_found = {kind: sum(n in one_to_n(rows, probes[n], right, restorer, narrow)
-                             for n in [r["relative_path"].split("/")[0] for r in rows] if n in probes)
-                   for kind, rows in archives.items() if kind != "seal+sealed-embeddings"}
+    right_found = {kind: sum(bool(verify_row(row, probes[name], right, narrow))
+                             for row in rows if (name := row["relative_path"].split("/")[0]) in probes)
+                   for kind, rows in archives.items()}
     report["wrong_password"] = {"trials": trials, "per_archive": per_archive, "accepts": wrong_accepts,
                                 "archives_faces": {k: sum(len(r["faces"]) for r in v)
                                                    for k, v in archives.items()},

@@ -184,7 +184,7 @@ def write_calibration(report: dict) -> None:
     calibration = {
         "default_score": "fusion",
         "fusion": {"recognizers": list(FUSION_RECOGNIZERS),
-                   "rule": "weighted sum of each distance divided by its scale (encryptface/faces/matching.py)"},
+                   "rule": "weighted sum of the distances over their scales (encryptface/faces/matching.py)"},
         "data": "LFW train (View 1), identity-disjoint split: thresholds from the tuning side, "
                 "figures measured on the validation side and, tuning halves crossed, on the other half",
         "command": "python -m benchmarks.verify_calibration --write-calibration",

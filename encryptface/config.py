@@ -39,6 +39,7 @@ SurrogateName = Literal["facenet", "mobilefacenet", "arcface"]  # differentiable
 DetectorName = Literal["yunet_n", "yunet_s", "scrfd_500m"]  # encryptface.faces.detectors
 LandmarkSource = Literal[DetectorName, "same"]  # "same": the landmarks of the finding network
 KdfAlgorithm = Literal["scrypt"]
+MatchScore = Literal["fusion", "dlib"]  # encryptface.faces.matching: dlib + ArcFace, or dlib alone
 MIN_SCRYPT_N_LOG2 = 14  # below this scrypt is too cheap to slow a password guesser
 
 
@@ -167,8 +168,9 @@ class RecognitionSettings:
 @dataclasses.dataclass(frozen=True)
 class VerifySettings:
     seal_embeddings: bool
-    far: float
-    far_one_to_one: float
+    score: MatchScore
+    far: float = _bounds(0, 1, above=0)
+    far_one_to_one: float = _bounds(0, 1, above=0)
 
 
 @dataclasses.dataclass(frozen=True)

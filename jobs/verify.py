@@ -29,12 +29,16 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from encryptface.archive.schema import STATUS_OK, VERIFY_SCHEMA
 from encryptface.config import Settings
 from encryptface.crypto.keys import KeyRing, PasswordError, read_password
-from encryptface.faces.detection import FaceDetector
-from encryptface.faces.matching import FaceMatcher
 from encryptface.imaging.codecs import ImageError
 from encryptface.pipeline.batch import verify_batches
-from encryptface.pipeline.restorer import Restorer
-from encryptface.pipeline.verify import Match, matches_batch, probe_embedding, read_records, verify_row
+from encryptface.pipeline.verify import (
+    Match,
+    Verifier,
+    matches_batch,
+    probe_embedding,
+    read_records,
+    verify_row,
+)
 from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
 from jobs.records import records_frame
 
@@ -105,15 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     far = settings.verify.far_one_to_one if args.photo else settings.verify.far
     try:
-        matcher = FaceMatcher(settings.recognition, far)
+        verifier = Verifier.from_settings(settings, far)
         keys = KeyRing(read_password(args.password_file))
         with open(args.probe, "rb") as fh:
-            probe = probe_embedding(fh.read(), settings, FaceDetector(settings.detection), matcher)
+            probe = probe_embedding(fh.read(), settings, verifier.detector, verifier.matcher)
     except (PasswordError, ImageError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.photo:
-        matches = verify_one(args, settings, probe, keys, matcher)
+        matches = verify_one(args, settings, probe, keys, verifier)
         scanned = "1:1"
     else:
         spark = spark_session(settings.spark, args.master)
@@ -126,21 +130,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"match: {match.source_uri} face {match.face_index} (distance {match.distance:.3f})")
     if not matches:
         print("no record matches this face and password")
-    print(f"verify {scanned} at FAR {far:g} per comparison (fused distance < "
-          f"{matcher.thresholds['fusion']:.3f}): {len(matches)} matches in "
+    print(f"verify {scanned} at FAR {far:g} per comparison ({verifier.matcher.score} distance < "
+          f"{verifier.matcher.threshold:.3f}): {len(matches)} matches in "
           f"{time.perf_counter() - started:.2f}s")
     return 0 if matches else 1
 
 
 def verify_one(args: argparse.Namespace, settings: Settings, probe: np.ndarray, keys: KeyRing,
-               matcher: FaceMatcher) -> list[Match]:
+               verifier: Verifier) -> list[Match]:
     """1:1: only the named photo's records are read."""
     try:
         rows = read_records(args.records, args.photo, settings.storage)
     except FileNotFoundError:
         rows = []
-    restorer = Restorer(settings)
-    return [m for row in rows for m in verify_row(row, probe, keys, restorer, matcher, args.face)]
+    return [m for row in rows for m in verify_row(row, probe, keys, verifier, args.face)]
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ FACE_TYPE = pa.struct([
     ("salt", pa.binary()),                     # per-record salt for the HKDF expansion
     ("model_id", pa.string()),
     ("metrics", pa.string()),                  # JSON, per-face measurements of the mode (cloak)
-    ("sealed_embedding", pa.binary()),         # fused dlib + ArcFace embedding, AES-GCM (verify.seal_embeddings)
-    ("key_check", pa.binary()),                # 16 bytes: proves a password right or wrong (MasterKey.key_check)
+    ("sealed_embedding", pa.binary()),         # recogniser embedding, AES-GCM (verify.seal_embeddings)
+    ("key_check", pa.binary()),                # 16 bytes: tells a right password (MasterKey.key_check)
 ])
 
 RECORD_SCHEMA = pa.schema([

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from encryptface.config import WEIGHTS_DIR, RecognitionSettings
+from encryptface.config import WEIGHTS_DIR, MatchScore, RecognitionSettings
 from encryptface.faces.detection import Face
 from encryptface.faces.recognition import load_recognizer
 
@@ -36,6 +36,8 @@ EMBEDDING_SIZES = {"dlib": 128, "arcface": 512}
 FUSION_SCALES = {"dlib": 0.6, "arcface": 0.85}
 FUSION_WEIGHTS = {"dlib": 0.2, "arcface": 0.8}
 SCORES = (*FUSION_RECOGNIZERS, "fusion")
+# The recognisers a face is embedded with for each verify.score
+SCORE_RECOGNIZERS: dict[str, tuple[str, ...]] = {"fusion": FUSION_RECOGNIZERS, "dlib": ("dlib",)}
 
 
 def _distance_matrix(name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -73,11 +75,12 @@ def split_embedding(embedding: np.ndarray) -> dict[str, np.ndarray]:
     return parts
 
 
-def embed_face(rgb: np.ndarray, face: Face, settings: RecognitionSettings) -> np.ndarray:
-    """The fused embedding of ``face`` in an RGB photo (float32: dlib's 128 numbers, then ArcFace's
-    512)."""
+def embed_face(rgb: np.ndarray, face: Face, settings: RecognitionSettings,
+               score: MatchScore = "fusion") -> np.ndarray:
+    """The embedding of ``face`` in an RGB photo for ``score`` (float32: dlib's 128 numbers, then
+    for the fusion ArcFace's 512)."""
     return np.concatenate([load_recognizer(name, settings).embed(rgb, face)
-                           for name in FUSION_RECOGNIZERS]).astype(np.float32)
+                           for name in SCORE_RECOGNIZERS[score]]).astype(np.float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,25 +117,30 @@ def shipped_calibration() -> Calibration:
 
 
 class FaceMatcher:
-    """Embeds faces with the fused recognisers and decides matches at a target FAR."""
+    """Embeds faces for ``score`` and decides matches at a target FAR."""
 
-    def __init__(self, settings: RecognitionSettings, far: float,
+    def __init__(self, settings: RecognitionSettings, far: float, score: MatchScore = "fusion",
                  calibration: Calibration | None = None) -> None:
         self.calibration = calibration or shipped_calibration()
         self.far = far
-        self.thresholds = {score: self.calibration.threshold(score, far) for score in SCORES}
+        self.score = score
+        self.thresholds = {name: self.calibration.threshold(name, far) for name in SCORES}
         self._settings = settings
 
+    @property
+    def threshold(self) -> float:
+        """The threshold of this matcher's own score."""
+        return self.thresholds[self.score]
+
     def embed(self, rgb: np.ndarray, face: Face) -> np.ndarray:
-        """The fused embedding of ``face`` (:func:`embed_face`)."""
-        return embed_face(rgb, face, self._settings)
+        """The embedding of ``face`` for this matcher's score (:func:`embed_face`)."""
+        return embed_face(rgb, face, self._settings, self.score)
 
     def compare(self, probe: np.ndarray, stored: np.ndarray) -> tuple[float, float]:
-        """(distance, threshold) of a stored embedding against the probe's fused embedding, on the
-        score both have."""
-        stored_parts = split_embedding(stored)
-        score = "fusion" if len(stored_parts) == len(FUSION_RECOGNIZERS) else "dlib"
-        probe_parts = split_embedding(probe)
+        """(distance, threshold) of a stored embedding against the probe's, on the best score both
+        have (the fusion where both hold ArcFace's part, else dlib)."""
+        stored_parts, probe_parts = split_embedding(stored), split_embedding(probe)
+        score = "fusion" if len(stored_parts) == len(probe_parts) == len(FUSION_RECOGNIZERS) else "dlib"
         distance = fused_distances(score, {k: v[None] for k, v in probe_parts.items()},
                                    {k: v[None] for k, v in stored_parts.items()})[0, 0]
         return float(distance), self.thresholds[score]

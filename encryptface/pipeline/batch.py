@@ -28,11 +28,10 @@ from encryptface.archive.schema import (
 from encryptface.archive.storage import StorageError, parse_uri, read_bytes, write_bytes
 from encryptface.config import Settings
 from encryptface.crypto.keys import DecryptionError, KeyRing, MasterKey
-from encryptface.faces.matching import FaceMatcher
 from encryptface.imaging.codecs import encode_image
 from encryptface.pipeline.restorer import Restorer
 from encryptface.pipeline.scrubber import Scrubber
-from encryptface.pipeline.verify import matches_batch, verify_row
+from encryptface.pipeline.verify import Verifier, matches_batch, verify_row
 from encryptface.runtime import ensure_library_logging, limit_threads
 
 log = logging.getLogger("encryptface.pipeline.batch")
@@ -158,13 +157,13 @@ def verify_batches(batches: Iterable[pa.RecordBatch], settings: Settings, probe:
     embedded; a record that fails is logged and counts as no match."""
     ensure_library_logging()
     limit_threads(threads)
-    restorer, matcher = worker_verifier(settings, threads)
+    verifier = worker_verifier(settings, threads)
     for batch in batches:
         started = time.perf_counter()
         matches = []
         for row in batch.to_pylist():
             try:
-                matches += verify_row(row, probe, keys, restorer, matcher)
+                matches += verify_row(row, probe, keys, verifier)
             except Exception:  # one broken record must not stop the scan; it is not a match
                 log.error("verify failed on %s:\n%s", row.get("source_uri"), traceback.format_exc())
         seconds = time.perf_counter() - started
@@ -174,10 +173,9 @@ def verify_batches(batches: Iterable[pa.RecordBatch], settings: Settings, probe:
 
 
 @functools.lru_cache(maxsize=2)
-def worker_verifier(settings: Settings, threads: int = 0) -> tuple[Restorer, FaceMatcher]:
-    """The process-wide restorer and 1:N matcher (at ``verify.far``) for verification (loaded on
-    first use)."""
-    return Restorer(settings, threads), FaceMatcher(settings.recognition, settings.verify.far)
+def worker_verifier(settings: Settings, threads: int = 0) -> Verifier:
+    """The process-wide 1:N verifier (at ``verify.far``), loaded on first use."""
+    return Verifier.from_settings(settings, settings.verify.far, threads)
 
 
 def _log_batch(verb: str, rows: list[dict], seconds: float) -> None:

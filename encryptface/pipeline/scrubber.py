@@ -94,7 +94,8 @@ class Scrubber:
                                                  "detection": self._detection_note(face, mode)}),
                           "sealed_embedding": seal_embedding(
                               master_key, salt, sha256, index, mode.name,
-                              embed_face(original, face, self.settings.recognition))
+                              embed_face(original, found, self.settings.recognition,
+                                         self.settings.verify.score))
                           if self.seal_embeddings and master_key else None,
                           "key_check": master_key.key_check(salt, index, aad) if master_key else None})
         image_settings = self.settings.images

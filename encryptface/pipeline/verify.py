@@ -32,7 +32,7 @@ from encryptface.archive.output import records_dataset
 from encryptface.archive.schema import STATUS_OK, VERIFY_SCHEMA, record_face
 from encryptface.config import Settings, StorageSettings
 from encryptface.crypto.keys import DecryptionError, KeyRing, MasterKey, face_aad, seal, unseal
-from encryptface.faces.detection import FaceDetector
+from encryptface.faces.detection import FaceDetector, box_iou
 from encryptface.faces.matching import FaceMatcher
 from encryptface.imaging.codecs import ImageError, decode_encoded, decode_image
 from encryptface.pipeline.restorer import Restorer, key_opens
@@ -77,13 +77,43 @@ def probe_embedding(data: bytes, settings: Settings, detector: FaceDetector,
     return matcher.embed(rgb, max(faces, key=lambda f: f.bbox[2] * f.bbox[3]))
 
 
-def verify_row(row: dict, probe: np.ndarray, keys: KeyRing, restorer: Restorer,
-               matcher: FaceMatcher, face_index: int | None = None) -> list[Match]:
+@dataclasses.dataclass(frozen=True)
+class Verifier:
+    """What checking records needs, loaded once: a restorer (for records without a sealed
+    embedding), the matcher at one FAR, and a detector to find restored faces again."""
+
+    restorer: Restorer
+    matcher: FaceMatcher
+    detector: FaceDetector
+
+    @classmethod
+    def from_settings(cls, settings: Settings, far: float, threads: int = 0) -> Verifier:
+        """A verifier deciding at ``far`` (``verify.far`` for 1:N, ``verify.far_one_to_one`` for 1:1)."""
+        return cls(Restorer(settings, threads),
+                   FaceMatcher(settings.recognition, far, settings.verify.score),
+                   FaceDetector(settings.detection))
+
+    def embed_restored(self, photo: np.ndarray, faces: list[dict]) -> list[np.ndarray]:
+        """Embeddings of restored faces: each re-detected in the restored photo where its box is
+        (a record's landmarks may have been refitted to cover a masked face), else as recorded."""
+        found = self.detector.detect(photo)
+        boxes = np.array([f.bbox for f in found], np.float64).reshape(-1, 4)
+        embeddings = []
+        for face in faces:
+            overlap = box_iou(np.asarray(face["bbox"], np.float64), boxes) if len(found) else np.zeros(0)
+            best = int(np.argmax(overlap)) if overlap.size and overlap.max() > 0.3 else None
+            embeddings.append(self.matcher.embed(photo, found[best] if best is not None
+                                                 else record_face(face)))
+        return embeddings
+
+
+def verify_row(row: dict, probe: np.ndarray, keys: KeyRing, verifier: Verifier,
+               face_index: int | None = None) -> list[Match]:
     """The faces of one record (or only ``face_index``) that ``keys`` open AND whose face matches
     ``probe``."""
     if row.get("status") != STATUS_OK:
         return []
-    matches, photo = [], None
+    opened, to_restore = [], []
     for index, face in enumerate(row["faces"]):
         if face_index is not None and index != face_index:
             continue
@@ -94,27 +124,36 @@ def verify_row(row: dict, probe: np.ndarray, keys: KeyRing, restorer: Restorer,
             if not key_opens(master_key, face, index, face_aad(row["source_sha256"], index, face["mode"])):
                 continue
             if face.get("sealed_embedding") is not None:
-                embedding = open_embedding(master_key, face, row["source_sha256"], index)
-            else:
-                if not restorer.proves_key(face):  # any key would restore *a* face: no factor
-                    continue
-                photo = decode_encoded(row["deidentified_image"]) if photo is None else photo
-                restorer.restore_face(photo, row["source_sha256"], index, face, keys)
-                embedding = matcher.embed(photo, record_face(face))
+                opened.append((index, open_embedding(master_key, face, row["source_sha256"], index)))
+            elif verifier.restorer.proves_key(face):  # else any key would restore *a* face
+                to_restore.append(index)
         except DecryptionError:
             continue
-        same, distance = matcher.matches(probe, embedding)
+    if to_restore:
+        photo = decode_encoded(row["deidentified_image"])
+        restored = []
+        for index in reversed(to_restore):  # last face first, as Restorer.restore does
+            try:
+                verifier.restorer.restore_face(photo, row["source_sha256"], index, row["faces"][index], keys)
+                restored.append(index)
+            except DecryptionError:
+                continue
+        restored.reverse()
+        opened += zip(restored, verifier.embed_restored(photo, [row["faces"][i] for i in restored]),
+                      strict=True)
+    matches = []
+    for index, embedding in sorted(opened, key=lambda item: item[0]):
+        same, distance = verifier.matcher.matches(probe, embedding)
         if same:
             matches.append(Match(row["source_uri"], row["relative_path"], index, distance))
     return matches
 
 
-def find_matches(rows: Iterable[dict], probe: np.ndarray, keys: KeyRing, settings: Settings,
-                 matcher: FaceMatcher) -> Iterator[Match]:
+def find_matches(rows: Iterable[dict], probe: np.ndarray, keys: KeyRing,
+                 verifier: Verifier) -> Iterator[Match]:
     """Every face of ``rows`` that the password opens AND whose face matches ``probe`` (one process)."""
-    restorer = Restorer(settings)
     for row in rows:
-        yield from verify_row(row, probe, keys, restorer, matcher)
+        yield from verify_row(row, probe, keys, verifier)
 
 
 def read_records(scrub_output: str | Path, photo: str, storage: StorageSettings | None = None) -> list[dict]:

@@ -61,19 +61,16 @@ def test_round_trip_is_bit_exact_and_a_wrong_password_is_refused(scrubber, tiny,
 def test_verify_opens_a_stylegan_record_only_with_the_right_password(scrubber, tiny, master_key, keys):
     """The person's other photo matches with the password, never with a wrong one (the record's
     key-check value refuses the key before the face is restored and compared)."""
-    from encryptface.faces.detection import FaceDetector
-    from encryptface.faces.matching import FaceMatcher
-    from encryptface.pipeline.verify import probe_embedding, verify_row
+    from encryptface.pipeline.verify import Verifier, probe_embedding, verify_row
 
     settings = tiny[0]
     row = scrubber.scrub("x", "obama.jpg", (PHOTOS / "obama.jpg").read_bytes(), master_key)
-    matcher = FaceMatcher(settings.recognition, settings.verify.far_one_to_one)
-    probe = probe_embedding((PHOTOS / "obama2.jpg").read_bytes(), settings,
-                            FaceDetector(settings.detection), matcher)
-    restorer = Restorer(settings)
+    verifier = Verifier.from_settings(settings, settings.verify.far_one_to_one)
+    probe = probe_embedding((PHOTOS / "obama2.jpg").read_bytes(), settings, verifier.detector,
+                            verifier.matcher)
     for attempt in range(3):
-        assert verify_row(row, probe, KeyRing(Password(b"wrong %d" % attempt)), restorer, matcher) == []
-    assert [m.face_index for m in verify_row(row, probe, keys, restorer, matcher)] == [0]
+        assert verify_row(row, probe, KeyRing(Password(b"wrong %d" % attempt)), verifier) == []
+    assert [m.face_index for m in verify_row(row, probe, keys, verifier)] == [0]
 
 
 def test_decoys_are_other_faces_in_the_same_place(scrubber, tiny, master_key, keys):

@@ -6,12 +6,11 @@ import pytest
 from conftest import PHOTOS, TEST_PASSWORD
 
 from encryptface.crypto.keys import KeyRing, Password
-from encryptface.faces.detection import FaceDetector
 from encryptface.faces.matching import FaceMatcher
 from encryptface.imaging.codecs import ImageError
 from encryptface.pipeline.restorer import Restorer
 from encryptface.pipeline.scrubber import Scrubber
-from encryptface.pipeline.verify import find_matches, probe_embedding, verify_row
+from encryptface.pipeline.verify import Verifier, find_matches, probe_embedding, verify_row
 
 # Every keyed mode and prior variant: (mode, encrypt settings changed)
 KEYED = [("seal", {}), ("encrypt", {"generator": "prior", "residual": "permuted"}),
@@ -31,40 +30,38 @@ def records(session_settings, master_key):
 
 
 @pytest.fixture(scope="module")
-def recognizer(session_settings):
-    """The 1:1 matcher (at ``verify.far_one_to_one``)."""
-    return FaceMatcher(session_settings.recognition, session_settings.verify.far_one_to_one)
+def verifier(session_settings):
+    """The 1:1 verifier (at ``verify.far_one_to_one``)."""
+    return Verifier.from_settings(session_settings, session_settings.verify.far_one_to_one)
 
 
-def _probe(name, settings, recognizer):
-    return probe_embedding((PHOTOS / name).read_bytes(), settings, FaceDetector(settings.detection),
-                           recognizer)
+def _probe(name, settings, verifier):
+    return probe_embedding((PHOTOS / name).read_bytes(), settings, verifier.detector, verifier.matcher)
 
 
 def test_the_right_person_with_the_right_password_matches_only_their_record(records, settings, keys,
-                                                                            recognizer):
-    matches = list(find_matches(records, _probe("obama2.jpg", settings, recognizer), keys, settings,
-                                recognizer))
+                                                                            verifier):
+    matches = list(find_matches(records, _probe("obama2.jpg", settings, verifier), keys, verifier))
     assert [(m.source_uri.rsplit("/", 1)[1], m.face_index) for m in matches] == [("obama.jpg", 0)]
-    assert matches[0].distance < recognizer.thresholds["fusion"]
+    assert matches[0].distance < verifier.matcher.threshold
 
 
 @pytest.mark.parametrize(("mode", "encrypt"), KEYED, ids=["seal", "prior-permuted", "prior-sealed"])
-def test_a_wrong_password_opens_no_record_in_any_mode(session_settings, master_key, recognizer, mode,
+def test_a_wrong_password_opens_no_record_in_any_mode(session_settings, master_key, verifier, mode,
                                                       encrypt):
     """The person's own other photo with a wrong password never matches: the key-check value refuses
     the key before a face is compared (a prior record used to "restore" a decoy and compare it).
     The right password matches."""
     settings, rows = _scrub(session_settings, mode, master_key, **encrypt)
-    obama = _probe("obama2.jpg", settings, recognizer)
+    obama = _probe("obama2.jpg", settings, verifier)
     for attempt in range(5):
         wrong = KeyRing(Password(b"wrong password %d" % attempt))
-        assert list(find_matches(rows, obama, wrong, settings, recognizer)) == []
+        assert list(find_matches(rows, obama, wrong, verifier)) == []
     right = KeyRing(Password(TEST_PASSWORD.encode()))
-    assert [m.relative_path for m in find_matches(rows, obama, right, settings, recognizer)] == ["obama.jpg"]
+    assert [m.relative_path for m in find_matches(rows, obama, right, verifier)] == ["obama.jpg"]
 
 
-def test_a_record_that_cannot_prove_a_key_never_matches(session_settings, master_key, recognizer):
+def test_a_record_that_cannot_prove_a_key_never_matches(session_settings, master_key, verifier):
     """An older prior record (shuffled residual, no key-check value, no sealed embedding): any key
     restores *a* face from it, so it is not verifiable, not even with the right password."""
     settings, rows = _scrub(session_settings, "encrypt", master_key, names=("obama.jpg",),
@@ -72,18 +69,18 @@ def test_a_record_that_cannot_prove_a_key_never_matches(session_settings, master
     old = dict(rows[0], faces=[dict(face, key_check=None) for face in rows[0]["faces"]])
     restorer = Restorer(settings)
     assert not restorer.proves_key(old["faces"][0]) and restorer.proves_key(rows[0]["faces"][0])
-    obama = _probe("obama2.jpg", settings, recognizer)
+    obama = _probe("obama2.jpg", settings, verifier)
     right = KeyRing(Password(TEST_PASSWORD.encode()))
-    assert verify_row(old, obama, right, restorer, recognizer) == []
-    assert len(verify_row(rows[0], obama, right, restorer, recognizer)) == 1
+    assert verify_row(old, obama, right, verifier) == []
+    assert len(verify_row(rows[0], obama, right, verifier)) == 1
 
 
-def test_a_wrong_password_or_another_person_matches_nothing(records, settings, keys, recognizer):
+def test_a_wrong_password_or_another_person_matches_nothing(records, settings, keys, verifier):
     wrong = KeyRing(Password(b"not the password at all"))
-    obama = _probe("obama2.jpg", settings, recognizer)
-    assert list(find_matches(records, obama, wrong, settings, recognizer)) == []
-    nobody = _probe("lin-manuel-miranda.png", settings, recognizer)
-    assert list(find_matches(records, nobody, keys, settings, recognizer)) == []
+    obama = _probe("obama2.jpg", settings, verifier)
+    assert list(find_matches(records, obama, wrong, verifier)) == []
+    nobody = _probe("lin-manuel-miranda.png", settings, verifier)
+    assert list(find_matches(records, nobody, keys, verifier)) == []
 
 
 def test_a_sealed_embedding_opens_only_with_its_key_photo_and_face(master_key):
@@ -123,9 +120,9 @@ def test_read_records_finds_a_photo_by_path_or_uri_and_nothing_else(records, tmp
     assert read_records(tmp_path, "copy-9-0/obama.jpg") == []
 
 
-def test_a_probe_without_a_face_is_a_clear_error(settings, recognizer):
+def test_a_probe_without_a_face_is_a_clear_error(settings, verifier):
     with pytest.raises(ImageError, match="no face"):
-        probe_embedding(_landscape_png(), settings, FaceDetector(settings.detection), recognizer)
+        probe_embedding(_landscape_png(), settings, verifier.detector, verifier.matcher)
 
 
 def _landscape_png():
@@ -137,3 +134,19 @@ def _landscape_png():
     sky[:60] = (120, 170, 230)
     sky[60:] = (60, 140, 60)
     return encode_image(sky, "png")
+
+
+def test_the_permissive_score_embeds_and_seals_with_dlib_alone(session_settings, master_key):
+    """verify.score = "dlib" (CC0) runs no ArcFace: 128-number sealed embeddings, dlib thresholds."""
+    settings = session_settings.replace(verify=dataclasses.replace(
+        session_settings.verify, score="dlib", seal_embeddings=True))
+    _, rows = _scrub(settings, "seal", master_key, names=("obama.jpg",))
+    assert len(rows[0]["faces"][0]["sealed_embedding"]) == 12 + 128 * 4 + 16
+    dlib_only = Verifier.from_settings(settings, 1e-3)
+    assert dlib_only.matcher.score == "dlib"
+    probe = _probe("obama2.jpg", settings, dlib_only)
+    assert probe.shape == (128,)
+    right = KeyRing(Password(TEST_PASSWORD.encode()))
+    assert len(verify_row(rows[0], probe, right, dlib_only)) == 1
+    with pytest.raises(ValueError, match="no threshold calibrated for FAR 0.5"):
+        FaceMatcher(settings.recognition, 0.5)

@@ -23,11 +23,13 @@ OUTSIDE = ("out/", "OUTPUT/", "OUTPUT", "DIR/", ".venv", "../shared", "/", "~")
 PATH_ENDINGS = (".py", ".md", ".toml", ".yaml", ".sh")
 
 FENCE = re.compile(r"^```.*?$(.*?)^```", re.M | re.S)
-INLINE_CODE = re.compile(r"`([^`\n]+)`")
+INLINE_CODE = re.compile(r"`([^`]+)`")
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.M)
 MAKE = re.compile(r"\bmake[ \t]+([a-z][\w-]*)")
-COMMAND = re.compile(r"(?<![\w/.-])encryptface[ \t]+([a-z][\w-]*)")
+# A command line that runs `encryptface`: at the start of the code, after a shell separator or as
+# an installed script (`.venv/bin/encryptface`), not a folder name inside another command.
+COMMAND = re.compile(r"(?:^[ \t]*|[;&|(]\s*|/bin/)encryptface[ \t]+([a-z][\w-]*)", re.M)
 MODULE = re.compile(r"python -m[ \t]+((?:benchmarks|jobs|encryptface)[\w.]*)")
 
 
@@ -35,7 +37,7 @@ def _code(text: str) -> list[tuple[str, bool]]:
     """Code in a markdown text: (code, is_block) for fenced blocks and inline spans."""
     blocks = [(match.group(1), True) for match in FENCE.finditer(text)]
     prose = FENCE.sub("", text)
-    return blocks + [(match.group(1), False) for match in INLINE_CODE.finditer(prose)]
+    return blocks + [(" ".join(match.group(1).split()), False) for match in INLINE_CODE.finditer(prose)]
 
 
 def _slug(heading: str) -> str:
@@ -159,7 +161,9 @@ def test_the_checks_catch_what_they_are_for():
     assert not _exists("archive/nowhere.py") and not _exists("nowhere.py")
     named = _named_paths("see `encryptface/nowhere.py` and `out/x/report.html`")
     assert named == [("encryptface/nowhere.py", "")]
-    assert COMMAND.findall("`encryptface`; `spark-submit`\n```\nencryptface scrub\n```") == ["scrub"]
+    commands = "encryptface\n  encryptface scrub && .venv/bin/encryptface demo"
+    assert COMMAND.findall(commands) == ["scrub", "demo"]
+    assert COMMAND.findall("git archive HEAD encryptface conf") == []
     assert {"demo", "test"} <= _make_targets() and "scrub" in COMMANDS
     assert {"--input", "--password-file", "--set", "--decoys", "--photo"} <= _command_flags()
     assert _slug("BigDL Orca backend (`scrub --backend orca`)") == "bigdl-orca-backend-scrub---backend-orca"

@@ -1,13 +1,17 @@
 """Scrub output on object storage, no shared filesystem: scrub, restore, verify, evaluate and
---incremental from S3 to S3 against moto's server; a run stopped before its commit leaves the
+--incremental from S3 to S3 against moto's server; a run killed before its commit leaves the
 previous one readable; readers during a publish see one complete run; a bad output URI is refused."""
 
 import json
+import os
+import subprocess
+import sys
 import threading
 
 import pyarrow.dataset as ds
 import pytest
-from conftest import FAST
+from conftest import FAST, REPO
+from faults import worker_faults_env
 
 from encryptface.archive.manifest import read_manifest
 from encryptface.archive.output import CURRENT, RUNS, data_files, new_run_dir, publish, records_path
@@ -111,21 +115,30 @@ def test_incremental_on_s3_scrubs_the_delta_and_cleans_the_old_run(s3, scrubbed,
     assert read_manifest(after, storage).num_rows == len(rows)
 
 
-def test_a_run_stopped_before_its_commit_leaves_the_previous_one(s3, scrubbed, s3_endpoint,  # noqa: ARG001
-                                                                 password_file, storage):
+def test_a_run_killed_before_its_commit_leaves_the_previous_one(s3, scrubbed, s3_endpoint,  # noqa: ARG001
+                                                                password_file, storage, tmp_path):
     published = records_path(OUT, storage)
     expected = sorted(_rows(storage))
-    # What a run killed between its executors' writes and the commit leaves: a filled run folder.
-    orphan = new_run_dir(OUT)
-    for name in data_files(published, storage):
-        s3.copy_object(Bucket=BUCKET, CopySource={"Bucket": BUCKET, "Key": name.split("/", 3)[3]},
-                       Key=f"{orphan.split('/', 3)[3]}/{name.rsplit('/', 1)[1]}")
-    assert _keys(s3, orphan.split("/", 3)[3] + "/")
-    assert records_path(OUT, storage) == published and sorted(_rows(storage)) == expected
-    # the next committed run removes it
+    # A real kill: the job's JVM is SIGKILLed when a worker meets the last photo, after the tasks
+    # before it have written their records files into the new run folder.
+    victim, marker = "two/two_people.jpg", tmp_path / "killed"
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1",
+               **worker_faults_env(ENCRYPTFACE_TEST_KILL_EXECUTOR_ONCE=f"{victim}={marker}"))
+    job = subprocess.run([sys.executable, "-m", "jobs.scrub", "--input", f"s3://{BUCKET}/photos",
+                          "--output", OUT, "--endpoint-url", s3_endpoint, "--password-file", password_file,
+                          "--mode=seal", "--master", "local[2]", *FLAGS,
+                          "--set=spark.images_per_partition=1"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert job.returncode != 0 and marker.exists()
+    orphans = [key for key in _keys(s3, f"scrubbed/{RUNS}/") if not key.startswith(
+        published.removeprefix(f"s3://{BUCKET}/") + "/")]
+    assert any(key.endswith(".parquet") for key in orphans)   # it had written records ...
+    assert records_path(OUT, storage) == published            # ... but never committed them
+    assert sorted(_rows(storage)) == expected
+    # the next committed run removes the killed run's files
     assert scrub.main(["--input", f"s3://{BUCKET}/photos", "--output", OUT, "--endpoint-url", s3_endpoint,
                        "--password-file", password_file, "--mode=seal", *FLAGS]) == 0
-    assert not _keys(s3, orphan.split("/", 3)[3] + "/")
+    assert not set(orphans) & set(_keys(s3, f"scrubbed/{RUNS}/"))
     assert sorted(_rows(storage)) == expected
 
 

@@ -43,7 +43,14 @@ from encryptface.modes import MODE_NAMES, is_reversible
 from encryptface.pipeline.batch import scrub_to_file
 from jobs.common import configure_logging, job_parser, parse_job_args, spark_session
 from jobs.records import records_frame
-from jobs.tables import add_table_options, check_table_args, list_table, refuse, scrub_table
+from jobs.tables import (
+    add_table_options,
+    check_previous_table,
+    check_table_args,
+    list_table,
+    refuse,
+    scrub_table,
+)
 
 log = logging.getLogger("encryptface.jobs.scrub")
 
@@ -146,16 +153,16 @@ def main(argv: list[str] | None = None) -> int:
         password = read_password(args.password_file) if reversible else None
         table = list_table(args.input, args.image_column, args.id_column, settings) \
             if args.image_column else None
-        objects = [] if table else list(list_objects(args.input, settings.storage))
+        objects = table if table is not None else list(list_objects(args.input, settings.storage))
         previous_run, previous = _previous_run(args.output, settings) if args.incremental else (None, None)
+        if table is not None and previous_run:
+            check_previous_table(previous_run, args, settings)
     except (PasswordError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     delta = plan(objects, previous, args.mode)
-    if table:
-        log.info("table: %d Parquet files under %s", len(table), args.input)
-    else:
-        log.info("listed %d objects under %s: %s", len(objects), args.input, delta.describe())
+    log.info("listed %d %s under %s: %s", len(objects), "Parquet files" if table else "objects",
+             args.input, delta.describe())
     if encrypt_generator and encrypt_generator.non_commercial:
         permissive = " or ".join(g.name for g in GENERATORS.values() if not g.non_commercial)
         log.info("encrypt uses the %s generator. Licence: %s. Permissive path: --generator %s "
@@ -167,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     master_key = derive_master_key(password, KdfParams.fresh(settings.kdf)) if password else None
     if table is not None:
         spark = spark_session(settings.spark, args.master)
-        records, images_uri = scrub_table(spark, table, args, settings, master_key), None
+        records = scrub_table(spark, args, settings, master_key, delta, previous_run, previous)
+        images_uri = None
     else:
         images_uri = (args.images_uri or f"{args.output.rstrip('/')}/images") if args.write_images else None
         run_dir = new_run_dir(args.output)

@@ -10,14 +10,19 @@ records, the records' commit last; see docs/tables.md.
 from __future__ import annotations
 
 import argparse
+import datetime
 import functools
 import logging
 import sys
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 
+from encryptface.archive.manifest import Delta, carried_entries, write_manifest
 from encryptface.archive.output import TABLE, check_output_uri, clean_runs, new_run_dir, publish, run_id_of
-from encryptface.archive.storage import arrow_filesystem, parse_uri
+from encryptface.archive.schema import MANIFEST_SCHEMA, STATUS_OK
+from encryptface.archive.storage import ObjectInfo, arrow_filesystem, copy_object, parse_uri
 from encryptface.archive.table import TableRun, check_image_column, table_files
 from encryptface.config import Settings
 from encryptface.crypto.keys import KeyRing, MasterKey
@@ -42,8 +47,6 @@ def check_table_args(args: argparse.Namespace) -> str | None:
     if args.image_column is None:
         return "--id-column and --output-table need --image-column" \
             if args.id_column or args.output_table else None
-    if args.incremental:
-        return "--incremental is not supported with --image-column (yet): scrub the table whole"
     if args.write_images or args.backend != "spark":
         return "--image-column writes the protected photos into --output-table; it runs on the " \
                "default backend, without --write-images"
@@ -54,33 +57,60 @@ def check_table_args(args: argparse.Namespace) -> str | None:
     return None
 
 
-def list_table(uri: str, image_column: str, id_column: str | None,
-               settings: Settings) -> list[tuple[str, str]]:
+def list_table(uri: str, image_column: str, id_column: str | None, settings: Settings) -> list[ObjectInfo]:
     """The data files of the input table, after checking its first file's schema (one-line
     :class:`ValueError` or :class:`OSError` otherwise)."""
-    import pyarrow.parquet as pq
-
     files = table_files(uri, settings.storage)
-    filesystem, path = arrow_filesystem(files[0][0], settings.storage)
+    filesystem, path = arrow_filesystem(files[0].uri, settings.storage)
     check_image_column(pq.read_schema(path, filesystem=filesystem), image_column, id_column)
     return files
 
 
-def scrub_table(spark: SparkSession, files: list[tuple[str, str]], args: argparse.Namespace,
-                settings: Settings, master_key: MasterKey | None) -> str:
-    """Scrub every file of the table; publish the output table, then the records. Returns the
-    published records run."""
+def check_previous_table(previous_run: str, args: argparse.Namespace, settings: Settings) -> None:
+    """--incremental on a table: the previous run must be a table scrub that wrote what this one
+    carries over (one-line :class:`OSError` or :class:`ValueError` otherwise)."""
+    earlier = TableRun.load(previous_run, settings.storage)
+    if args.output_table and not earlier.table_run:
+        raise ValueError("the previous run wrote no --output-table to carry over: run once without "
+                         "--incremental")
+
+
+def scrub_table(spark: SparkSession, args: argparse.Namespace, settings: Settings,
+                master_key: MasterKey | None, delta: Delta, previous_run: str | None,
+                previous: pa.Table | None) -> str:
+    """Scrub the table's files in ``delta.todo`` (all of them, or with ``--incremental`` the new
+    and changed ones: the others' records and output files are copied from the previous run), write
+    the manifest (one entry per data file), publish the output table, then the records. Returns
+    the published records run."""
+    storage = settings.storage
+    earlier = TableRun.load(previous_run, storage) if previous_run else None
     records_run = new_run_dir(args.output)
     table_run = new_run_dir(args.output_table) if args.output_table else None
     work = functools.partial(_scrub_file, settings=settings, mode=args.mode, master_key=master_key,
                              image_column=args.image_column, id_column=args.id_column,
                              records_run=records_run, table_run=table_run)
-    items = [(index, uri, relative) for index, (uri, relative) in enumerate(files)]
-    written = spark.sparkContext.parallelize(items, len(items)).map(work).collect()
-    storage = settings.storage
+    items = [(index, info.uri, info.relative_path) for index, info in enumerate(delta.todo)]
+    written = spark.sparkContext.parallelize(items, len(items)).map(work).collect() if items else []
+    files = {info.relative_path: (name, rows) for info, (name, rows) in zip(delta.todo, written, strict=True)}
+    if earlier is not None:  # incremental: the unchanged (and no longer listed) files' outputs
+        for relative, name, rows in earlier.files:
+            if relative not in delta.replaced:
+                copy_object(parse_uri(previous_run).join(name), parse_uri(records_run).join(name), storage)
+                if table_run:
+                    copy_object(parse_uri(earlier.table_run).join(relative),
+                                parse_uri(table_run).join(relative), storage)
+                files[relative] = (name, rows)
     TableRun(table_run or "", args.image_column, args.id_column,
-             tuple((relative, name, rows) for (_, relative), (name, rows) in zip(files, written, strict=True))
+             tuple((relative, name, rows) for relative, (name, rows) in sorted(files.items()))
              ).save(records_run, storage)
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    scrubbed = pa.Table.from_pylist([
+        {"relative_path": info.relative_path, "source_uri": info.uri, "size": info.size,
+         "version": info.version, "status": STATUS_OK, "mode": args.mode,
+         "data_file": files[info.relative_path][0], "run_id": run_id_of(records_run), "scrubbed_at": now}
+        for info in delta.todo], schema=MANIFEST_SCHEMA)
+    write_manifest(records_run, [scrubbed, carried_entries(previous, delta.replaced,
+                                                           {name for name, _ in files.values()})], storage)
     if table_run:  # the table first, kept until the records that name it are published
         publish(args.output_table, table_run, storage, link=TABLE, clean=False)
     published = publish(args.output, records_run, storage)

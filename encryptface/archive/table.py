@@ -14,7 +14,7 @@ import json
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from encryptface.archive.storage import list_objects, parse_uri, read_bytes, write_bytes
+from encryptface.archive.storage import ObjectInfo, list_objects, parse_uri, read_bytes, write_bytes
 from encryptface.config import StorageSettings
 
 BYTES_FIELD = "bytes"
@@ -68,10 +68,10 @@ def row_keys(table: pa.Table, id_column: str | None, relative_path: str, first_r
             for index, value in enumerate(ids)]
 
 
-def table_files(uri: str, storage: StorageSettings) -> list[tuple[str, str]]:
-    """``(uri, relative path)`` of every Parquet data file of a dataset (partition folders
-    included; ``_``- and ``.``-prefixed files and folders skipped, as Spark and pyarrow do)."""
-    files = [(info.uri, info.relative_path) for info in list_objects(uri, storage, (".parquet",))
+def table_files(uri: str, storage: StorageSettings) -> list[ObjectInfo]:
+    """Every Parquet data file of a dataset (partition folders included; ``_``- and
+    ``.``-prefixed files and folders skipped, as Spark and pyarrow do), in key order."""
+    files = [info for info in list_objects(uri, storage, (".parquet",))
              if not any(part.startswith(("_", ".")) for part in info.relative_path.split("/"))]
     if not files:
         raise FileNotFoundError(f"no Parquet files under {uri}")

@@ -38,9 +38,10 @@ def test_unknown_names_are_refused_with_the_choices():
         mode_class("encrypt", "gan")
 
 
-def test_only_encrypt_restores_from_pixels_and_only_stylegan_renders_decoys():
+def test_only_encrypt_restores_from_pixels_and_only_its_generators_render_decoys():
     assert [n for n in MODE_NAMES if mode_class(n).restores_from_pixels] == ["encrypt"]
-    assert mode_class("encrypt", "stylegan").renders_decoys and not mode_class("encrypt").renders_decoys
+    assert all(mode_class("encrypt", g).renders_decoys for g in GENERATORS)
+    assert not any(mode_class(n).renders_decoys for n in MODE_NAMES if n != "encrypt")
 
 
 def test_record_settings_picks_the_generator_a_record_names(settings):

@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                            images_uri)
         records = finish_run(args.output, run_dir, written, objects, delta, previous_run, previous,
                              args.mode, images_uri, settings)
-    summary = records_frame(spark, args.output, settings).selectExpr(
+    summary = records_frame(spark, args.output, settings, ["status", "faces"]).selectExpr(
         "count(*) AS photos", "coalesce(sum(size(faces)), 0) AS faces",
         f"count_if(status = '{STATUS_OK}') AS ok", f"count_if(status = '{STATUS_NO_FACE}') AS no_face",
         f"count_if(status = '{STATUS_ERROR}') AS errors").first()

@@ -119,6 +119,11 @@ class StyleFit(SavedArrays):
         return digest.hexdigest()[:10]
 
 
+# How far past the eyewear cap a coordinate may read from rounding alone (float16 styles over 512
+# dimensions: about 1e-2 at worst); the glasses group sits about 1 further along.
+CAP_ROUNDING = 0.02
+
+
 @dataclasses.dataclass(frozen=True)
 class EyewearEdit(SavedArrays):
     """No glasses on a face that had none (shipped as ``eyewear.npz``, fitted with the styles): the
@@ -146,5 +151,7 @@ class EyewearEdit(SavedArrays):
         return (style + (min(current, float(self.cap)) - current) * self.direction).astype(np.float32)
 
     def worn_by(self, style: np.ndarray, mean_style: np.ndarray) -> bool:
-        """Whether a style's person is past the cap (likely to wear glasses)."""
-        return self.coordinate(style, mean_style) > float(self.cap)
+        """Whether a style's person is past the cap (likely to wear glasses) by more than
+        :data:`CAP_ROUNDING`: a style capped exactly at it reads back a little over it in float32,
+        more from the float16 a record stores, and is still bare."""
+        return self.coordinate(style, mean_style) > float(self.cap) + CAP_ROUNDING

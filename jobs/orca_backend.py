@@ -45,7 +45,8 @@ def orca_context(settings: Settings, master: str | None = None):  # noqa: ANN201
     master = master or settings.spark.master
     if not master.startswith("local"):
         raise ValueError("--backend orca on a cluster is submitted with spark-submit (deploy/"
-                         "submit-standalone.sh with ORCA=1, see README); run directly it is local only")
+                         "submit-standalone.sh with ORCA=1, see docs/operations.md); run directly it "
+                         "is local only")
     conf = {"spark.python.worker.reuse": "true", "spark.app.name": settings.spark.app_name,
             "spark.sql.parquet.compression.codec": "zstd"}
     cores = master[master.index("[") + 1:].split(",")[0].rstrip("]") if "[" in master else "*"

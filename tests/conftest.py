@@ -142,7 +142,7 @@ def lfw_people(min_images: int = 2, count: int = 2) -> list[list[Path]]:
 
 # Per face, what a fresh random salt changes (the keys, so the ciphertexts); everything else of two
 # scrubs of the same photos must match.
-RANDOM_PER_RUN = {"salt", "encrypted_latent", "kdf"}
+RANDOM_PER_RUN = {"salt", "encrypted_latent", "kdf", "key_check"}
 
 
 def comparable_rows(output) -> list[dict]:

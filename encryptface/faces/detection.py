@@ -93,6 +93,16 @@ def box_iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(box[2] * box[3] + boxes[:, 2] * boxes[:, 3] - inter, 1e-9)
 
 
+def best_overlap(box: np.ndarray, boxes: np.ndarray, minimum: float) -> int | None:
+    """The row of ``boxes`` (x, y, w, h) that overlaps ``box`` most, if its IoU reaches ``minimum``:
+    the same face found again."""
+    if not len(boxes):
+        return None
+    overlaps = box_iou(np.asarray(box, np.float64), np.asarray(boxes, np.float64))
+    best = int(np.argmax(overlaps))
+    return best if overlaps[best] >= minimum else None
+
+
 def merge(rows: np.ndarray, iou: float) -> list[tuple[np.ndarray, int]]:
     """Box voting over detections of several passes (rows as :data:`ROW`, in source pixels):
     the best-scoring detection and every other overlapping it by ``iou`` or more form one face,
@@ -150,12 +160,9 @@ class FaceDetector:
         crop = rgb[y0:y1, x0:x1] if scale == 1 else cv2.resize(
             rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         found = self.landmark_network.detect(crop, LANDMARK_SCORE)
-        if not len(found):
-            return face
         boxes = found[:, :4] / scale + np.array([x0, y0, 0, 0], np.float32)
-        overlaps = box_iou(np.asarray(face.bbox, np.float32), boxes)
-        best = int(np.argmax(overlaps))
-        if overlaps[best] < LANDMARK_IOU:
+        best = best_overlap(np.asarray(face.bbox, np.float32), boxes, LANDMARK_IOU)
+        if best is None:
             return face
         landmarks = found[best, 4:14].reshape(5, 2) / scale + np.array([x0, y0], np.float32)
         return dataclasses.replace(face, landmarks=landmarks.astype(np.float32),

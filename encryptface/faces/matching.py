@@ -23,7 +23,7 @@ import numpy as np
 
 from encryptface.config import WEIGHTS_DIR, MatchScore, RecognitionSettings
 from encryptface.faces.detection import Face
-from encryptface.faces.recognition import load_recognizer
+from encryptface.faces.recognition import distance_matrix, load_recognizer
 
 CALIBRATION_FILE = WEIGHTS_DIR / "verify" / "calibration.json"
 FUSION_RECOGNIZERS = ("dlib", "arcface")
@@ -40,24 +40,15 @@ SCORES = (*FUSION_RECOGNIZERS, "fusion")
 SCORE_RECOGNIZERS: dict[str, tuple[str, ...]] = {"fusion": FUSION_RECOGNIZERS, "dlib": ("dlib",)}
 
 
-def _distance_matrix(name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if name == "dlib":
-        squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-        return np.sqrt(np.maximum(squared, 0.0))
-    a = a / (np.linalg.norm(a, axis=1, keepdims=True) + 1e-12)
-    b = b / (np.linalg.norm(b, axis=1, keepdims=True) + 1e-12)
-    return 1.0 - a @ b.T
-
-
 def fused_distances(score: str, a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> np.ndarray:
     """Distances (len(a) x len(b)) of embeddings given per recogniser, by ``score``: a recogniser
     of :data:`FUSION_RECOGNIZERS` or ``"fusion"``."""
     if score in FUSION_RECOGNIZERS:
-        return _distance_matrix(score, np.asarray(a[score], np.float64), np.asarray(b[score], np.float64))
+        return distance_matrix(score, a[score], b[score])
     if score != "fusion":
         raise ValueError(f"unknown score {score!r}; choose from {', '.join(SCORES)}")
     return sum(FUSION_WEIGHTS[name] / FUSION_SCALES[name]
-               * _distance_matrix(name, np.asarray(a[name], np.float64), np.asarray(b[name], np.float64))
+               * distance_matrix(name, a[name], b[name])
                for name in FUSION_RECOGNIZERS)
 
 

@@ -169,11 +169,20 @@ class MobileFaceNetRecognizer(NeuralRecognizer):
 
 
 def recognizer_distance(name: str, a: np.ndarray, b: np.ndarray) -> float:
-    """The distance recogniser ``name`` compares embeddings with (no model needed): Euclidean for
-    dlib (its published threshold is 0.6), 1 - cosine for the neural ones."""
+    """The distance recogniser ``name`` compares two embeddings with (:func:`distance_matrix`)."""
+    return float(distance_matrix(name, np.asarray(a)[None], np.asarray(b)[None])[0, 0])
+
+
+def distance_matrix(name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The distances (len(a) x len(b)) recogniser ``name`` compares embeddings with (no model
+    needed): Euclidean for dlib (its published threshold is 0.6), 1 - cosine for the neural ones."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if name == "dlib":
-        return float(np.linalg.norm(np.asarray(a) - np.asarray(b)))
-    return float(1.0 - np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
+        squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+        return np.sqrt(np.maximum(squared, 0.0))
+    a = a / (np.linalg.norm(a, axis=1, keepdims=True) + 1e-12)
+    b = b / (np.linalg.norm(b, axis=1, keepdims=True) + 1e-12)
+    return 1.0 - a @ b.T
 
 
 def _package_file(package: str, relative: str) -> Path:

@@ -32,12 +32,14 @@ from encryptface.archive.output import records_dataset
 from encryptface.archive.schema import STATUS_OK, VERIFY_SCHEMA, record_face
 from encryptface.config import Settings, StorageSettings
 from encryptface.crypto.keys import DecryptionError, KeyRing, MasterKey, face_aad, seal, unseal
-from encryptface.faces.detection import FaceDetector, box_iou
+from encryptface.faces.detection import FaceDetector, best_overlap
 from encryptface.faces.matching import FaceMatcher
 from encryptface.imaging.codecs import ImageError, decode_encoded, decode_image
 from encryptface.pipeline.restorer import Restorer, key_opens
 
 EMBEDDING_DTYPE = np.float32
+# A restored face is found again where its record's box is when a detection overlaps it this much.
+REDETECTED_IOU = 0.3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,10 +73,10 @@ def probe_embedding(data: bytes, settings: Settings, detector: FaceDetector,
                     matcher: FaceMatcher) -> np.ndarray:
     """Embedding of the largest face in the probe photo; :class:`ImageError` if there is none."""
     rgb, _ = decode_image(data, settings.images)
-    faces = detector.detect(rgb)
+    faces = detector.detect(rgb)  # largest first
     if not faces:
         raise ImageError("no face found in the probe photo")
-    return matcher.embed(rgb, max(faces, key=lambda f: f.bbox[2] * f.bbox[3]))
+    return matcher.embed(rgb, faces[0])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,10 +102,8 @@ class Verifier:
         boxes = np.array([f.bbox for f in found], np.float64).reshape(-1, 4)
         embeddings = []
         for face in faces:
-            overlap = box_iou(np.asarray(face["bbox"], np.float64), boxes) if len(found) else np.zeros(0)
-            best = int(np.argmax(overlap)) if overlap.size and overlap.max() > 0.3 else None
-            embeddings.append(self.matcher.embed(photo, found[best] if best is not None
-                                                 else record_face(face)))
+            best = best_overlap(face["bbox"], boxes, REDETECTED_IOU)
+            embeddings.append(self.matcher.embed(photo, record_face(face) if best is None else found[best]))
         return embeddings
 
 

@@ -27,7 +27,7 @@ setup(
         "diffusers==0.42.1",
     ],
     extras_require={
-        # train-generator's int8 quantization (the int8 IR itself runs on plain OpenVINO).
+        # train-prior's int8 quantization (the int8 IR itself runs on plain OpenVINO).
         "train": ["nncf==2.18.0"],
         # scipy: the verify benchmarks' confidence bounds (also pulled in by nncf; named here)
         "test": ["pytest>=8", "pytest-timeout>=2.3", "moto[server]>=5.0", "ruff>=0.6", "hypothesis>=6.100",

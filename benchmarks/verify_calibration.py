@@ -2,7 +2,7 @@
 
     python -m benchmarks.verify_calibration [--output out/verify-calibration] [--write-calibration]
 
-Embeds the face nearest the centre of every photo of ``training.data`` (LFW train: 4,038 people,
+Embeds the face nearest the centre of every photo of ``prior_training.data`` (LFW train: 4,038 people,
 9,525 photos) with dlib and ArcFace (cached in ``OUTPUT/embeddings.npz``, resumable), then on each
 side of the identity-disjoint split forms every genuine pair (two photos of one person) and every
 impostor pair (photos of two people: about 36 million on the tuning side, 0.45 million on the

@@ -41,6 +41,10 @@ LandmarkSource = Literal[DetectorName, "same"]  # "same": the landmarks of the f
 KdfAlgorithm = Literal["scrypt"]
 MatchScore = Literal["fusion", "dlib"]  # encryptface.faces.matching: dlib + ArcFace, or dlib alone
 MIN_SCRYPT_N_LOG2 = 14  # below this scrypt is too cheap to slow a password guesser
+# Sections and settings that were renamed (#30: the prior is named the prior): an old settings file,
+# env var or --set using one is refused with the new name, never silently ignored or accepted.
+RENAMED_SECTIONS = {"training": "prior_training"}
+RENAMED_SETTINGS = {"encrypt.model": "encrypt.prior_model"}
 
 
 class SettingsError(ValueError):
@@ -117,7 +121,7 @@ class EncryptSettings:
     stylegan_model: str
     stylegan_min_face: float = _bounds(0)
     decoys: bool
-    model: str
+    prior_model: str
     backend: Backend
     precision: Precision
     residual: Residual
@@ -185,7 +189,7 @@ class SparkSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainingSettings:
+class PriorTrainingSettings:
     data: str
     autoencoder: str
     output: str
@@ -247,7 +251,7 @@ class Settings:
     recognition: RecognitionSettings
     verify: VerifySettings
     spark: SparkSettings
-    training: TrainingSettings
+    prior_training: PriorTrainingSettings
     stylegan_training: StyleGANTrainingSettings
 
     def replace(self, **sections: Any) -> Settings:
@@ -271,6 +275,7 @@ def load_settings(conf_file: str | os.PathLike[str] | None = None,
     allowed values or out of its range raises :class:`SettingsError`."""
     default = default_conf_path()
     data = _read_toml(default)
+    _refuse_renamed(data, str(default))  # ENCRYPTFACE_CONF may name a file written before a rename
     origins = {f"{section}.{key}": str(default) for section, values in data.items() for key in values}
     if conf_file:
         _merge(data, _read_toml(Path(conf_file)), str(conf_file), origins)
@@ -341,8 +346,22 @@ def _parse_value(raw: str) -> Any:
         return raw
 
 
+def _refuse_renamed(data: Mapping[str, Any], origin: str) -> None:
+    """A :class:`SettingsError` naming the new name of the first renamed section or setting in
+    ``data``."""
+    for section, values in data.items():
+        if section in RENAMED_SECTIONS:
+            raise SettingsError(f"settings section [{section}] (from {origin}) was renamed "
+                                f"[{RENAMED_SECTIONS[section]}]")
+        for key in values if isinstance(values, Mapping) else ():
+            if f"{section}.{key}" in RENAMED_SETTINGS:
+                raise SettingsError(f"setting {section}.{key} (from {origin}) was renamed "
+                                    f"{RENAMED_SETTINGS[f'{section}.{key}']}")
+
+
 def _merge(base: dict[str, Any], extra: Mapping[str, Any], origin: str,
            origins: dict[str, str]) -> None:
+    _refuse_renamed(extra, origin)
     for section, values in extra.items():
         if section not in base or not isinstance(values, Mapping):
             raise SettingsError(f"unknown settings section {section!r} (from {origin}); "

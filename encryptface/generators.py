@@ -35,11 +35,11 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in (
         mode=("encryptface.modes.encrypt", "EncryptMode"),
         # also models of the prior's interface: another prior folder, diffusers:<dir>
         id_prefix="",
-        model_setting="model",
-        training_section="training",
-        train_command="train-generator",
+        model_setting="prior_model",
+        training_section="prior_training",
+        train_command="train-prior",
         licence="TAEF2 autoencoder MIT (madebyollin/taesd); the prior fitted here on LFW summary "
-                "statistics (see weights/generator/MODEL_CARD.md)",
+                "statistics (see weights/prior/MODEL_CARD.md)",
         non_commercial=False,
         runs_on_orca=True,
     ),

@@ -30,7 +30,7 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--master", help="Spark master (default: spark.master in the settings)")
     parser.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS_ENDPOINT_URL)")
     parser.add_argument("--generator", help="encrypt-mode generator: stylegan, prior, a prior model "
-                        "folder, or diffusers:<local dir> (sets encrypt.generator / encrypt.model)")
+                        "folder, or diffusers:<local dir> (sets encrypt.generator / encrypt.prior_model)")
     parser.add_argument("--password-file", help="file whose first line is the password "
                         "(else ENCRYPTFACE_PASSWORD, else a prompt); never pass it in argv")
 
@@ -66,7 +66,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         settings = settings.replace(encrypt=dataclasses.replace(settings.encrypt, generator=generator))
     elif generator:  # a model of the prior's interface: its folder, or diffusers:<dir>
         settings = settings.replace(
-            encrypt=dataclasses.replace(settings.encrypt, generator="prior", model=generator))
+            encrypt=dataclasses.replace(settings.encrypt, generator="prior", prior_model=generator))
     if endpoint_url:
         settings = settings.replace(
             storage=dataclasses.replace(settings.storage, endpoint_url=endpoint_url))

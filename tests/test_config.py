@@ -94,3 +94,34 @@ def test_whole_numbers_pass_as_floats_and_floats_as_whole_numbers():
     settings = load_settings(overrides=["spark.batch_size=4.0", "cloak.epsilon=4"], environ={})
     assert settings.spark.batch_size == 4 and isinstance(settings.spark.batch_size, int)
     assert settings.cloak.epsilon == 4.0 and isinstance(settings.cloak.epsilon, float)
+
+
+RENAMED_MODEL = "setting encrypt.model (from {origin}) was renamed encrypt.prior_model"
+RENAMED_SECTION = "settings section [training] (from {origin}) was renamed [prior_training]"
+
+
+@pytest.mark.parametrize(("source", "says"), [
+    ("file:[encrypt]\nmodel = 'generator'\n", RENAMED_MODEL),
+    ("file:[training]\nsteps = 10\n", RENAMED_SECTION),
+    ("env:ENCRYPTFACE__ENCRYPT__MODEL", RENAMED_MODEL.replace("{origin}", "ENCRYPTFACE__ENCRYPT__MODEL")),
+    ("set:training.steps=10", RENAMED_SECTION.replace("{origin}", "--set")),
+])
+def test_a_renamed_setting_is_refused_naming_its_new_name(tmp_path, source, says):
+    """Settings written before the prior was named the prior (#30) are never silently dropped."""
+    kind, _, value = source.partition(":")
+    conf = tmp_path / "old.toml"
+    conf.write_text(value if kind == "file" else "")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(conf, [value] if kind == "set" else [],
+                      environ={value: "prior"} if kind == "env" else {})
+    assert str(refused.value) == says.format(origin=conf)
+
+
+def test_an_old_default_file_named_by_encryptface_conf_is_refused_too(tmp_path, monkeypatch):
+    from encryptface.config import DEFAULT_CONF
+
+    old = tmp_path / "old-default.toml"
+    old.write_text(DEFAULT_CONF.read_text().replace("[prior_training]", "[training]"))
+    monkeypatch.setenv("ENCRYPTFACE_CONF", str(old))
+    with pytest.raises(SettingsError, match=r"was renamed \[prior_training\]"):
+        load_settings(environ={})

@@ -24,13 +24,13 @@ def test_a_built_wheel_loads_its_settings_and_models_without_the_repository(tmp_
     wheel = next((tmp_path / "dist").glob("encryptface-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "encryptface/conf/default.toml" in names and "jobs/cli.py" in names
-    assert any(n.startswith("encryptface/weights/generator/") for n in names)
+    assert any(n.startswith("encryptface/weights/prior/") for n in names)
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     probe = ("import encryptface.config as c, pathlib\n"
              "s = c.load_settings()\n"
              "print(c.default_conf_path().is_relative_to(pathlib.Path(c.__file__).parent))\n"
-             "print(c.resolve_weight(s.encrypt.model).joinpath('config.json').is_file())\n")
+             "print(c.resolve_weight(s.encrypt.prior_model).joinpath('config.json').is_file())\n")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(target)}
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True,
                             text=True)

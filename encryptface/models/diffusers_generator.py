@@ -1,4 +1,4 @@
-"""Plug-in generator for users with a GPU-trained diffusion model: ``encrypt.model =
+"""Plug-in generator for users with a GPU-trained diffusion model: ``encrypt.prior_model =
 "diffusers:<local dir>"``.
 
 The directory holds ``unet/`` and ``scheduler/`` as saved by diffusers' ``save_pretrained`` and a

@@ -53,11 +53,11 @@ class CloakMode(ProtectionMode):
                          f"{'+'.join(c.surrogates)}")
 
     def _target_pool(self, settings: Settings) -> dict[str, torch.Tensor]:
-        """Embeddings of synthetic identities: faces decoded from random draws of the encrypt
-        generator's Gaussian prior (no real person is a target)."""
+        """Embeddings of synthetic identities: faces decoded from random draws of the prior
+        generator's Gaussian (encrypt.prior_model; no real person is a target)."""
         from encryptface.models import load_generator  # only the targeted methods need it
 
-        generator = load_generator(settings.encrypt.model, settings.encrypt.backend)
+        generator = load_generator(settings.encrypt.prior_model, settings.encrypt.backend)
         rng = np.random.default_rng(self.settings.seed)
         z = (rng.standard_normal((self.settings.targets, generator.latent_dim)) * 0.8).astype(np.float32)
         residual = np.zeros((self.settings.targets, generator.residual_dim), np.float32)

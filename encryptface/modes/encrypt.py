@@ -49,7 +49,7 @@ class EncryptMode(ProtectionMode):
     def __init__(self, settings: EncryptSettings, alignment: AlignmentSettings, seal: SealMode,
                  threads: int = 0) -> None:
         self.settings = settings
-        self.generator = load_generator(settings.model, settings.backend, threads,
+        self.generator = load_generator(settings.prior_model, settings.backend, threads,
                                         settings.performance_hint, settings.precision)
         if (self.generator.crop_size, self.generator.face_scale) != (alignment.crop_size,
                                                                      alignment.face_scale):

@@ -32,11 +32,11 @@ def identity_split(names: Sequence[str], fraction: float,
 
 def split_identities(settings: Settings, split: str) -> tuple[Path, list[str]]:
     """(data root, identity names) of one side of the identity-disjoint split of
-    ``training.data``: "validation" (held out from every fit and setting) or "tuning" (the rest)."""
+    ``prior_training.data``: "validation" (held out from every fit and setting) or "tuning" (the rest)."""
     if split not in ("validation", "tuning"):
         raise ValueError(f"split must be 'validation' or 'tuning', not {split!r}")
-    root = resolve_repo_path(settings.training.data)
-    tuning, validation = identity_split(identities(root), settings.training.validation_fraction)
+    root = resolve_repo_path(settings.prior_training.data)
+    tuning, validation = identity_split(identities(root), settings.prior_training.validation_fraction)
     return root, validation if split == "validation" else tuning
 
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-from encryptface.config import TrainingSettings
+from encryptface.config import PriorTrainingSettings
 from encryptface.models.flow import CouplingFlow
 from encryptface.models.prior import FacePrior
 
@@ -33,8 +33,8 @@ def fit_pca(latents: np.ndarray, components: int) -> tuple[np.ndarray, np.ndarra
 
 
 def fit_prior(train: np.ndarray, validation: np.ndarray,
-              settings: TrainingSettings) -> tuple[FacePrior, dict[str, list[float]]]:
-    """Fit the prior on train latents with the ``[training]`` settings; returns it and the loss
+              settings: PriorTrainingSettings) -> tuple[FacePrior, dict[str, list[float]]]:
+    """Fit the prior on train latents with the ``[prior_training]`` settings; returns it and the loss
     history (NLL per dim, nats)."""
     torch.manual_seed(settings.seed)
     started = time.perf_counter()

@@ -39,7 +39,7 @@ def test_the_encryptface_command_exits_2_with_one_line(tmp_path, flag, says):
     ["verify", "--records", "OUT", "--probe", "p.jpg", "--set", "kdf.n_log2=3"],
     ["evaluate", "--originals", "O", "--scrubbed", "S", "--output", "OUT", "--set", "images.jpeg_quality=0"],
     ["gallery", "--records", "OUT", "--output", "g.html", "--set", "spark.batch_size=x"],
-    ["train-generator", "--set", "training.steps=0"],
+    ["train-prior", "--set", "prior_training.steps=0"],
     ["train-stylegan", "--set", "stylegan_training.samples=-1"],
     [*SCRUB, "--output", "OUT", "--set", "nosuch.key=1"],
     [*SCRUB, "--output", "OUT", "--set", "no-equals-sign"],
@@ -61,3 +61,9 @@ def test_a_bad_environment_variable_is_named(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         main([*SCRUB, "--output", str(tmp_path / "out")])
     assert "ENCRYPTFACE__CLOAK__NORM" in capsys.readouterr().err
+
+
+def test_the_renamed_training_command_says_its_new_name(capsys):
+    assert main(["train-generator"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "encryptface: error: train-generator was renamed train-prior (settings section [prior_training])"]

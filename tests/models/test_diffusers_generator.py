@@ -41,7 +41,7 @@ def test_encrypt_mode_runs_through_a_local_diffusers_model(tiny_diffusers_model,
     import dataclasses
 
     plugged = settings.replace(encrypt=dataclasses.replace(
-        settings.encrypt, model=f"diffusers:{tiny_diffusers_model}"))
+        settings.encrypt, prior_model=f"diffusers:{tiny_diffusers_model}"))
     scrubber = Scrubber(plugged, "encrypt")
     assert scrubber.mode.generator.latent_dim == 3 * 32 * 32
     row = scrubber.scrub("x", "x.jpg", (SAMPLES_DIR / "obama2.jpg").read_bytes(), master_key)

@@ -32,7 +32,7 @@ def test_prior_roundtrip_is_exact_and_survives_save_load(tmp_path, settings):
     mixing = rng.standard_normal((64, 256))
     latents = (rng.standard_normal((600, 64)) @ mixing).astype(np.float32)
     prior, history = fit_prior(latents[:500], latents[500:],
-                               dataclasses.replace(settings.training, components=32, flow_dim=8,
+                               dataclasses.replace(settings.prior_training, components=32, flow_dim=8,
                                                    flow_layers=2, flow_hidden=16, steps=100, batch_size=64))
     assert history["val_nll"]
     z, residual = prior.to_gaussian(latents[500:])

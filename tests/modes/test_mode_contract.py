@@ -49,9 +49,11 @@ def _face_box(row: dict) -> tuple[slice, slice]:
     return slice(y, y + h), slice(x, x + w)
 
 
-def test_the_cases_cover_every_mode_and_generator():
+def test_the_cases_cover_every_mode_and_generator(settings):
     assert {name for name, _ in CASES} == set(MODE_NAMES)
     assert {generator for _, generator in CASES} - {None} == set(GENERATORS)
+    # the default encrypt generator, as a scrub without --generator runs it, is one of the cases
+    assert ("encrypt", settings.encrypt.generator) in CASES
 
 
 def test_protect_gives_a_contract_record_that_changes_the_face(case):

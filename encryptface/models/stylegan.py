@@ -8,7 +8,10 @@ installed package (nothing is downloaded) and edits the synthesis graph twice:
   ``styles`` [1,23,512] input, so coarse layers (pose, face shape), middle layers (identity) and
   fine layers (colour, light) can come from different vectors (style mixing);
 - the graph ends at its internal 512x512 wavelet low band (= 2 x the image downscaled to 512 px),
-  which skips the last inverse wavelet step and its 1024x1024 work.
+  which skips the last inverse wavelet step and its 1024x1024 work;
+- the learned 4x4 input of the first layer enters as a second graph input (see
+  :func:`_learned_input_as_input`), so that OpenVINO 2023.3 (the Orca environment) compiles the
+  graph too and renders the same bits as 2025.3.
 
 Licence: package code Apache-2.0; the weights are distilled from NVIDIA's StyleGAN2-FFHQ, which is
 licensed for non-commercial use only (NVIDIA Source Code License-NC), trained on FFHQ (CC BY-NC-SA 4.0
@@ -34,6 +37,11 @@ LAYERS = 23
 RENDER_SIZE = 512
 LICENCE = GENERATORS["stylegan"].licence  # the one statement of it: encryptface.generators
 _LOW_BAND = "Slice_764/Split"   # the 12-channel 512^2 wavelet output, split into low band + details
+# The first layer: Mul_20 = Mul_19 (= modulation Reshape_17 x scale Constant_18) x the learned input
+# m.input.input ([1, 512, 4, 4], tiled to the batch), then convolved.
+_FIRST_MODULATED = "Mul_20"
+_LEARNED_INPUT = "m.input.input"
+_INPUT_NAME = "learned_input"  # ... the name of the graph input that takes it (times its scale)
 _GEMM = re.compile(r"Gemm_(\d+)")
 
 
@@ -46,8 +54,9 @@ def package_data_dir() -> Path:
     return Path(spec.origin).parent / "data"
 
 
-def _per_layer_synthesis(core: object, path: Path) -> object:
-    """The synthesis graph with a [1, LAYERS, 512] style input and the 512^2 image as output."""
+def _per_layer_synthesis(core: object, path: Path) -> tuple[object, np.ndarray]:
+    """The synthesis graph with a [1, LAYERS, 512] style input and the 512^2 image as output, and
+    the value its second input, the scaled learned input, always takes."""
     import openvino as ov
     try:
         from openvino import opset13 as ops
@@ -72,8 +81,35 @@ def _per_layer_synthesis(core: object, path: Path) -> object:
                 port.replace_source_output(rows[layer].output(0))
     for target in list(style.output(0).get_target_inputs()):  # e.g. ShapeOf: any row has the shape
         target.replace_source_output(rows[0].output(0))
-    low_band = next(op for op in model.get_ordered_ops() if op.get_friendly_name() == _LOW_BAND)
-    return ov.Model([low_band.output(0)], [styles], "mobilestylegan_per_layer_512")
+    nodes = {op.get_friendly_name(): op for op in model.get_ordered_ops()}
+    learned_input, value = _learned_input_as_input(nodes, ops)
+    return (ov.Model([nodes[_LOW_BAND].output(0)], [styles, learned_input], "mobilestylegan_per_layer_512"),
+            value)
+
+
+def _learned_input_as_input(nodes: dict, ops: object) -> tuple[object, np.ndarray]:
+    """Rewire the first layer to read ``scale x learned input`` from a new graph input; that input
+    and its value.
+
+    OpenVINO 2023.3's CPU plugin folds the (tiled) learned input into a [1, 512, 4, 4] constant and
+    then fuses ``modulation x that constant`` into the convolution's weights as if it were a
+    per-channel scale, which fails ("Argument shapes are inconsistent"); 2025.3 skips that fusion
+    and folds the modulation's scalar scale into the constant instead: (m x s) x c -> m x (s x c).
+    With ``s x c`` (float32, as 2025.3 folds it) as an input, neither runtime has a constant to
+    fuse, and both compute what 2025.3 computes from the unedited graph, bit for bit (measured).
+    """
+    first = nodes[_FIRST_MODULATED]
+    scaled = first.input_value(0).get_node()  # modulation x scale
+    constant = nodes[_LEARNED_INPUT]
+    if scaled.get_type_name() != "Multiply" or \
+            list(first.get_output_partial_shape(0).to_shape()) != list(constant.get_output_shape(0)):
+        raise ValueError("unexpected synthesis graph: its first layer is not modulation x input")
+    scale = scaled.input_value(1).get_node()
+    value = np.asarray(scale.get_data(), np.float32) * np.asarray(constant.get_data(), np.float32)
+    parameter = ops.parameter(list(constant.get_output_shape(0)), np.float32, name=_INPUT_NAME)
+    first.input(0).replace_source_output(scaled.input_value(0))
+    first.input(1).replace_source_output(parameter.output(0))
+    return parameter, np.ascontiguousarray(value, np.float32)
 
 
 class StyleGAN:
@@ -91,8 +127,8 @@ class StyleGAN:
         mapping = core.read_model(str(data / "MappingNetwork.xml"))
         mapping.reshape({mapping.inputs[0]: [-1, STYLE_DIM]})
         self._mapping = core.compile_model(mapping, "CPU", options)
-        self._synthesis = core.compile_model(_per_layer_synthesis(core, data / "SynthesisNetwork.xml"),
-                                             "CPU", options)
+        synthesis, self._learned_input = _per_layer_synthesis(core, data / "SynthesisNetwork.xml")
+        self._synthesis = core.compile_model(synthesis, "CPU", options)
 
     def map(self, z: np.ndarray) -> np.ndarray:
         """(N, 512) Gaussian codes -> (N, 512) styles w."""
@@ -103,7 +139,8 @@ class StyleGAN:
         styles = np.asarray(styles, np.float32)
         if styles.ndim == 1:
             styles = np.repeat(styles[None], LAYERS, 0)
-        low_band = self._synthesis(np.ascontiguousarray(styles[None]))[0][0]
+        low_band = self._synthesis({"styles": np.ascontiguousarray(styles[None]),
+                                    _INPUT_NAME: self._learned_input})[0][0]
         # The Haar low band is twice the downscaled image, which lies in [-1, 1].
         image = (low_band.transpose(1, 2, 0) * 0.5 + 1.0) * 127.5
         return np.clip(image + 0.5, 0, 255).astype(np.uint8)

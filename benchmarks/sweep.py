@@ -4,6 +4,7 @@ identity-disjoint LFW split (e.g. the cloak's budget x steps table).
     python -m benchmarks.sweep --mode cloak --faces 60 --grid cloak.epsilon=2,4,8 --grid cloak.steps=2,6,12
     python -m benchmarks.sweep --mode cloak --grid cloak.surrogates=facenet,facenet+mobilefacenet
     python -m benchmarks.sweep --split tuning --grid stylegan.mask_width=1.45,1.9
+    python -m benchmarks.sweep --faces 100 --gallery 8 --gallery-group dark
 
 A ``stylegan.KEY`` axis changes the stylegan model's own ``config.json`` (the settings the training
 job writes into it): each value gets a copy of the model directory under the output folder, used
@@ -29,6 +30,7 @@ from encryptface.archive.schema import STATUS_OK
 from encryptface.config import Settings, SettingsError, load_settings, parse_bool, resolve_weight
 from encryptface.crypto.keys import KdfParams, KeyRing, Password, derive_master_key
 from encryptface.evaluation.aggregate import aggregate
+from encryptface.evaluation.attributes import CLASSES, judged_label
 from encryptface.evaluation.measure import Evaluator
 from encryptface.evaluation.report import console_table, gallery_head, summary_table, write_report
 from encryptface.faces.recognition import RECOGNIZER_NAMES
@@ -106,8 +108,9 @@ def stylegan_variant(settings: Settings, changes: dict[str, str], directory: Pat
 
 
 def run(settings: Settings, mode: str, persons: list[list[Path]], recognizers: list[str],
-        wrong: int, gallery: int) -> tuple[dict, list[list[bytes]]]:
-    """Scrub the first photo of each person, measure against the second; (metrics, gallery)."""
+        wrong: int, gallery: int, gallery_group: str | None = None) -> tuple[dict, list[list[bytes]]]:
+    """Scrub the first photo of each person, measure against the second; (metrics, gallery of the
+    first ``gallery`` faces and of every face whose original is judged of ``gallery_group``)."""
     scrubber = Scrubber(settings, mode, threads=1)
     # The evaluator restores (and renders decoys) with the same settings the photos were scrubbed
     # with: a stylegan.KEY variant's decoys come from that variant's model, not the shipped one.
@@ -118,17 +121,19 @@ def run(settings: Settings, mode: str, persons: list[list[Path]], recognizers: l
         master = derive_master_key(password, KdfParams.fresh(settings.kdf))
         keys = KeyRing(password, {master.kdf_json: master})
         wrong_rings = [KeyRing(Password(f"wrong {i}".encode())) for i in range(wrong)]
-    measurements, thumbnails = [], []
+    measurements, thumbnails, firsts = [], [], 0
     for count, photos in enumerate(persons, 1):
         data = photos[0].read_bytes()
         row = scrubber.scrub(str(photos[0]), f"{photos[0].parent.name}/{photos[0].name}", data, master)
         if row["status"] != STATUS_OK:
             continue
+        first = firsts < gallery
         measurement, pictures = evaluator.evaluate_record(row, data, photos[1].read_bytes(), keys,
-                                                          wrong_rings, len(thumbnails) < gallery)
+                                                          wrong_rings, first or gallery_group is not None)
         measurements.append(measurement)
-        if pictures:
+        if pictures and (first or judged_label(measurement, "group") == gallery_group):
             thumbnails.append(pictures)
+            firsts += first
         if count % 20 == 0:
             log.info("%s: %d / %d people", mode, count, len(persons))
     return aggregate(measurements), thumbnails
@@ -143,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wrong", type=int, default=3, help="wrong passwords per face")
     parser.add_argument("--grid", action="append", default=[], metavar="SECTION.KEY=V1,V2")
     parser.add_argument("--gallery", type=int, default=16)
+    parser.add_argument("--gallery-group", choices=CLASSES["group"],
+                        help="also show every face whose original the attribute judge clearly sees "
+                        "as of this appearance group (e.g. dark: every dark-skinned person)")
     parser.add_argument("--output", default="out/sweep")
     add_settings_options(parser)
     args = parser.parse_args(argv)
@@ -157,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     for combo, current in grid_settings(settings, args.grid, output / "models"):
         started = time.perf_counter()
         metrics, pictures = run(current, args.mode, persons, args.recognizers.split(","), args.wrong,
-                                0 if gallery else args.gallery)
+                                0 if gallery else args.gallery, None if gallery else args.gallery_group)
         gallery = gallery or pictures
         runs.append({"settings": combo, "metrics": metrics,
                      "wall_seconds": round(time.perf_counter() - started, 1)})

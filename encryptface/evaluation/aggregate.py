@@ -1,7 +1,7 @@
 """Stage 2 of the evaluation, on the driver over all measured faces (stage 1 is
 :mod:`encryptface.evaluation.measure`): thresholds at fixed false-accept rates from impostor pairs
 (original faces of different people, or a pairs file), then protection success, recovery,
-wrong-password diversity, realism, quality and cost."""
+wrong-password diversity, realism, quality, what the stand-in keeps (:func:`judge_metrics`) and cost."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from encryptface.evaluation.attributes import CLASSES, clear_label, top_label
+from encryptface.evaluation.expression import MOUTH_OPEN
 from encryptface.evaluation.realism import two_sample_auc, two_sample_auc_by_group
 from encryptface.faces.recognition import recognizer_distance
 from encryptface.imaging.metrics import threshold_at_far
@@ -47,6 +49,42 @@ def _median_p90(name: str, values: Sequence[float]) -> dict:
             for label, q in (("median", 50), ("p90", 90))}
 
 
+def judge_metrics(measurements: Sequence[dict]) -> dict:
+    """What the published stand-in keeps of the original face, by the judges of
+    :func:`encryptface.evaluation.measure.measure_judges` (records without them are skipped).
+
+    Per attribute (sex, age range, appearance group): among faces whose original is judged clearly
+    (:func:`encryptface.evaluation.attributes.clear_label`) and whose published face was found, the
+    share whose published face's most likely class is the same (``kept``, with ``kept_count`` of
+    ``clear_originals``, and ``[kept, of]`` per class); ``dark_kept`` says it in words. ``mouth``:
+    open/closed agreement (open above ``MOUTH_OPEN``) and the share of open mouths kept open. Dense
+    landmark movement in inter-ocular distances, and the judges' seconds per face.
+    """
+    judged = [m["judged"] for m in measurements if m.get("judged")]
+    found = [j for j in judged if j.get("published")]
+    result: dict = {"faces": len(judged), "published_found": len(found)}
+    for name, classes in CLASSES.items():
+        pairs = [(clear_label(j["original"].get(name)), top_label(j["published"].get(name))) for j in found]
+        pairs = [(before, after) for before, after in pairs if before is not None and after is not None]
+        same = [before == after for before, after in pairs]
+        by_class = {label: [sum(a == label for b, a in pairs if b == label),
+                            sum(b == label for b, _ in pairs)] for label in classes}
+        result[name] = {"kept": _share(same), "kept_count": sum(same), "clear_originals": len(pairs),
+                        "by_class": by_class}
+    kept, of = result["group"]["by_class"]["dark"]
+    result["dark_kept"] = f"{kept} of {of}"
+    mouths = [(j["original"]["mouth_openness"] > MOUTH_OPEN, j["published"]["mouth_openness"] > MOUTH_OPEN)
+              for j in found if "mouth_openness" in j["original"] and "mouth_openness" in j["published"]]
+    result["mouth"] = {"agreement": _share([a == b for a, b in mouths]), "faces": len(mouths),
+                       "open_originals": sum(a for a, _ in mouths),
+                       "open_kept": _share([b for a, b in mouths if a])}
+    result.update(_median_p90("dense_landmark_error_iod", [
+        m["dense_landmark_error_iod"] for m in measurements if "dense_landmark_error_iod" in m]))
+    result["seconds_per_face_mean"] = _mean([m["judge_seconds"] for m in measurements
+                                             if "judge_seconds" in m])
+    return result
+
+
 def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
               pair_distances: dict[str, list[tuple[float, bool]]] | None = None) -> dict:
     """Stage 2: the metrics (stable keys) of all measured faces. Thresholds come from impostor
@@ -67,6 +105,7 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
                  "photos_per_second_per_core": round(len(seconds) / sum(seconds), 3) if sum(seconds)
                  else None},
         "recognizers": {},
+        "judges": judge_metrics(ms),
     }
     realism = [m["realism_features"] for m in ms if "realism_features" in m]
     originals, published = [r["original"] for r in realism], [r["published"] for r in realism]

@@ -3,13 +3,16 @@
 :func:`measure_face`: embeddings by every recogniser of the original face, of ANOTHER photo of the
 same person (the reference), of the protected face as a third party sees it (the scrubbed photo
 published as JPEG, faces re-detected), of the face restored with the right password and with wrong
-ones; image-quality and realism features.
+ones; image-quality and realism features; and what the judges held out from every generator fit say
+about the original and the published face (:func:`judge_face`: sex, age range and appearance group
+probabilities, mouth openness, 106 dense landmarks).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
@@ -18,6 +21,8 @@ import numpy as np
 from encryptface.archive.schema import record_face
 from encryptface.config import Settings
 from encryptface.crypto.keys import DecryptionError, KeyRing
+from encryptface.evaluation.attributes import AttributeJudge, judge_embedding
+from encryptface.evaluation.expression import DenseLandmarks, landmark_error_iod, mouth_openness
 from encryptface.evaluation.html import face_crop, thumbnail_jpeg
 from encryptface.evaluation.realism import realism_features
 from encryptface.faces.detection import Face, FaceDetector, nearest_centre
@@ -81,8 +86,46 @@ def skin_patch(face: Face, shape: tuple[int, ...]) -> tuple[slice, slice]:
     return slice(max(y0, 0), min(y1, shape[0])), slice(max(x0, 0), min(x1, shape[1]))
 
 
-def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer]) -> dict:
-    """Stage 1: everything :func:`aggregate` needs about one face (JSON-ready)."""
+@dataclasses.dataclass(frozen=True)
+class Judges:
+    """The judges of what a stand-in keeps (attributes, expression, geometry): models no generator
+    reads faces with."""
+
+    dense: DenseLandmarks
+    attributes: AttributeJudge
+    settings: Settings
+
+    @classmethod
+    def load(cls, settings: Settings, threads: int = 0) -> Judges:
+        """Both judges, loaded once."""
+        return cls(DenseLandmarks(threads), AttributeJudge(), settings)
+
+
+def judge_face(judges: Judges, rgb: np.ndarray, face: Face) -> tuple[dict, np.ndarray]:
+    """(attribute probabilities and mouth openness of a face, its 106 dense landmarks)."""
+    points = judges.dense.points(rgb, face.bbox)
+    embedding = judge_embedding(judges.settings.recognition, rgb, face.bbox, points)
+    return {**judges.attributes.probabilities(embedding),
+            "mouth_openness": round(mouth_openness(points), 4)}, points
+
+
+def measure_judges(case: FaceCase, judges: Judges) -> dict:
+    """The judges' view of the original and the published face (``None`` when the published face
+    was not re-detected) and the dense landmarks' movement between them."""
+    started = time.perf_counter()
+    original, original_points = judge_face(judges, case.original, case.face)
+    result: dict = {"judged": {"original": original, "published": None}}
+    if case.published_face is not None:
+        published, published_points = judge_face(judges, case.published, case.published_face)
+        result["judged"]["published"] = published
+        result["dense_landmark_error_iod"] = round(landmark_error_iod(original_points, published_points), 4)
+    result["judge_seconds"] = round(time.perf_counter() - started, 4)
+    return result
+
+
+def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer], judges: Judges | None = None) -> dict:
+    """Stage 1: everything :func:`aggregate` needs about one face (JSON-ready); with ``judges``,
+    also their view of the original and the published face (:func:`measure_judges`)."""
     box = face_box(case.face, case.original.shape)
     result: dict = {
         "identity": case.identity, "seconds": case.seconds, "redetected": case.published_face is not None,
@@ -128,6 +171,8 @@ def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer]) -> dict:
             "from_pixels": embed(case.from_pixels, case.published_face),
             "wrong": [embed(photo, case.face) for photo in case.wrong],
         }
+    if judges is not None:
+        result.update(measure_judges(case, judges))
     return result
 
 
@@ -148,6 +193,7 @@ class Evaluator:
         self.detector = FaceDetector(settings.detection)
         self.recognizers = [load_recognizer(name, settings.recognition) for name in recognizer_names]
         self.restorer = Restorer(settings, threads)
+        self.judges = Judges.load(settings, threads)
 
     def embed_photo(self, data: bytes) -> dict[str, list | None]:
         """Every recogniser's embedding of the central face of a photo (None without a face)."""
@@ -181,7 +227,7 @@ class Evaluator:
                     case.wrong.append(self.restorer.restore(row, ring, decoys=True)[0])
                 except DecryptionError:  # seal and sealed residuals refuse a wrong password
                     pass
-        measurement = measure_face(case, self.recognizers)
+        measurement = measure_face(case, self.recognizers, self.judges)
         if not thumbnails:
             return measurement, []
         pictures = [case.original, case.published]

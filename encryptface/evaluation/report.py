@@ -24,10 +24,12 @@ def gallery_head(reversible: bool) -> list[str]:
 
 def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], list[list[str]]]:
     """One row per run (``{"settings": {...}, "metrics": {...}}``): protection per recogniser at
-    ``far``, quality, cost, and recovery when there is any."""
+    ``far``, quality, what the stand-in keeps (sex, age range, appearance group, dark-appearance
+    faces, mouth open/closed, dense landmarks), cost, and recovery when there is any."""
     names = measured_recognizers(runs[0]["metrics"])
     head = ["settings", *[f"PSR {n}" for n in names], "PSNR face", "SSIM face", "redetected", "sharpness",
-            "skin dE", "realism AUC", "decoy realism AUC", "landmarks/IOD", "s/photo"]
+            "skin dE", "realism AUC", "decoy realism AUC", "landmarks/IOD", "sex kept", "age kept",
+            "look kept", "dark kept", "mouth agree", "dense lmk/IOD", "s/photo"]
     recovery = "recovery" in runs[0]["metrics"]
     if recovery:
         head += [f"restored {n}" for n in names] + ["restore PSNR"]
@@ -43,13 +45,21 @@ def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], l
                 _fmt(m.get("realism", {}).get("classifier_auc_original_vs_published")),
                 _fmt(m.get("realism", {}).get("classifier_auc_original_vs_decoy")),
                 _fmt(m.get("realism", {}).get("landmark_error_iod_median")),
-                _fmt(cost["scrub_seconds_per_photo_mean"], 2)]
+                *judge_cells(m.get("judges", {})), _fmt(cost["scrub_seconds_per_photo_mean"], 2)]
         if recovery:
             row += [_fmt(m["recognizers"][n]["far"][far].get("restored_matched_to_same_photo"))
                     for n in names]
             row += [_fmt(m["recovery"]["psnr_face_db_mean"], 2)]
         rows.append(row)
     return head, rows
+
+
+def judge_cells(judges: dict) -> list[str]:
+    """Summary cells of :func:`encryptface.evaluation.aggregate.judge_metrics` ("n/a" for metrics
+    written before the judges existed)."""
+    kept = [_fmt(judges.get(name, {}).get("kept")) for name in ("sex", "age", "group")]
+    return [*kept, judges.get("dark_kept", "n/a"), _fmt(judges.get("mouth", {}).get("agreement")),
+            _fmt(judges.get("dense_landmark_error_iod_median"))]
 
 
 def measured_recognizers(metrics: dict) -> list[str]:

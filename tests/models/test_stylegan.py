@@ -25,6 +25,22 @@ def test_the_512_cut_is_the_full_graphs_image_downscaled(network):
     assert psnr(reference, ours) > 38
 
 
+def test_the_edited_graph_renders_the_package_graphs_bits(network):
+    """Per-layer styles, the 512 cut and the learned input fed as an input (for OpenVINO 2023.3)
+    change no bit of what this OpenVINO computes from the graph as shipped."""
+    import openvino as ov
+
+    from encryptface.models.stylegan import _LOW_BAND
+
+    shipped = ov.Core().read_model(str(package_data_dir() / "SynthesisNetwork.xml"))
+    low_band = next(op for op in shipped.get_ordered_ops() if op.get_friendly_name() == _LOW_BAND)
+    shipped = ov.Model([low_band.output(0)], shipped.get_parameters())
+    compiled = ov.Core().compile_model(shipped, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    for style in network.map(np.random.default_rng(4).standard_normal((2, STYLE_DIM))):
+        image = (compiled(style[None])[0][0].transpose(1, 2, 0) * 0.5 + 1.0) * 127.5
+        assert np.array_equal(network.render(style), np.clip(image + 0.5, 0, 255).astype(np.uint8))
+
+
 def test_layers_take_separate_styles(network):
     a, b = network.map(np.random.default_rng(2).standard_normal((2, STYLE_DIM)))
     only_a = network.render(a)

@@ -99,7 +99,7 @@ def alike_donors(generator: StyleGANGenerator, aligner: Aligner, detector: FaceD
     """A function (photo, face) -> the two donors whose attribute coordinates (sex, age range,
     colouring, as the generator's encoder reads them) are nearest the photo face's."""
     def coordinates(rgb: np.ndarray, face: Face) -> np.ndarray:
-        style = generator.photo_style(aligner.align(rgb, face), face.landmarks)
+        style = generator.read_photo(aligner.align(rgb, face), face.landmarks)[0]
         return generator.fit.attributes(style[None])[0]
 
     pool, points = [], []

@@ -236,6 +236,13 @@ class StyleGANTrainingSettings:
     poisson: bool
     keep_skin_tone: bool
     no_added_eyewear: bool
+    agreement: float = _bounds(0)
+    appearance_components: int = _bounds(1)
+    appearance_samples: int = _bounds(1)
+    appearance_alpha: float = _bounds(0)
+    match_appearance: bool
+    appearance_limit: float = _bounds(0)
+    appearance_tolerance: float = _bounds(0)
 
 
 @dataclasses.dataclass(frozen=True)

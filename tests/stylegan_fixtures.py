@@ -12,7 +12,8 @@ from encryptface.training.stylegan_train import train_stylegan
 def tiny_stylegan_settings(settings: Settings, cache: Path) -> Settings:
     """``settings`` with a 40-sample bank cached under ``cache``."""
     training = dataclasses.replace(settings.stylegan_training, cache=str(cache), samples=40, chunk=20,
-                                   components=16, attributes=4, candidates=8)
+                                   components=16, attributes=4, candidates=8, appearance_samples=40,
+                                   appearance_components=4)
     return settings.replace(stylegan_training=training)
 
 

@@ -119,6 +119,42 @@ class StyleFit(SavedArrays):
         return digest.hexdigest()[:10]
 
 
+@dataclasses.dataclass(frozen=True)
+class AppearanceMatch(SavedArrays):
+    """What the key's person takes from the photo besides pose and light (shipped as
+    ``appearance.npz``, fitted on the rendered bank): its *demographic coordinates*.
+
+    The leading principal components of dlib descriptors of rendered faces are the directions in
+    which faces differ most as groups: sex and age (the first), complexion and hair colour, child
+    against adult, Black against white appearance (the fourth). Identity lives in the other ~120
+    dimensions, which are left to the key. The coordinates (along those components, in units of
+    the bank's spread) are predicted from a style w by a ridge regression, and the key's person
+    is moved onto the photo's by the smallest edit of w. (The encoder's own attribute directions
+    follow pose and light: matched along them, Black people got white faces and women men's.)"""
+
+    descriptor_mean: np.ndarray   # (128,)
+    descriptor_basis: np.ndarray  # (K, 128) leading principal directions of rendered descriptors
+    scale: np.ndarray             # (K,) the bank's spread along each
+    weights: np.ndarray           # (512, K): w -> coordinates
+    bias: np.ndarray              # (K,)
+
+    def coordinates(self, descriptors: np.ndarray) -> np.ndarray:
+        """dlib descriptors (N, 128) -> coordinates (N, K)."""
+        return (descriptors - self.descriptor_mean) @ self.descriptor_basis.T / self.scale
+
+    def predict(self, styles: np.ndarray) -> np.ndarray:
+        """Styles (N, 512) -> predicted coordinates (N, K)."""
+        return styles @ self.weights + self.bias
+
+    def move_to(self, style: np.ndarray, target: np.ndarray, damping: float = 1e-2) -> np.ndarray:
+        """The smallest (damped least-squares) edit of ``style`` whose predicted coordinates are
+        ``target``."""
+        error = target - self.predict(style[None])[0]
+        jacobian = self.weights.T
+        step = jacobian.T @ np.linalg.solve(jacobian @ jacobian.T + damping * np.eye(len(error)), error)
+        return (style + step).astype(np.float32)
+
+
 # How far past the eyewear cap a coordinate may read from rounding alone (float16 styles over 512
 # dimensions: about 1e-2 at worst); the glasses group sits about 1 further along.
 CAP_ROUNDING = 0.02

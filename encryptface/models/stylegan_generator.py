@@ -39,11 +39,18 @@ from encryptface.faces.eyewear import eyewear_features, wears_eyewear
 from encryptface.faces.recognition import DlibRecognizer
 from encryptface.imaging.colour import colour_stats, transfer_colours
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
-from encryptface.models.stylegan_encoder import EyewearEdit, StyleFit, aligned_landmarks, crop_descriptor
+from encryptface.models.stylegan_encoder import (
+    AppearanceMatch,
+    EyewearEdit,
+    StyleFit,
+    aligned_landmarks,
+    crop_descriptor,
+)
 
 CONFIG_FILE = "config.json"
 FIT_FILE = "styles.npz"
 EYEWEAR_FILE = "eyewear.npz"  # models trained before it have none (no eyewear edit)
+APPEARANCE_FILE = "appearance.npz"  # ... and none of this (matched along the encoder's directions)
 # A stand-in's coarse and identity styles are published in its record (what decoys need); its fine
 # style, the photo's own encoding, is not.
 PUBLISHED_STYLES = 2
@@ -83,12 +90,22 @@ class StyleGANConfig:
     poisson: bool            # Poisson-blend the face into the photo before the feathered paste
     keep_skin_tone: bool     # ... then set the skin's mean colour back to the photo's
     no_added_eyewear: bool   # the key's person gets no glasses where the photo's face has none
+    agreement: float         # outside the inner face, the render is kept only where it agrees
+    #                          with the photo within about this many 8-bit levels (0: off)
+    match_appearance: bool   # the key's person takes the photo's demographic coordinates
+    #                          (appearance.npz), not its encoding's attributes
+    appearance_limit: float  # ... read from the photo, clipped to this many of the bank's spreads
+    appearance_tolerance: float  # re-render when the render's coordinates miss by more (spreads)
 
     @classmethod
     def read(cls, model_dir: Path) -> StyleGANConfig:
         data = json.loads((model_dir / CONFIG_FILE).read_text())
         data.setdefault("decoy_truncation", data["truncation"])  # models written before the setting
         data.setdefault("no_added_eyewear", False)  # ... and before eyewear.npz
+        data.setdefault("agreement", 0.0)
+        data.setdefault("match_appearance", False)  # ... and before appearance.npz
+        data.setdefault("appearance_limit", 3.0)
+        data.setdefault("appearance_tolerance", 1e9)
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
 
 
@@ -114,6 +131,10 @@ class StyleGANGenerator:
         self.fit = StyleFit.load(self.model_dir / FIT_FILE)
         eyewear = self.model_dir / EYEWEAR_FILE
         self.eyewear = EyewearEdit.load(eyewear) if eyewear.exists() else None
+        appearance = self.model_dir / APPEARANCE_FILE
+        self.appearance = None
+        if self.config.match_appearance and appearance.exists():
+            self.appearance = AppearanceMatch.load(appearance)
         self.template = canonical_template(self.crop_size, self.face_scale)
         self.network = StyleGAN(threads)
         self.detector = FaceDetector(detection)
@@ -128,8 +149,13 @@ class StyleGANGenerator:
     def styles_for(self, aligned: AlignedFace, landmarks: np.ndarray, key: bytes) -> np.ndarray:
         """(3, 512) coarse, identity, fine styles of the stand-in for one aligned face."""
         target = aligned_landmarks(aligned, landmarks, self.crop_size)
-        photo_style = self.photo_style(aligned, landmarks)
-        identity = self.nearest_identity(photo_style, key, self.config.truncation)
+        photo_style, descriptor = self.read_photo(aligned, landmarks)
+        if self.appearance is None:
+            identity = self.nearest_identity(photo_style, key, self.config.truncation)
+        else:
+            limit = self.config.appearance_limit
+            wanted = self.appearance.coordinates(descriptor[None])
+            identity = self.matched_identity(np.clip(wanted[0], -limit, limit), key, self.config.truncation)
         if self.eyewear is not None and self.config.no_added_eyewear and not self.has_eyewear(aligned.crop):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
         share = self.config.coarse_from_photo
@@ -145,12 +171,12 @@ class StyleGANGenerator:
         features = eyewear_features(crop[None], self.template)
         return bool(wears_eyewear(features, self.eyewear.reference)[0])
 
-    def photo_style(self, aligned: AlignedFace, landmarks: np.ndarray) -> np.ndarray:
-        """The encoder's style (512,) of one aligned face: pose, light, hair, sex, age range and
-        colouring (far too coarse to reproduce the person)."""
+    def read_photo(self, aligned: AlignedFace, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The encoder's style (512,) of one aligned face -- pose, light, hair, sex, age range and
+        colouring, far too coarse to reproduce the person -- and its dlib descriptor (128,)."""
         points = aligned_landmarks(aligned, landmarks, self.crop_size).reshape(5, 2) * self.crop_size
         descriptor = crop_descriptor(self.describer, aligned.crop, points)
-        return self.fit.encode(aligned.crop[None], descriptor[None])[0]
+        return self.fit.encode(aligned.crop[None], descriptor[None])[0], descriptor
 
     def decoy_styles(self, published: np.ndarray, key: bytes) -> np.ndarray:
         """The styles (3, 512) of another synthetic person in the pose of the stored ``published``
@@ -161,7 +187,11 @@ class StyleGANGenerator:
         reused, it turned the decoy's head away), with its own fine style (the photo's encoding is
         not stored; colour is matched to the photo)."""
         published = np.asarray(published, np.float32)
-        identity = self.nearest_identity(published[1], key, self.config.decoy_truncation)
+        if self.appearance is None:
+            identity = self.nearest_identity(published[1], key, self.config.decoy_truncation)
+        else:
+            identity = self.matched_identity(self.appearance.predict(published[1:2])[0], key,
+                                             self.config.decoy_truncation)
         if (self.eyewear is not None and self.config.no_added_eyewear
                 and not self.eyewear.worn_by(published[1], self.fit.mean_style)):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
@@ -184,6 +214,24 @@ class StyleGANGenerator:
             identity = identity - gap[nearest] @ self.fit.attribute_basis
         return identity.astype(np.float32)
 
+    def matched_identity(self, wanted: np.ndarray, key: bytes, truncation: float) -> np.ndarray:
+        """The key's candidate person nearest the appearance coordinates ``wanted``; with
+        ``transplant_attributes``, moved onto them."""
+        candidates = self.identities(key, truncation)
+        gap = self.appearance.predict(candidates) - wanted
+        identity = candidates[int(np.argmin((gap ** 2).sum(1)))]
+        if self.config.transplant_attributes:
+            identity = self.moved_to(identity, wanted)
+        return identity.astype(np.float32)
+
+    def moved_to(self, style: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+        """``style`` moved onto the appearance coordinates ``wanted``, with no step along the
+        glasses direction (the eyewear cap stays as it was set)."""
+        step = self.appearance.move_to(style, wanted) - style
+        if self.eyewear is not None:
+            step -= (step @ self.eyewear.direction) * self.eyewear.direction
+        return (style + step).astype(np.float32)
+
     def layer_styles(self, styles: np.ndarray) -> np.ndarray:
         """(3, 512) -> (LAYERS, 512) per-layer styles."""
         coarse, identity = self.config.coarse_layers, self.config.identity_layers
@@ -200,12 +248,16 @@ class StyleGANGenerator:
         """Render ``styles`` and blend the face onto ``landmarks`` (5x2) of ``photo`` (read-only);
         None when the render has no detectable face (the caller falls back).
 
-        The pose model is linear and misses for some people (a head turned away where the photo
-        looks ahead, which pastes as a double face): while the render's landmarks are more than
-        ``pose_tolerance`` inter-ocular distances from the photo's after the similarity alignment,
-        the coarse style is corrected by what it missed and rendered again (``pose_passes`` times
-        at most); the closest render is used, and its styles are what the record keeps."""
+        The pose model and the appearance regression are linear and miss for some people (a head
+        turned away where the photo looks ahead, which pastes as a double face; a face lighter or
+        more masculine than the coordinates it was moved to): while the render's landmarks are
+        more than ``pose_tolerance`` inter-ocular distances from the photo's after the similarity
+        alignment, or its demographic coordinates (read from the render's own dlib descriptor)
+        more than ``appearance_tolerance`` spreads from the identity's, the styles are corrected
+        by what they missed and rendered again (``pose_passes`` times at most); the closest render
+        is used, and its styles are what the record keeps."""
         target = self.aligned_pose(landmarks)
+        wanted = None if self.appearance is None else self.appearance.predict(styles[1:2])[0]
         best = None
         for attempt in range(self.config.pose_passes + 1):
             image = self.render(styles)
@@ -214,16 +266,35 @@ class StyleGANGenerator:
                 break
             measured = self.aligned_pose(found.landmarks)
             miss = pose_miss(measured, target)
-            if best is None or miss < best[0]:
-                best = (miss, image, found, styles)
-            if miss <= self.config.pose_tolerance or attempt == self.config.pose_passes:
+            gap = None if wanted is None else self.render_coordinates(image, found) - wanted
+            appearance_miss = 0.0 if gap is None else float(np.abs(gap).max())
+            score = (miss / max(self.config.pose_tolerance, 1e-6)
+                     + appearance_miss / max(self.config.appearance_tolerance, 1e-6))
+            if best is None or score < best[0]:
+                best = (score, image, found, styles)
+            if (miss <= self.config.pose_tolerance and appearance_miss <= self.config.appearance_tolerance
+                    or attempt == self.config.pose_passes):
                 break
             styles = styles.copy()
+            if gap is not None and appearance_miss > self.config.appearance_tolerance:
+                moved = self.moved_to(styles[1], self.appearance.predict(styles[1:2])[0] - gap)
+                styles[0] += moved - styles[1]
+                styles[1] = moved
             styles[0] = self.fit.match_pose(styles[0], self.fit.pose(styles[:1])[0] + target - measured)
         if best is None:
             return None
         blended = self.blend(best[1], photo, landmarks, best[2])
         return None if blended is None else StandIn(blended[0], blended[1], best[3])
+
+    def render_coordinates(self, image: np.ndarray, found: Face) -> np.ndarray:
+        """The demographic coordinates (K,) of the face ``found`` in a render, read as a photo's are."""
+        points = np.asarray(found.landmarks, np.float64)
+        matrix = similarity_transform(points, self.template)
+        # as the aligner cuts a photo's crop (and the bank's, which the coordinates were fitted on)
+        crop = cv2.warpAffine(image, matrix, (self.crop_size, self.crop_size), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REFLECT_101)
+        descriptor = crop_descriptor(self.describer, crop, points @ matrix[:, :2].T + matrix[:, 2])
+        return self.appearance.coordinates(descriptor[None])[0]
 
     def aligned_pose(self, landmarks: np.ndarray) -> np.ndarray:
         """(10,) landmarks after the similarity alignment to the template, in crop sides (what the
@@ -247,6 +318,7 @@ class StyleGANGenerator:
         if region is None:
             return None
         width, height = region.x1 - region.x0, region.y1 - region.y0
+        ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
         to_region = to_photo.copy()
         to_region[:, 2] -= (region.x0, region.y0)
         face = cv2.warpAffine(image, to_region, (width, height), flags=cv2.INTER_AREA
@@ -264,6 +336,11 @@ class StyleGANGenerator:
                 # The solve takes its values from the mask's border (hair, a beard, a light wall),
                 # which pulled whole faces lighter or darker than the neck.
                 face = face + (colour_stats(target, skin)[0] - colour_stats(face, skin)[0])
+        if self.config.agreement > 0:
+            core = cv2.warpAffine(inner_face_mask(image.shape[:2], found.landmarks, self.config),
+                                  to_region, (width, height), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            alpha = alpha * np.maximum(core, _agreement(face, target, self.config.agreement, ocular))
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
         return region, np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
@@ -301,6 +378,30 @@ def face_mask(shape: tuple[int, int], landmarks: np.ndarray, config: StyleGANCon
     ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
     return (_ellipse(shape, landmarks, config.mask_above, config.mask_below, config.mask_width,
                      config.feather) * _edge_fade(shape, max(1.0, config.feather * ocular)))
+
+
+# The inner face -- brows to chin, cheek to cheek -- as shares of the blend mask's extent: always the
+# render's, whatever the agreement (identity lives there).
+INNER_FACE = 0.55
+
+
+def inner_face_mask(shape: tuple[int, int], landmarks: np.ndarray, config: StyleGANConfig) -> np.ndarray:
+    """The feathered inner part of :func:`face_mask` that is always replaced."""
+    ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
+    return _ellipse(shape, landmarks, INNER_FACE * config.mask_above, INNER_FACE * config.mask_below,
+                    INNER_FACE * config.mask_width + 0.25, config.feather) * _edge_fade(
+                        shape, max(1.0, config.feather * ocular))
+
+
+def _agreement(face: np.ndarray, target: np.ndarray, levels: float, ocular: float) -> np.ndarray:
+    """Where the (colour-matched) render agrees with the photo, in [0, 1]: 1 where their local
+    colours are within about ``levels`` 8-bit levels, falling off beyond. Compared after a blur of
+    a fifth of the eye distance (hair strands and noise differ anyway; a light render background
+    against dark hair is what shows as a ring), and smoothed the same way."""
+    blur = max(1.0, 0.2 * ocular)
+    gap = np.linalg.norm(cv2.GaussianBlur(face, (0, 0), blur) - cv2.GaussianBlur(target, (0, 0), blur),
+                         axis=2)
+    return cv2.GaussianBlur(np.exp(-(gap / levels) ** 2).astype(np.float32), (0, 0), blur)
 
 
 def _edge_fade(shape: tuple[int, int], width: float) -> np.ndarray:

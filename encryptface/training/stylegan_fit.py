@@ -9,7 +9,13 @@ import numpy as np
 
 from encryptface.faces.alignment import Aligner
 from encryptface.faces.eyewear import eyewear_features, eyewear_reference, wears_eyewear
-from encryptface.models.stylegan_encoder import EyewearEdit, StyleFit, crop_features, crop_landmarks
+from encryptface.models.stylegan_encoder import (
+    AppearanceMatch,
+    EyewearEdit,
+    StyleFit,
+    crop_features,
+    crop_landmarks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +95,31 @@ def fit_eyewear(bank: dict[str, np.ndarray], aligner: Aligner, fit: StyleFit,
                "eyewear_cap": round(float(cap), 3)}
     log.info("eyewear: %s", metrics)
     return EyewearEdit(direction.astype(np.float32), np.asarray(cap, np.float32), reference), metrics
+
+
+def fit_appearance(bank: dict[str, np.ndarray], components: int,
+                   alpha: float) -> tuple[AppearanceMatch, dict]:
+    """The leading ``components`` principal directions of the bank's dlib descriptors and a ridge
+    regression (penalty ``alpha``) from w to the coordinates along them (last 10 % held out for
+    the reported R^2, then refitted on everything). See :class:`AppearanceMatch`."""
+    descriptors, styles = bank["descriptor"], bank["w"]
+    held = max(1, len(styles) // 10)
+    metrics: dict = {}
+    for final in (False, True):
+        train = slice(None) if final else slice(None, -held)
+        mean = descriptors[train].mean(0)
+        _, _, vt = np.linalg.svd(descriptors[train] - mean, full_matrices=False)
+        basis = vt[:components]
+        scale = ((descriptors[train] - mean) @ basis.T).std(0) + 1e-6
+        weights, bias = ridge(styles[train], (descriptors[train] - mean) @ basis.T / scale, alpha)
+        match = AppearanceMatch(*(part.astype(np.float32) for part in (mean, basis, scale, weights, bias)))
+        if not final:
+            test = slice(-held, None)
+            truth, predicted = match.coordinates(descriptors[test]), match.predict(styles[test])
+            metrics = {"appearance_r2_held_out": [_r2(truth[:, k:k + 1], predicted[:, k:k + 1])
+                                                  for k in range(components)]}
+    log.info("appearance: %s", metrics)
+    return match, metrics
 
 
 def _r2(truth: np.ndarray, predicted: np.ndarray) -> float:

@@ -1,8 +1,9 @@
 """Train the stylegan generator's small parts (seeded; ~15 minutes on 2 CPU cores for 3,000 renders).
 
-render a bank of synthetic faces -> fit encoder + pose model -> write the model directory:
-``config.json``, ``styles.npz``, ``eyewear.npz``, ``samples.png`` (stand-ins of rendered test faces) and
-``MODEL_CARD.md``. No photo of a real person is used: the bank is the generator's own output.
+render a bank of synthetic faces -> fit encoder, pose model, eyewear edit and appearance match ->
+write the model directory: ``config.json``, ``styles.npz``, ``eyewear.npz``, ``appearance.npz``,
+``samples.png`` (stand-ins of rendered test faces) and ``MODEL_CARD.md``. No photo of a real
+person is used: the bank is the generator's own output.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from encryptface.generators import GENERATORS
 from encryptface.imaging.plots import image_grid, save_png
 from encryptface.models.stylegan import LICENCE
 from encryptface.models.stylegan_generator import (
+    APPEARANCE_FILE,
     CONFIG_FILE,
     EYEWEAR_FILE,
     FIT_FILE,
     StyleGANConfig,
     StyleGANGenerator,
 )
-from encryptface.training.stylegan_bank import render_bank
-from encryptface.training.stylegan_fit import fit_eyewear, fit_styles
+from encryptface.training.stylegan_bank import load_bank, render_bank
+from encryptface.training.stylegan_fit import fit_appearance, fit_eyewear, fit_styles
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +48,26 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     """Render (or resume) the bank, fit, write the model directory; returns the measured numbers."""
     training = settings.stylegan_training
     started = time.perf_counter()
-    bank = render_bank(settings, bank_folder(settings), training.samples, training.seed,
-                       training.bank_truncation, training.chunk, threads)
+    folder = bank_folder(settings)
+    render_bank(settings, folder, max(training.samples, training.appearance_samples), training.seed,
+                training.bank_truncation, training.chunk, threads)
+    # the encoder, pose model and eyewear edit on the first `samples`; the appearance match on
+    # the first `appearance_samples` (the rarer groups need more renders)
+    bank = load_bank(folder, training.samples, training.chunk)
     rendered = time.perf_counter() - started
     aligner = Aligner(settings.alignment)
     fit, metrics = fit_styles(bank, aligner, training.components, training.encoder_alpha,
                               training.pose_alpha, training.attributes)
     eyewear, eyewear_metrics = fit_eyewear(bank, aligner, fit, training.bank_truncation)
     metrics.update(eyewear_metrics)
+    appearance, appearance_metrics = fit_appearance(
+        load_bank(folder, training.appearance_samples, training.chunk),
+        training.appearance_components, training.appearance_alpha)
+    metrics.update(appearance_metrics)
     output.mkdir(parents=True, exist_ok=True)
     fit.save(output / FIT_FILE)
     eyewear.save(output / EYEWEAR_FILE)
+    appearance.save(output / APPEARANCE_FILE)
     digest = fit.fingerprint()
     # the scrub-time settings are the training section's fields of the same names
     config = StyleGANConfig(

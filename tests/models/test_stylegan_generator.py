@@ -83,3 +83,36 @@ def test_the_shipped_model_was_made_with_the_scrub_time_settings_conf_holds(sett
     conf = dataclasses.asdict(settings.stylegan_training)
     drift = {k: (conf[k], v) for k, v in shipped.items() if k in conf and conf[k] != v}
     assert not drift, f"conf vs shipped model (retrain with `encryptface train-stylegan`): {drift}"
+
+
+def test_the_appearance_match_moves_a_style_onto_the_wanted_coordinates_and_no_further():
+    """fit_appearance on a synthetic bank whose descriptors are a linear image of w: the fitted
+    regression reads the coordinates back, and move_to hits them with an edit inside the
+    regression's row space (nothing else in w changes)."""
+    from encryptface.training.stylegan_fit import fit_appearance
+
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((600, 512)).astype(np.float32)
+    mixing = rng.standard_normal((512, 128)).astype(np.float32) / 20
+    descriptors = w @ mixing + 0.01 * rng.standard_normal((600, 128)).astype(np.float32)
+    match, metrics = fit_appearance({"w": w, "descriptor": descriptors}, components=4, alpha=1.0)
+    assert min(metrics["appearance_r2_held_out"]) > 0.5
+    np.testing.assert_allclose(match.coordinates(descriptors[:5]), match.predict(w[:5]), atol=0.5)
+    wanted = np.array([2.0, -1.0, 0.5, 0.0], np.float32)
+    moved = match.move_to(w[0], wanted)
+    np.testing.assert_allclose(match.predict(moved[None])[0], wanted, atol=0.1)  # damped
+    step = moved - w[0]
+    row_space = np.linalg.qr(match.weights)[0]  # (512, 4)
+    assert np.linalg.norm(step - row_space @ (row_space.T @ step)) < 1e-3 * np.linalg.norm(step)
+
+
+def test_outside_the_inner_face_only_the_agreeing_render_is_kept():
+    """The agreement weight is about 1 where the render's colours are the photo's, about 0 where a
+    light render background meets dark hair (the ring at the head outline)."""
+    from encryptface.models.stylegan_generator import _agreement
+
+    photo = np.full((60, 60, 3), 40.0, np.float32)      # dark hair
+    render = photo.copy()
+    render[:, 30:] = 200.0                               # light background on the right half
+    weight = _agreement(render, photo, 40.0, ocular=10.0)
+    assert weight[30, 5] > 0.95 and weight[30, 55] < 0.05

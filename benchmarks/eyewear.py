@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     limit_threads(1)
     settings = settings_or_exit(parser, args)
-    generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model), settings.detection, 1)
+    generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
+                                  settings.detection, 1)
     if generator.eyewear is None:
         parser.error(f"{generator.model_dir} has no eyewear.npz (retrain it with train-stylegan)")
     aligner = Aligner(settings.alignment)
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         key = hashlib.sha256(f"eyewear benchmark {index}".encode()).digest()
         for cap in outcomes:
-            generator.config = dataclasses.replace(generator.config, no_added_eyewear=cap)
+            generator.settings = dataclasses.replace(generator.settings, no_added_eyewear=cap)
             styles = generator.styles_for(aligner.align(photo, face), face.landmarks, key)
             stand_in = generator.stand_in(photo, face.landmarks, styles)
             if stand_in is None:

@@ -60,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         return None if face is None else recognizers[name].embed(rgb, face)
 
     print(f"{'setting':<50} " + " ".join(f"{n + ' matched / pairs same':>28}" for n in recognizers))
-    for combo, current in grid_settings(settings, args.grid, Path(args.output) / "models"):
-        generator = StyleGANGenerator(resolve_weight(current.encrypt.stylegan_model), current.detection, 1)
+    for combo, current in grid_settings(settings, args.grid):
+        generator = StyleGANGenerator(resolve_weight(current.stylegan.model), current.stylegan,
+                                      current.detection, 1)
         choose = alike_donors(generator, Aligner(current.alignment), detector, donors, read) \
             if args.donors == "alike" else None
         matched = {name: [] for name in recognizers}

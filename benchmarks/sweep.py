@@ -6,10 +6,6 @@ identity-disjoint LFW split (e.g. the cloak's budget x steps table).
     python -m benchmarks.sweep --split tuning --grid stylegan.mask_width=1.45,1.9
     python -m benchmarks.sweep --faces 100 --gallery 8 --gallery-group dark
 
-A ``stylegan.KEY`` axis changes the stylegan model's own ``config.json`` (the settings the training
-job writes into it): each value gets a copy of the model directory under the output folder, used
-with ``encrypt.generator = "stylegan"``.
-
 Each person of the split with two photos: the first photo is scrubbed on ONE core (so s/photo is
 per core), the second is the reference. Measurement and metrics are those of ``jobs/evaluate.py``
 (:mod:`encryptface.evaluation.measure`). Writes ``metrics.json`` and ``report.html``; prints the table.
@@ -22,19 +18,17 @@ import dataclasses
 import itertools
 import json
 import logging
-import shutil
 import time
 from pathlib import Path
 
 from encryptface.archive.schema import STATUS_OK
-from encryptface.config import Settings, SettingsError, load_settings, parse_bool, resolve_weight
+from encryptface.config import Settings, SettingsError, load_settings, parse_bool
 from encryptface.crypto.keys import KdfParams, KeyRing, Password, derive_master_key
 from encryptface.evaluation.aggregate import aggregate
 from encryptface.evaluation.attributes import CLASSES, judged_label
 from encryptface.evaluation.measure import Evaluator
 from encryptface.evaluation.report import console_table, gallery_head, summary_table, write_report
 from encryptface.faces.recognition import RECOGNIZER_NAMES
-from encryptface.models.stylegan_generator import CONFIG_FILE
 from encryptface.modes import MODE_NAMES, is_reversible
 from encryptface.pipeline.scrubber import Scrubber
 from encryptface.runtime import limit_threads
@@ -58,26 +52,23 @@ def split_people(settings: Settings, split: str, count: int) -> list[list[Path]]
     return chosen
 
 
-def grid_settings(settings: Settings, grid: list[str], models: Path) -> list[tuple[dict, Settings]]:
-    """Every combination of ``section.key=v1,v2`` values, applied on top of ``settings``
-    (``stylegan.key`` values go into a copy of the stylegan model under ``models``)."""
+def grid_settings(settings: Settings, grid: list[str]) -> list[tuple[dict, Settings]]:
+    """Every combination of ``section.key=v1,v2`` values, applied on top of ``settings`` (an
+    unknown setting is a ``ValueError`` naming it)."""
     axes = []
     for item in grid:
         dotted, _, values = item.partition("=")
         axes.append([(dotted, value) for value in values.split(",")])
     combos = []
-    for index, combo in enumerate(itertools.product(*axes)):
-        current, model = settings, {}
+    for combo in itertools.product(*axes):
+        current = settings
         for dotted, value in combo:
             section, _, key = dotted.partition(".")
-            if section == "stylegan":
-                model[key] = value
-                continue
-            part = getattr(current, section)
+            part = getattr(current, section, None)
+            if part is None or not hasattr(part, key):
+                raise ValueError(f"{dotted}: not a setting")
             current = current.replace(**{section: dataclasses.replace(
                 part, **{key: parse_value(type(getattr(part, key)), value, dotted)})})
-        if model:
-            current = stylegan_variant(current, model, models / f"stylegan-{index}")
         combos.append((dict(combo), current))
     return combos
 
@@ -88,23 +79,6 @@ def parse_value(kind: type, value: str, name: str) -> object:
     if kind in (list, tuple):
         return kind(value.split("+"))
     return parse_bool(value, name) if kind is bool else kind(value)
-
-
-def stylegan_variant(settings: Settings, changes: dict[str, str], directory: Path) -> Settings:
-    """``settings`` using a copy of their stylegan model whose ``config.json`` has ``changes``."""
-    source = resolve_weight(settings.encrypt.stylegan_model)
-    if directory.exists():
-        shutil.rmtree(directory)
-    shutil.copytree(source, directory)
-    config = json.loads((directory / CONFIG_FILE).read_text())
-    for key, value in changes.items():
-        if key not in config:
-            raise ValueError(f"stylegan.{key}: not a setting of {source / CONFIG_FILE}")
-        config[key] = parse_value(type(config[key]), value, f"stylegan.{key}")
-    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2))
-    encrypt = dataclasses.replace(settings.encrypt, generator="stylegan",
-                                  stylegan_model=str(directory.resolve()))
-    return settings.replace(encrypt=encrypt)
 
 
 def run(settings: Settings, mode: str, persons: list[list[Path]], recognizers: list[str],
@@ -162,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     persons = split_people(settings, args.split, args.faces)
     output = Path(args.output)
     runs, gallery = [], []
-    for combo, current in grid_settings(settings, args.grid, output / "models"):
+    for combo, current in grid_settings(settings, args.grid):
         started = time.perf_counter()
         metrics, pictures = run(current, args.mode, persons, args.recognizers.split(","), args.wrong,
                                 0 if gallery else args.gallery, None if gallery else args.gallery_group)

@@ -44,7 +44,15 @@ MIN_SCRYPT_N_LOG2 = 14  # below this scrypt is too cheap to slow a password gues
 # Sections and settings that were renamed (#30: the prior is named the prior): an old settings file,
 # env var or --set using one is refused with the new name, never silently ignored or accepted.
 RENAMED_SECTIONS = {"training": "prior_training"}
-RENAMED_SETTINGS = {"encrypt.model": "encrypt.prior_model"}
+RENAMED_SETTINGS = {"encrypt.model": "encrypt.prior_model", "encrypt.stylegan_model": "stylegan.model",
+                    "encrypt.stylegan_min_face": "stylegan.min_face",
+                    # the stylegan scrub-time knobs moved out of the training section (#30)
+                    **{f"stylegan_training.{key}": f"stylegan.{key}" for key in (
+                        "truncation", "decoy_truncation", "candidates", "transplant_attributes",
+                        "coarse_layers", "coarse_from_photo", "identity_layers", "pose_strength",
+                        "pose_tolerance", "pose_passes", "mask_above", "mask_below", "mask_width",
+                        "feather", "grain", "poisson", "keep_skin_tone", "no_added_eyewear",
+                        "agreement", "match_appearance", "appearance_limit", "appearance_tolerance")}}
 
 
 class SettingsError(ValueError):
@@ -118,8 +126,6 @@ class SealSettings:
 @dataclasses.dataclass(frozen=True)
 class EncryptSettings:
     generator: GeneratorName
-    stylegan_model: str
-    stylegan_min_face: float = _bounds(0)
     decoys: bool
     prior_model: str
     backend: Backend
@@ -207,19 +213,14 @@ class PriorTrainingSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class StyleGANTrainingSettings:
-    output: str
-    cache: str
-    samples: int = _bounds(1)
-    chunk: int = _bounds(1)
-    seed: int
-    bank_truncation: float = _bounds(0)
+class StyleGANSettings:
+    """[stylegan]: the stylegan generator's model and how it renders a stand-in (its scrub-time
+    knobs: the model folder's config.json holds only what the training fitted)."""
+
+    model: str
+    min_face: float = _bounds(0)
     truncation: float = _bounds(0)
     decoy_truncation: float = _bounds(0)
-    components: int = _bounds(1)
-    encoder_alpha: float = _bounds(0)
-    pose_alpha: float = _bounds(0)
-    attributes: int = _bounds(0)
     candidates: int = _bounds(1)
     transplant_attributes: bool
     coarse_layers: int = _bounds(0)
@@ -237,12 +238,26 @@ class StyleGANTrainingSettings:
     keep_skin_tone: bool
     no_added_eyewear: bool
     agreement: float = _bounds(0)
-    appearance_components: int = _bounds(1)
-    appearance_samples: int = _bounds(1)
-    appearance_alpha: float = _bounds(0)
     match_appearance: bool
     appearance_limit: float = _bounds(0)
     appearance_tolerance: float = _bounds(0)
+
+
+@dataclasses.dataclass(frozen=True)
+class StyleGANTrainingSettings:
+    output: str
+    cache: str
+    samples: int = _bounds(1)
+    chunk: int = _bounds(1)
+    seed: int
+    bank_truncation: float = _bounds(0)
+    components: int = _bounds(1)
+    encoder_alpha: float = _bounds(0)
+    pose_alpha: float = _bounds(0)
+    attributes: int = _bounds(0)
+    appearance_components: int = _bounds(1)
+    appearance_samples: int = _bounds(1)
+    appearance_alpha: float = _bounds(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,6 +268,7 @@ class Settings:
     alignment: AlignmentSettings
     seal: SealSettings
     encrypt: EncryptSettings
+    stylegan: StyleGANSettings
     cloak: CloakSettings
     kdf: KdfSettings
     recognition: RecognitionSettings

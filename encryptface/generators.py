@@ -21,12 +21,18 @@ class Generator:
     name: str
     mode: tuple[str, str]       # (module, class) of its ProtectionMode, imported on first use
     id_prefix: str              # its model ids begin with this; "" = every id no other row claims
-    model_setting: str          # the [encrypt] key naming its model folder (inside encryptface/weights/)
+    model_setting: str          # the setting ("section.key") naming its model folder (inside
+    #                             encryptface/weights/)
     training_section: str       # the settings section its training command reads
     train_command: str          # the `encryptface` command that fits it
     licence: str                # of the weights it runs
     non_commercial: bool        # whether that licence forbids commercial use
     runs_on_orca: bool          # whether the Orca backend's OpenVINO can run it
+
+    def model_folder(self, settings: object) -> str:
+        """The value of :attr:`model_setting` in ``settings`` (a :class:`encryptface.config.Settings`)."""
+        section, _, key = self.model_setting.partition(".")
+        return getattr(getattr(settings, section), key)
 
 
 GENERATORS: dict[str, Generator] = {g.name: g for g in (
@@ -35,7 +41,7 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in (
         mode=("encryptface.modes.encrypt", "EncryptMode"),
         # also models of the prior's interface: another prior folder, diffusers:<dir>
         id_prefix="",
-        model_setting="prior_model",
+        model_setting="encrypt.prior_model",
         training_section="prior_training",
         train_command="train-prior",
         licence="TAEF2 autoencoder MIT (madebyollin/taesd); the prior fitted here on LFW summary "
@@ -47,15 +53,16 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in (
         name="stylegan",
         mode=("encryptface.modes.encrypt_stylegan", "StyleGANEncryptMode"),
         id_prefix="mobilestylegan-",
-        model_setting="stylegan_model",
+        model_setting="stylegan.model",
         training_section="stylegan_training",
         train_command="train-stylegan",
         licence="MobileStyleGAN weights distilled from NVIDIA StyleGAN2-FFHQ: non-commercial use only "
                 "(NVIDIA Source Code License-NC; FFHQ CC BY-NC-SA 4.0)",
         non_commercial=True,
-        # Measured: the Orca environment's OpenVINO 2023.3 CPU plugin cannot compile MobileStyleGAN's
-        # synthesis graph (a shape check fails while it is transformed); 2025.3 compiles it.
-        runs_on_orca=False,
+        # The package's synthesis graph as shipped fails to compile on the Orca environment's
+        # OpenVINO 2023.3; encryptface.models.stylegan edits it so that it compiles there and renders
+        # the same bits as 2025.3.
+        runs_on_orca=True,
     ),
 )}
 assert tuple(GENERATORS) == get_args(GeneratorName), "GeneratorName and GENERATORS must list the same"

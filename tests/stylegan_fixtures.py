@@ -12,7 +12,7 @@ from encryptface.training.stylegan_train import train_stylegan
 def tiny_stylegan_settings(settings: Settings, cache: Path) -> Settings:
     """``settings`` with a 40-sample bank cached under ``cache``."""
     training = dataclasses.replace(settings.stylegan_training, cache=str(cache), samples=40, chunk=20,
-                                   components=16, attributes=4, candidates=8, appearance_samples=40,
+                                   components=16, attributes=4, appearance_samples=40,
                                    appearance_components=4)
     return settings.replace(stylegan_training=training)
 
@@ -21,5 +21,6 @@ def train_tiny_stylegan(settings: Settings, root: Path) -> tuple[Settings, dict]
     """Train the tiny model into ``root / "model"``; settings that use it, and its metrics."""
     tiny = tiny_stylegan_settings(settings, root / "cache")
     metrics = train_stylegan(tiny, root / "model", threads=2)
-    encrypt = dataclasses.replace(tiny.encrypt, generator="stylegan", stylegan_model=str(root / "model"))
-    return tiny.replace(encrypt=encrypt), metrics
+    encrypt = dataclasses.replace(tiny.encrypt, generator="stylegan")
+    stylegan = dataclasses.replace(tiny.stylegan, model=str(root / "model"), candidates=8)
+    return tiny.replace(encrypt=encrypt, stylegan=stylegan), metrics

@@ -125,3 +125,17 @@ def test_an_old_default_file_named_by_encryptface_conf_is_refused_too(tmp_path, 
     monkeypatch.setenv("ENCRYPTFACE_CONF", str(old))
     with pytest.raises(SettingsError, match=r"was renamed \[prior_training\]"):
         load_settings(environ={})
+
+
+@pytest.mark.parametrize(("override", "new"), [
+    ("encrypt.stylegan_model=stylegan", "stylegan.model"),
+    ("encrypt.stylegan_min_face=8", "stylegan.min_face"),
+    ("stylegan_training.candidates=3", "stylegan.candidates"),
+    ("stylegan_training.mask_width=1.9", "stylegan.mask_width"),
+])
+def test_the_stylegan_knobs_live_in_their_own_section_and_the_old_names_say_where(override, new):
+    """The render and blend knobs moved from [stylegan_training] / the model's config.json and the
+    two [encrypt] keys into [stylegan] (#30: one home per setting)."""
+    with pytest.raises(SettingsError, match=f"was renamed {new}$"):
+        load_settings(None, [override], environ={})
+    assert load_settings(None, [f"{new}={override.partition('=')[2]}"], environ={})

@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from encryptface.config import DetectionSettings
+from encryptface.config import DetectionSettings, StyleGANSettings
 from encryptface.faces.alignment import AlignedFace, Region, canonical_template, similarity_transform
 from encryptface.faces.detection import Face, FaceDetector, nearest_centre
 from encryptface.faces.eyewear import eyewear_features, wears_eyewear
@@ -67,45 +67,17 @@ class StandIn:
 
 @dataclasses.dataclass(frozen=True)
 class StyleGANConfig:
-    """``config.json`` of a stylegan model directory (written by the training job)."""
+    """``config.json`` of a stylegan model directory (written by the training job): what was
+    fitted, not how to render (that is :class:`~encryptface.config.StyleGANSettings`, conf's
+    ``[stylegan]``). Models written before the knobs moved to conf carry them too: ignored."""
 
     model_id: str
     crop_size: int
     face_scale: float
-    truncation: float
-    decoy_truncation: float  # ... of a wrong key's people (decoys)
-    candidates: int
-    transplant_attributes: bool  # the chosen person takes the target's sex/age/colouring coordinates
-    coarse_layers: int       # layers [0, coarse): pose and head shape
-    coarse_from_photo: float  # ... their style: this share from the photo, the rest from the key's person
-    identity_layers: int     # layers [coarse, identity) from the key's synthetic person
-    pose_strength: float
-    pose_tolerance: float    # re-render when the render's landmarks miss the photo's by more (IODs)
-    pose_passes: int         # ... at most this many times, each correcting the pose by what it missed
-    mask_above: float        # inner-face mask, in eye-to-mouth distances above the eyes,
-    mask_below: float        # ... below the mouth,
-    mask_width: float        # ... and half-width in inter-ocular distances
-    feather: float           # blur of the mask edge, in inter-ocular distances
-    grain: float             # noise added where the render is smoother than the photo (its share)
-    poisson: bool            # Poisson-blend the face into the photo before the feathered paste
-    keep_skin_tone: bool     # ... then set the skin's mean colour back to the photo's
-    no_added_eyewear: bool   # the key's person gets no glasses where the photo's face has none
-    agreement: float         # outside the inner face, the render is kept only where it agrees
-    #                          with the photo within about this many 8-bit levels (0: off)
-    match_appearance: bool   # the key's person takes the photo's demographic coordinates
-    #                          (appearance.npz), not its encoding's attributes
-    appearance_limit: float  # ... read from the photo, clipped to this many of the bank's spreads
-    appearance_tolerance: float  # re-render when the render's coordinates miss by more (spreads)
 
     @classmethod
     def read(cls, model_dir: Path) -> StyleGANConfig:
         data = json.loads((model_dir / CONFIG_FILE).read_text())
-        data.setdefault("decoy_truncation", data["truncation"])  # models written before the setting
-        data.setdefault("no_added_eyewear", False)  # ... and before eyewear.npz
-        data.setdefault("agreement", 0.0)
-        data.setdefault("match_appearance", False)  # ... and before appearance.npz
-        data.setdefault("appearance_limit", 3.0)
-        data.setdefault("appearance_tolerance", 1e9)
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
 
 
@@ -123,8 +95,10 @@ class StyleGANGenerator:
 
     licence = LICENCE
 
-    def __init__(self, model_dir: str | Path, detection: DetectionSettings, threads: int = 0) -> None:
+    def __init__(self, model_dir: str | Path, settings: StyleGANSettings, detection: DetectionSettings,
+                 threads: int = 0) -> None:
         self.model_dir = Path(model_dir)
+        self.settings = settings
         self.config = StyleGANConfig.read(self.model_dir)
         self.model_id = self.config.model_id
         self.crop_size, self.face_scale = self.config.crop_size, self.config.face_scale
@@ -133,7 +107,7 @@ class StyleGANGenerator:
         self.eyewear = EyewearEdit.load(eyewear) if eyewear.exists() else None
         appearance = self.model_dir / APPEARANCE_FILE
         self.appearance = None
-        if self.config.match_appearance and appearance.exists():
+        if self.settings.match_appearance and appearance.exists():
             self.appearance = AppearanceMatch.load(appearance)
         self.template = canonical_template(self.crop_size, self.face_scale)
         self.network = StyleGAN(threads)
@@ -144,23 +118,23 @@ class StyleGANGenerator:
     def identities(self, key: bytes, truncation: float) -> np.ndarray:
         """The key's candidate synthetic people: truncated styles (candidates, 512)."""
         mean = self.fit.mean_style
-        return mean + truncation * (self.network.map(key_codes(key, self.config.candidates)) - mean)
+        return mean + truncation * (self.network.map(key_codes(key, self.settings.candidates)) - mean)
 
     def styles_for(self, aligned: AlignedFace, landmarks: np.ndarray, key: bytes) -> np.ndarray:
         """(3, 512) coarse, identity, fine styles of the stand-in for one aligned face."""
         target = aligned_landmarks(aligned, landmarks, self.crop_size)
         photo_style, descriptor = self.read_photo(aligned, landmarks)
         if self.appearance is None:
-            identity = self.nearest_identity(photo_style, key, self.config.truncation)
+            identity = self.nearest_identity(photo_style, key, self.settings.truncation)
         else:
-            limit = self.config.appearance_limit
+            limit = self.settings.appearance_limit
             wanted = self.appearance.coordinates(descriptor[None])
-            identity = self.matched_identity(np.clip(wanted[0], -limit, limit), key, self.config.truncation)
-        if self.eyewear is not None and self.config.no_added_eyewear and not self.has_eyewear(aligned.crop):
+            identity = self.matched_identity(np.clip(wanted[0], -limit, limit), key, self.settings.truncation)
+        if self.eyewear is not None and self.settings.no_added_eyewear and not self.has_eyewear(aligned.crop):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
-        share = self.config.coarse_from_photo
+        share = self.settings.coarse_from_photo
         coarse = self.fit.match_pose(share * photo_style + (1 - share) * identity, target,
-                                     self.config.pose_strength)
+                                     self.settings.pose_strength)
         return np.stack([coarse, identity, photo_style])
 
     def has_eyewear(self, crop: np.ndarray) -> bool:
@@ -188,14 +162,14 @@ class StyleGANGenerator:
         not stored; colour is matched to the photo)."""
         published = np.asarray(published, np.float32)
         if self.appearance is None:
-            identity = self.nearest_identity(published[1], key, self.config.decoy_truncation)
+            identity = self.nearest_identity(published[1], key, self.settings.decoy_truncation)
         else:
             identity = self.matched_identity(self.appearance.predict(published[1:2])[0], key,
-                                             self.config.decoy_truncation)
-        if (self.eyewear is not None and self.config.no_added_eyewear
+                                             self.settings.decoy_truncation)
+        if (self.eyewear is not None and self.settings.no_added_eyewear
                 and not self.eyewear.worn_by(published[1], self.fit.mean_style)):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
-        share = self.config.coarse_from_photo
+        share = self.settings.coarse_from_photo
         coarse = self.fit.match_pose(share * published[0] + (1 - share) * identity,
                                      self.fit.pose(published[:1])[0])
         return np.stack([coarse, identity, identity])
@@ -210,7 +184,7 @@ class StyleGANGenerator:
         gap = self.fit.attributes(candidates) - target
         nearest = int(np.argmin((gap ** 2).sum(1)))
         identity = candidates[nearest]
-        if self.config.transplant_attributes:
+        if self.settings.transplant_attributes:
             identity = identity - gap[nearest] @ self.fit.attribute_basis
         return identity.astype(np.float32)
 
@@ -220,7 +194,7 @@ class StyleGANGenerator:
         candidates = self.identities(key, truncation)
         gap = self.appearance.predict(candidates) - wanted
         identity = candidates[int(np.argmin((gap ** 2).sum(1)))]
-        if self.config.transplant_attributes:
+        if self.settings.transplant_attributes:
             identity = self.moved_to(identity, wanted)
         return identity.astype(np.float32)
 
@@ -234,7 +208,7 @@ class StyleGANGenerator:
 
     def layer_styles(self, styles: np.ndarray) -> np.ndarray:
         """(3, 512) -> (LAYERS, 512) per-layer styles."""
-        coarse, identity = self.config.coarse_layers, self.config.identity_layers
+        coarse, identity = self.settings.coarse_layers, self.settings.identity_layers
         rows = np.empty((LAYERS, STYLE_DIM), np.float32)
         rows[:coarse], rows[coarse:identity], rows[identity:] = styles[0], styles[1], styles[2]
         return rows
@@ -259,7 +233,7 @@ class StyleGANGenerator:
         target = self.aligned_pose(landmarks)
         wanted = None if self.appearance is None else self.appearance.predict(styles[1:2])[0]
         best = None
-        for attempt in range(self.config.pose_passes + 1):
+        for attempt in range(self.settings.pose_passes + 1):
             image = self.render(styles)
             found = nearest_centre(self.detector.detect(image), image.shape)
             if found is None:
@@ -268,15 +242,15 @@ class StyleGANGenerator:
             miss = pose_miss(measured, target)
             gap = None if wanted is None else self.render_coordinates(image, found) - wanted
             appearance_miss = 0.0 if gap is None else float(np.abs(gap).max())
-            score = (miss / max(self.config.pose_tolerance, 1e-6)
-                     + appearance_miss / max(self.config.appearance_tolerance, 1e-6))
+            score = (miss / max(self.settings.pose_tolerance, 1e-6)
+                     + appearance_miss / max(self.settings.appearance_tolerance, 1e-6))
             if best is None or score < best[0]:
                 best = (score, image, found, styles)
-            if (miss <= self.config.pose_tolerance and appearance_miss <= self.config.appearance_tolerance
-                    or attempt == self.config.pose_passes):
+            if (miss <= self.settings.pose_tolerance and appearance_miss <= self.settings.appearance_tolerance
+                    or attempt == self.settings.pose_passes):
                 break
             styles = styles.copy()
-            if gap is not None and appearance_miss > self.config.appearance_tolerance:
+            if gap is not None and appearance_miss > self.settings.appearance_tolerance:
                 moved = self.moved_to(styles[1], self.appearance.predict(styles[1:2])[0] - gap)
                 styles[0] += moved - styles[1]
                 styles[1] = moved
@@ -313,7 +287,7 @@ class StyleGANGenerator:
             return None
         to_photo = similarity_transform(np.asarray(found.landmarks, np.float64),
                                         np.asarray(landmarks, np.float64))
-        mask = face_mask(image.shape[:2], found.landmarks, self.config)
+        mask = face_mask(image.shape[:2], found.landmarks, self.settings)
         region = _bounds(mask, to_photo, photo.shape)
         if region is None:
             return None
@@ -329,18 +303,18 @@ class StyleGANGenerator:
                        for m in (mask, _ellipse(image.shape[:2], found.landmarks, *SKIN, 0.1)))
         target = photo[region.slices].astype(np.float32)
         face = transfer_colours(face, colour_stats(face, skin), colour_stats(target, skin), (0.6, 1.6))
-        face = _match_detail(face, target, alpha, self.config.grain)
-        if self.config.poisson:
+        face = _match_detail(face, target, alpha, self.settings.grain)
+        if self.settings.poisson:
             face = _poisson(face, target, alpha)
-            if self.config.keep_skin_tone:
+            if self.settings.keep_skin_tone:
                 # The solve takes its values from the mask's border (hair, a beard, a light wall),
                 # which pulled whole faces lighter or darker than the neck.
                 face = face + (colour_stats(target, skin)[0] - colour_stats(face, skin)[0])
-        if self.config.agreement > 0:
-            core = cv2.warpAffine(inner_face_mask(image.shape[:2], found.landmarks, self.config),
+        if self.settings.agreement > 0:
+            core = cv2.warpAffine(inner_face_mask(image.shape[:2], found.landmarks, self.settings),
                                   to_region, (width, height), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            alpha = alpha * np.maximum(core, _agreement(face, target, self.config.agreement, ocular))
+            alpha = alpha * np.maximum(core, _agreement(face, target, self.settings.agreement, ocular))
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
         return region, np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
@@ -370,14 +344,14 @@ def _ellipse(shape: tuple[int, int], landmarks: np.ndarray, above: float, below:
     return cv2.GaussianBlur(mask, (0, 0), blur / 2)
 
 
-def face_mask(shape: tuple[int, int], landmarks: np.ndarray, config: StyleGANConfig) -> np.ndarray:
+def face_mask(shape: tuple[int, int], landmarks: np.ndarray, settings: StyleGANSettings) -> np.ndarray:
     """The feathered inner-face blend mask (hairline to chin, cheek to cheek) in an image of
     ``shape`` whose face has ``landmarks``, faded out towards the image's edges: in a render the
     ellipse reaches past them (the chin side in about half of the renders), and cut off there it
     pasted as a straight seam across the neck or the hair."""
     ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
-    return (_ellipse(shape, landmarks, config.mask_above, config.mask_below, config.mask_width,
-                     config.feather) * _edge_fade(shape, max(1.0, config.feather * ocular)))
+    return (_ellipse(shape, landmarks, settings.mask_above, settings.mask_below, settings.mask_width,
+                     settings.feather) * _edge_fade(shape, max(1.0, settings.feather * ocular)))
 
 
 # The inner face -- brows to chin, cheek to cheek -- as shares of the blend mask's extent: always the
@@ -385,12 +359,13 @@ def face_mask(shape: tuple[int, int], landmarks: np.ndarray, config: StyleGANCon
 INNER_FACE = 0.55
 
 
-def inner_face_mask(shape: tuple[int, int], landmarks: np.ndarray, config: StyleGANConfig) -> np.ndarray:
+def inner_face_mask(shape: tuple[int, int], landmarks: np.ndarray,
+                    settings: StyleGANSettings) -> np.ndarray:
     """The feathered inner part of :func:`face_mask` that is always replaced."""
     ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
-    return _ellipse(shape, landmarks, INNER_FACE * config.mask_above, INNER_FACE * config.mask_below,
-                    INNER_FACE * config.mask_width + 0.25, config.feather) * _edge_fade(
-                        shape, max(1.0, config.feather * ocular))
+    return _ellipse(shape, landmarks, INNER_FACE * settings.mask_above, INNER_FACE * settings.mask_below,
+                    INNER_FACE * settings.mask_width + 0.25, settings.feather) * _edge_fade(
+                        shape, max(1.0, settings.feather * ocular))
 
 
 def _agreement(face: np.ndarray, target: np.ndarray, levels: float, ocular: float) -> np.ndarray:

@@ -95,6 +95,6 @@ class ProtectionMode(abc.ABC):
         (modes without a learned model accept every record)."""
         if self.generator_model_id is None or generator_of(model_id) == self.generator_model_id:
             return
-        setting = f"encrypt.{generator(self.generator_name or '').model_setting}"
+        setting = generator(self.generator_name or "").model_setting
         raise ValueError(f"record made by {model_id!r}, but the loaded generator is "
                          f"{self.generator_model_id!r} (set encrypt.generator and {setting}, or --generator)")

@@ -55,10 +55,10 @@ class StyleGANEncryptMode(ProtectionMode):
 
     def __init__(self, settings: Settings, seal_mode: SealMode, threads: int = 0) -> None:
         self.settings = settings.encrypt
-        self.generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model),
+        self.generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
                                            settings.detection, threads)
         self.seal_mode = seal_mode
-        self.min_face = settings.encrypt.stylegan_min_face
+        self.min_face = settings.stylegan.min_face
         self.model_id = f"{self.generator.model_id}/sealed"
         self.generator_model_id = self.generator.model_id
         log.info("encrypt: stylegan generator %s. Licence: %s. For a permissive path set "

@@ -69,14 +69,12 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     eyewear.save(output / EYEWEAR_FILE)
     appearance.save(output / APPEARANCE_FILE)
     digest = fit.fingerprint()
-    # the scrub-time settings are the training section's fields of the same names
+    # what was fitted; how to render is conf's [stylegan]
     config = StyleGANConfig(
         model_id=f"{GENERATORS['stylegan'].id_prefix}ffhq-enc{training.components}-{digest}",
-        crop_size=settings.alignment.crop_size, face_scale=settings.alignment.face_scale,
-        **{field.name: getattr(training, field.name) for field in dataclasses.fields(StyleGANConfig)
-           if field.name not in ("model_id", "crop_size", "face_scale")})
+        crop_size=settings.alignment.crop_size, face_scale=settings.alignment.face_scale)
     (output / CONFIG_FILE).write_text(json.dumps(dataclasses.asdict(config), indent=2))
-    generator = StyleGANGenerator(output, settings.detection, threads)
+    generator = StyleGANGenerator(output, settings.stylegan, settings.detection, threads)
     metrics.update(bank_faces_with_detection=f"{len(bank['w'])}/{training.samples}",
                    render_seconds=round(rendered, 1),
                    training_seconds=round(time.perf_counter() - started, 1))

@@ -14,7 +14,8 @@ from encryptface.models.stylegan_generator import StyleGANGenerator
 
 
 def test_alike_donors_are_the_nearest_by_attributes_and_faceless_donors_are_dropped(settings, tmp_path):
-    generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model), settings.detection, 2)
+    generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
+                                  settings.detection, 2)
 
     def read(path):
         return decode_image(path.read_bytes(), settings.images)[0]

@@ -30,7 +30,7 @@ def test_frames_and_dark_lenses_drawn_on_bare_faces_are_found(crops, settings):
     from encryptface.models.stylegan_generator import EYEWEAR_FILE
 
     faces, template = crops
-    reference = EyewearEdit.load(resolve_weight(settings.encrypt.stylegan_model) / EYEWEAR_FILE).reference
+    reference = EyewearEdit.load(resolve_weight(settings.stylegan.model) / EYEWEAR_FILE).reference
     bare = faces[~wears_eyewear(eyewear_features(faces, template), reference)]
     assert len(bare) >= 0.7 * len(faces)  # most people in these photos wear no glasses
     for lens in (False, True):

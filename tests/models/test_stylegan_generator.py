@@ -40,12 +40,10 @@ def test_the_blend_mask_fades_out_before_the_renders_edge(settings):
     """A render's face fills its frame: the mask's chin side reaches past the bottom edge in about
     half of the renders, and cut off there it pasted as a straight seam. It must fall to zero
     smoothly, with no step to the outside, and still cover the face."""
-    from encryptface.config import resolve_weight
-    from encryptface.models.stylegan_generator import StyleGANConfig, face_mask
+    from encryptface.models.stylegan_generator import face_mask
 
-    config = StyleGANConfig.read(resolve_weight(settings.encrypt.stylegan_model))
     landmarks = np.array([[200, 300], [330, 300], [265, 350], [215, 420], [315, 420]], np.float32)
-    mask = face_mask((512, 512), landmarks, config)
+    mask = face_mask((512, 512), landmarks, settings.stylegan)
     steps = [np.abs(np.diff(np.pad(mask, 1), axis=axis)).max() for axis in (0, 1)]
     assert max(steps) < 0.1, steps
     assert mask[-1].max() < 0.01 and mask[360, 265] > 0.99
@@ -70,19 +68,18 @@ def test_the_eyewear_edit_caps_only_the_glasses_coordinate():
     np.testing.assert_allclose(edit.without_glasses(below, mean), below, atol=1e-5)
 
 
-def test_the_shipped_model_was_made_with_the_scrub_time_settings_conf_holds(settings):
-    """The stylegan knobs (mask, grain, candidates, ...) are set in conf's [stylegan_training];
-    `encryptface train-stylegan` writes them into the model's config.json, which a scrub reads. A
-    conf value that differs from the shipped model's does nothing until the model is retrained."""
+def test_one_home_per_knob_the_model_folder_holds_only_what_was_fitted(settings):
+    """config.json names the fit (model id, crop); every render and blend knob is conf's
+    [stylegan] and nowhere else (#30)."""
     import dataclasses
+    import json
 
-    from encryptface.config import resolve_weight
-    from encryptface.models.stylegan_generator import StyleGANConfig
+    from encryptface.config import StyleGANSettings, StyleGANTrainingSettings, resolve_weight
 
-    shipped = dataclasses.asdict(StyleGANConfig.read(resolve_weight(settings.encrypt.stylegan_model)))
-    conf = dataclasses.asdict(settings.stylegan_training)
-    drift = {k: (conf[k], v) for k, v in shipped.items() if k in conf and conf[k] != v}
-    assert not drift, f"conf vs shipped model (retrain with `encryptface train-stylegan`): {drift}"
+    shipped = json.loads((resolve_weight(settings.stylegan.model) / "config.json").read_text())
+    assert set(shipped) == {"model_id", "crop_size", "face_scale"}
+    knobs = {f.name for f in dataclasses.fields(StyleGANSettings)}
+    assert not knobs & {f.name for f in dataclasses.fields(StyleGANTrainingSettings)}
 
 
 def test_the_appearance_match_moves_a_style_onto_the_wanted_coordinates_and_no_further():

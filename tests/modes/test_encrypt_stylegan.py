@@ -28,7 +28,7 @@ def scrubber(tiny):
 def test_training_writes_a_loadable_model_with_its_card(tiny):
     settings, metrics = tiny
     from pathlib import Path
-    model = Path(settings.encrypt.stylegan_model)
+    model = Path(settings.stylegan.model)
     written = {p.name for p in model.iterdir()}
     assert {"config.json", "styles.npz", "eyewear.npz", "samples.png", "MODEL_CARD.md"} <= written
     assert "non-commercial" in (model / "MODEL_CARD.md").read_text()
@@ -124,7 +124,7 @@ def test_different_keys_pick_different_people(tiny):
 
 def test_a_face_too_small_for_the_generator_is_sealed_with_a_reason(tiny, master_key, keys):
     settings = tiny[0]
-    strict = settings.replace(encrypt=dataclasses.replace(settings.encrypt, stylegan_min_face=10_000))
+    strict = settings.replace(stylegan=dataclasses.replace(settings.stylegan, min_face=10_000))
     path = lfw_people(count=1)[0][0]
     data = path.read_bytes()
     row = Scrubber(strict, "encrypt").scrub("x", path.name, data, master_key)
@@ -143,7 +143,8 @@ def test_a_render_that_misses_the_photos_pose_is_rendered_again_closer(settings)
     from encryptface.faces.detection import nearest_centre
     from encryptface.models.stylegan_generator import StyleGANGenerator, pose_miss
 
-    generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model), settings.detection, 2)
+    generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
+                                  settings.detection, 2)
     photo = decode_image(lfw_people(count=1)[0][0].read_bytes(), settings.images)[0]
     face = nearest_centre(generator.detector.detect(photo), photo.shape)
     styles = generator.styles_for(Aligner(settings.alignment).align(photo, face), face.landmarks, b"k" * 32)
@@ -153,7 +154,7 @@ def test_a_render_that_misses_the_photos_pose_is_rendered_again_closer(settings)
     target = generator.aligned_pose(face.landmarks)
 
     def miss(config_changes: dict) -> tuple[float, np.ndarray]:
-        generator.config = dataclasses.replace(generator.config, **config_changes)
+        generator.settings = dataclasses.replace(generator.settings, **config_changes)
         stand_in = generator.stand_in(photo, face.landmarks, styles)
         image = generator.render(stand_in.styles)
         found = nearest_centre(generator.detector.detect(image), image.shape)
@@ -169,7 +170,7 @@ def test_transplanted_people_take_the_targets_attributes_and_stay_different(tiny
     from encryptface.modes import create_mode
 
     generator = create_mode("encrypt", tiny[0]).generator
-    generator.config = dataclasses.replace(generator.config, transplant_attributes=True, candidates=1)
+    generator.settings = dataclasses.replace(generator.settings, transplant_attributes=True, candidates=1)
     fit = generator.fit
     target = fit.mean_style + 3.0 * fit.attribute_basis[0]
     people = [generator.nearest_identity(target, bytes([k]) * 32, 1.0) for k in range(3)]
@@ -191,7 +192,8 @@ def test_the_stand_in_keeps_the_photos_skin_tone_when_the_mask_border_is_dark(se
     from encryptface.imaging.metrics import mean_colour_difference
     from encryptface.models.stylegan_generator import StyleGANGenerator
 
-    generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model), settings.detection, 2)
+    generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
+                                  settings.detection, 2)
     photo = decode_image(lfw_people(count=1)[0][0].read_bytes(), settings.images)[0]
     face = nearest_centre(generator.detector.detect(photo), photo.shape)
     ocular = float(np.linalg.norm(face.landmarks[1] - face.landmarks[0]))
@@ -203,7 +205,7 @@ def test_the_stand_in_keeps_the_photos_skin_tone_when_the_mask_border_is_dark(se
     patch = skin_patch(face, photo.shape)
 
     def tone_error(keep: bool) -> float:
-        generator.config = dataclasses.replace(generator.config, keep_skin_tone=keep, poisson=True)
+        generator.settings = dataclasses.replace(generator.settings, keep_skin_tone=keep, poisson=True)
         stand_in = generator.stand_in(photo, face.landmarks, styles)
         published = photo.copy()
         published[stand_in.region.slices] = stand_in.pixels
@@ -231,7 +233,7 @@ def test_decoy_truncation_spreads_the_decoys_people_only_and_old_models_still_lo
     published = np.stack([fit.mean_style, fit.mean_style + 2.0 * fit.attribute_basis[0]])
 
     def decoy_identity(decoy_truncation: float) -> np.ndarray:
-        generator.config = dataclasses.replace(generator.config, decoy_truncation=decoy_truncation)
+        generator.settings = dataclasses.replace(generator.settings, decoy_truncation=decoy_truncation)
         return generator.decoy_styles(published, b"w" * 32)[1]
 
     near, far = decoy_identity(1.0), decoy_identity(1.5)
@@ -244,17 +246,14 @@ def test_decoy_truncation_spreads_the_decoys_people_only_and_old_models_still_lo
     model = tmp_path / "model"
     shutil.copytree(generator.model_dir, model)
     config = json.loads((model / CONFIG_FILE).read_text())
-    for key in ("decoy_truncation", "no_added_eyewear", "agreement", "match_appearance",
-                "appearance_limit", "appearance_tolerance"):
-        del config[key]
-    (model / CONFIG_FILE).write_text(json.dumps({**config, "truncation": 0.9}))
+    # a model written before the knobs moved to conf's [stylegan] carries them: ignored
+    (model / CONFIG_FILE).write_text(json.dumps({**config, "truncation": 0.9, "candidates": 1}))
     (model / EYEWEAR_FILE).unlink()
     (model / APPEARANCE_FILE).unlink()
-    assert StyleGANConfig.read(model).decoy_truncation == 0.9
+    old = StyleGANGenerator(model, tiny[0].stylegan, tiny[0].detection)
+    assert old.config == StyleGANConfig(**config) and old.settings.truncation == 1.0
     # written before eyewear.npz and appearance.npz: no eyewear edit, matched as before
-    old = StyleGANGenerator(model, tiny[0].detection)
-    assert not old.config.no_added_eyewear and old.eyewear is None and old.appearance is None
-    assert old.config.agreement == 0
+    assert old.eyewear is None and old.appearance is None
 
 
 def test_a_bare_face_gets_no_glasses_from_a_key_whose_person_wears_them(settings):
@@ -268,8 +267,9 @@ def test_a_bare_face_gets_no_glasses_from_a_key_whose_person_wears_them(settings
     from encryptface.faces.detection import nearest_centre
     from encryptface.models.stylegan_generator import StyleGANGenerator
 
-    generator = StyleGANGenerator(resolve_weight(settings.encrypt.stylegan_model), settings.detection, 2)
-    assert generator.config.no_added_eyewear and generator.eyewear is not None
+    generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
+                                  settings.detection, 2)
+    assert generator.settings.no_added_eyewear and generator.eyewear is not None
     aligner, eyewear, mean = Aligner(settings.alignment), generator.eyewear, generator.fit.mean_style
     drawn = generator.matched_identity
 
@@ -291,7 +291,7 @@ def test_a_bare_face_gets_no_glasses_from_a_key_whose_person_wears_them(settings
             continue
         key = hashlib.sha256(f"eyewear {index}".encode()).digest()
         for cap in (False, True):
-            generator.config = dataclasses.replace(generator.config, no_added_eyewear=cap)
+            generator.settings = dataclasses.replace(generator.settings, no_added_eyewear=cap)
             styles = generator.styles_for(aligner.align(photo, face), face.landmarks, key)
             stand_in = generator.stand_in(photo, face.landmarks, styles)
             published = photo.copy()

@@ -65,7 +65,7 @@ def test_each_generator_row_names_a_mode_class_its_settings_and_its_command():
     for row in GENERATORS.values():
         cls = mode_class("encrypt", row.name)
         assert issubclass(cls, ProtectionMode) and cls.name == "encrypt" and cls.generator_name == row.name
-        assert hasattr(settings.encrypt, row.model_setting)
+        assert row.model_folder(settings)
         assert hasattr(settings, row.training_section) and row.train_command in COMMANDS
         assert row.licence
     assert tuple(GENERATORS) == get_args(GeneratorName)  # what encrypt.generator accepts
@@ -73,14 +73,14 @@ def test_each_generator_row_names_a_mode_class_its_settings_and_its_command():
 
 def test_shipped_models_map_back_to_their_generator_by_id(settings):
     for row in GENERATORS.values():
-        folder = resolve_weight(getattr(settings.encrypt, row.model_setting))
+        folder = resolve_weight(row.model_folder(settings))
         model_id = json.loads((folder / "config.json").read_text())["model_id"]
         assert generator_of_model(model_id) is row
     assert generator_of_model("diffusers-anything").name == "prior"  # the prior's interface
 
 
 def test_only_generators_that_run_there_are_offered_on_orca():
-    assert [g.name for g in GENERATORS.values() if g.runs_on_orca] == ["prior"]
+    assert [g.name for g in GENERATORS.values() if g.runs_on_orca] == ["prior", "stylegan"]
     assert [g.name for g in GENERATORS.values() if g.non_commercial] == ["stylegan"]
 
 
@@ -92,7 +92,7 @@ def test_a_record_of_another_model_is_refused_by_the_base_check():
 
     fake = object.__new__(Fake)
     fake.check_record("yunet+mobilestylegan-a/sealed")
-    with pytest.raises(ValueError, match="encrypt.stylegan_model"):
+    with pytest.raises(ValueError, match="stylegan.model"):
         fake.check_record("yunet+mobilestylegan-b/sealed")
     mode_without_model = object.__new__(mode_class("seal"))
     mode_without_model.check_record("anything")

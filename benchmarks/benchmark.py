@@ -246,13 +246,29 @@ def model_speed(settings: Settings, objects: list[ObjectInfo], faces: int) -> di
         result["encrypt_protect/stylegan"] / result["stylegan_1024_render/openvino"], 2)
     ratios["encrypt_stylegan_vs_prior_int8"] = round(
         result["encrypt_protect/stylegan"] / result["encrypt_protect/openvino-int8"], 2)
+    ratios["encrypt_stylegan_vs_fast"] = round(
+        result["encrypt_protect/stylegan"] / result["encrypt_protect/stylegan-fast"], 2)
     return {"seconds_per_face_one_core": result, **ratios}
+
+
+FAST_PRESET = Path(__file__).resolve().parents[1] / "conf" / "presets" / "fast.toml"
+
+
+def with_preset(settings: Settings, preset: Path) -> Settings:
+    """``settings`` with a preset file's values (same layout as conf/default.toml) over them."""
+    import dataclasses
+    import tomllib
+
+    for section, values in tomllib.loads(preset.read_text()).items():
+        settings = settings.replace(**{section: dataclasses.replace(getattr(settings, section), **values)})
+    return settings
 
 
 def stylegan_speed(settings: Settings, items: list) -> dict:
     """One core: a plain render of the shipped IR as the package ships it (1024 px, one style), and
     the whole stylegan encrypt protect of a face (encode, keyed person, 512 px render, re-detect,
-    blend, seal) on the same faces."""
+    blend, seal) on the same faces, with the default settings and with the ``fast`` preset
+    (``conf/presets/fast.toml`` over them)."""
     import dataclasses
 
     import numpy as np
@@ -263,18 +279,23 @@ def stylegan_speed(settings: Settings, items: list) -> dict:
     from encryptface.modes import FaceContext, create_mode
 
     encrypt_settings = dataclasses.replace(settings.encrypt, generator="stylegan")
-    mode = create_mode("encrypt", settings.replace(encrypt=encrypt_settings), threads=1)
+    presets = {"stylegan": settings.replace(encrypt=encrypt_settings)}
+    presets["stylegan-fast"] = with_preset(presets["stylegan"], FAST_PRESET)
     options = {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"}
     synthesis = ov.Core().compile_model(str(package_data_dir() / "SynthesisNetwork.xml"), "CPU", options)
-    styles = [mode.generator.network.map(np.random.default_rng(i).standard_normal((1, STYLE_DIM)))
+    modes = {name: create_mode("encrypt", current, threads=1) for name, current in presets.items()}
+    network = modes["stylegan"].generator.network
+    styles = [network.map(np.random.default_rng(i).standard_normal((1, STYLE_DIM)))
               for i in range(len(items))]
     # Each face its own key, as HKDF gives every face of an archive: one key for all would time one
     # synthetic person's pose fit (how often it needs a second render) for every face.
     keyed = [(item, hashlib.sha256(b"bench face %d" % index).digest()) for index, item in enumerate(items)]
-    return {"stylegan_1024_render/openvino": _per_item(lambda w: synthesis(w), styles),
-            "encrypt_protect/stylegan": _per_item(
-                lambda pair: mode.protect(pair[0][0], FaceContext(*pair[0][1:4], pair[1],
-                                                                  face_aad("bench", 0, "encrypt"))), keyed)}
+    result = {"stylegan_1024_render/openvino": _per_item(lambda w: synthesis(w), styles)}
+    for name, mode in modes.items():
+        result[f"encrypt_protect/{name}"] = _per_item(
+            lambda pair, m=mode: m.protect(pair[0][0], FaceContext(*pair[0][1:4], pair[1],
+                                                                   face_aad("bench", 0, "encrypt"))), keyed)
+    return result
 
 
 def folder_vs_table(objects: list[ObjectInfo], mode: str, folder: Path, master: str,

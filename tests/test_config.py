@@ -139,3 +139,14 @@ def test_the_stylegan_knobs_live_in_their_own_section_and_the_old_names_say_wher
     with pytest.raises(SettingsError, match=f"was renamed {new}$"):
         load_settings(None, [override], environ={})
     assert load_settings(None, [f"{new}={override.partition('=')[2]}"], environ={})
+
+
+def test_every_preset_loads_over_the_defaults():
+    """conf/presets/*.toml are `--conf` files: each is checked like any settings file."""
+    from encryptface.config import resolve_repo_path
+
+    presets = sorted(resolve_repo_path("conf/presets").glob("*.toml"))
+    assert presets
+    for preset in presets:
+        assert load_settings(preset, environ={})
+    assert load_settings(resolve_repo_path("conf/presets/fast.toml"), environ={}).stylegan.pose_passes == 0

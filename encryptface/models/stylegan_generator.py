@@ -240,14 +240,16 @@ class StyleGANGenerator:
                 break
             measured = self.aligned_pose(found.landmarks)
             miss = pose_miss(measured, target)
-            gap = None if wanted is None else self.render_coordinates(image, found) - wanted
+            last = attempt == self.settings.pose_passes
+            # (the last render is used whatever it reads: no descriptor needed)
+            gap = None if wanted is None or last else self.render_coordinates(image, found) - wanted
             appearance_miss = 0.0 if gap is None else float(np.abs(gap).max())
             score = (miss / max(self.settings.pose_tolerance, 1e-6)
                      + appearance_miss / max(self.settings.appearance_tolerance, 1e-6))
             if best is None or score < best[0]:
                 best = (score, image, found, styles)
             if (miss <= self.settings.pose_tolerance and appearance_miss <= self.settings.appearance_tolerance
-                    or attempt == self.settings.pose_passes):
+                    or last):
                 break
             styles = styles.copy()
             if gap is not None and appearance_miss > self.settings.appearance_tolerance:

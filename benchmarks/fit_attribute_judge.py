@@ -68,8 +68,7 @@ def embed_faces(rows: list[dict[str, str]], cache: Path) -> np.ndarray:
         if face is None:
             cached[row["file"]] = np.full(512, np.nan)
             continue
-        cached[row["file"]] = attributes.judge_embedding(settings.recognition, rgb, face.bbox,
-                                              dense.points(rgb, face.bbox))
+        cached[row["file"]] = attributes.judge_embedding(rgb, face.bbox, dense.points(rgb, face.bbox))
         if count % 100 == 0:
             log.info("embedded %d / %d faces", count, len(rows))
     cache.parent.mkdir(parents=True, exist_ok=True)

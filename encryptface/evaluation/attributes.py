@@ -14,14 +14,15 @@ An attribute counts as *clear* for a face when its most likely class has probabi
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
-from encryptface.config import WEIGHTS_DIR, RecognitionSettings
+from encryptface.config import WEIGHTS_DIR
 from encryptface.evaluation.expression import five_points
 from encryptface.faces.detection import Face
-from encryptface.faces.recognition import load_recognizer
+from encryptface.faces.recognition import FaceNetRecognizer
 
 JUDGE_DIR = WEIGHTS_DIR / "judge"
 MODEL_FILE = JUDGE_DIR / "attributes.npz"
@@ -31,7 +32,9 @@ CLASSES = {"sex": ("female", "male"),
            "age": ("young_adult", "middle_aged", "older"),
            "group": ("dark", "east_asian", "other")}
 CLEAR_PROBABILITY = 0.8
-RECOGNIZER = "facenet"
+# FaceNet's crop scale the regressions were fitted with (the judge's own, not recognition's setting
+# for verification; looser crops with more hair judged worse: docs/evaluation.md)
+FACE_SCALE = 0.9
 
 
 def features(embeddings: np.ndarray) -> np.ndarray:
@@ -46,12 +49,16 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def judge_embedding(recognition: RecognitionSettings, rgb: np.ndarray,
-                    bbox: tuple[float, float, float, float], dense_points: np.ndarray) -> np.ndarray:
+@functools.cache
+def _facenet() -> FaceNetRecognizer:
+    return FaceNetRecognizer(threshold=float("nan"), face_scale=FACE_SCALE)  # embeds, never matches
+
+
+def judge_embedding(rgb: np.ndarray, bbox: tuple[float, float, float, float],
+                    dense_points: np.ndarray) -> np.ndarray:
     """FaceNet's embedding (loaded once per process) of a face aligned on the five points of its
     dense landmarks: what :class:`AttributeJudge` reads."""
-    face = Face(bbox=bbox, landmarks=five_points(dense_points), score=1.0)
-    return load_recognizer(RECOGNIZER, recognition).embed(rgb, face)
+    return _facenet().embed(rgb, Face(bbox=bbox, landmarks=five_points(dense_points), score=1.0))
 
 
 class AttributeJudge:

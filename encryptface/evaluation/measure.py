@@ -93,18 +93,17 @@ class Judges:
 
     dense: DenseLandmarks
     attributes: AttributeJudge
-    settings: Settings
 
     @classmethod
-    def load(cls, settings: Settings, threads: int = 0) -> Judges:
-        """Both judges, loaded once."""
-        return cls(DenseLandmarks(threads), AttributeJudge(), settings)
+    def load(cls, threads: int = 0) -> Judges:
+        """Both judges, loaded once (``threads``: the landmark network's inference threads)."""
+        return cls(DenseLandmarks(threads), AttributeJudge())
 
 
 def judge_face(judges: Judges, rgb: np.ndarray, face: Face) -> tuple[dict, np.ndarray]:
     """(attribute probabilities and mouth openness of a face, its 106 dense landmarks)."""
     points = judges.dense.points(rgb, face.bbox)
-    embedding = judge_embedding(judges.settings.recognition, rgb, face.bbox, points)
+    embedding = judge_embedding(rgb, face.bbox, points)
     return {**judges.attributes.probabilities(embedding),
             "mouth_openness": round(mouth_openness(points), 4)}, points
 
@@ -193,7 +192,7 @@ class Evaluator:
         self.detector = FaceDetector(settings.detection)
         self.recognizers = [load_recognizer(name, settings.recognition) for name in recognizer_names]
         self.restorer = Restorer(settings, threads)
-        self.judges = Judges.load(settings, threads)
+        self.judges = Judges.load(threads)
 
     def embed_photo(self, data: bytes) -> dict[str, list | None]:
         """Every recogniser's embedding of the central face of a photo (None without a face)."""

@@ -18,7 +18,7 @@ from encryptface.imaging.codecs import decode_image
 def judged():
     """(judgement, dense points, detected face) of the central face of each sample photo."""
     settings = load_settings()
-    detector, judges = FaceDetector(settings.detection), Judges.load(settings, threads=1)
+    detector, judges = FaceDetector(settings.detection), Judges.load(threads=1)
     result = {}
     for name in ("obama2", "biden"):
         rgb = decode_image((SAMPLES_DIR / f"{name}.jpg").read_bytes(), settings.images)[0]

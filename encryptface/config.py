@@ -240,6 +240,7 @@ class StyleGANSettings:
     agreement: float = _bounds(0)
     match_appearance: bool
     appearance_limit: float = _bounds(0)
+    appearance_noise: float = _bounds(0)
     appearance_tolerance: float = _bounds(0)
 
 

@@ -90,6 +90,14 @@ def key_codes(key: bytes, count: int) -> np.ndarray:
     return rng.standard_normal((count, STYLE_DIM)).astype(np.float32)
 
 
+def key_noise(key: bytes, count: int) -> np.ndarray:
+    """``count`` standard normal numbers drawn from Philox keyed by the face key (a stream apart
+    from :func:`key_codes`)."""
+    rng = np.random.Generator(np.random.Philox(key=int.from_bytes(key[:16], "little"),
+                                               counter=[0x4E4F, 0, 0, 0]))
+    return rng.standard_normal(count).astype(np.float32)
+
+
 class StyleGANGenerator:
     """Renders keyed stand-in faces into photos (see the module docstring)."""
 
@@ -128,8 +136,11 @@ class StyleGANGenerator:
             identity = self.nearest_identity(photo_style, key, self.settings.truncation)
         else:
             limit = self.settings.appearance_limit
-            wanted = self.appearance.coordinates(descriptor[None])
-            identity = self.matched_identity(np.clip(wanted[0], -limit, limit), key, self.settings.truncation)
+            wanted = self.appearance.coordinates(descriptor[None])[0]
+            # keyed noise: the stand-in is of the photo's group, not at its exact coordinates (the
+            # exact ones brought recognisers closer to the person)
+            wanted = wanted + self.settings.appearance_noise * key_noise(key, len(wanted))
+            identity = self.matched_identity(np.clip(wanted, -limit, limit), key, self.settings.truncation)
         if self.eyewear is not None and self.settings.no_added_eyewear and not self.has_eyewear(aligned.crop):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
         share = self.settings.coarse_from_photo

@@ -22,5 +22,7 @@ def train_tiny_stylegan(settings: Settings, root: Path) -> tuple[Settings, dict]
     tiny = tiny_stylegan_settings(settings, root / "cache")
     metrics = train_stylegan(tiny, root / "model", threads=2)
     encrypt = dataclasses.replace(tiny.encrypt, generator="stylegan")
-    stylegan = dataclasses.replace(tiny.stylegan, model=str(root / "model"), candidates=8)
+    # the appearance match (off by default) on, so the round trips cover it on real photos
+    stylegan = dataclasses.replace(tiny.stylegan, model=str(root / "model"), candidates=8,
+                                   match_appearance=True)
     return tiny.replace(encrypt=encrypt, stylegan=stylegan), metrics

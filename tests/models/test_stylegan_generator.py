@@ -113,3 +113,11 @@ def test_outside_the_inner_face_only_the_agreeing_render_is_kept():
     render[:, 30:] = 200.0                               # light background on the right half
     weight = _agreement(render, photo, 40.0, ocular=10.0)
     assert weight[30, 5] > 0.95 and weight[30, 55] < 0.05
+
+
+def test_the_appearance_noise_is_the_keys_own():
+    """The same key always draws the same noise (a key renders one face); another key other noise."""
+    from encryptface.models.stylegan_generator import key_noise
+
+    one, again, other = key_noise(b"a" * 32, 4), key_noise(b"a" * 32, 4), key_noise(b"b" * 32, 4)
+    assert np.array_equal(one, again) and not np.allclose(one, other) and one.shape == (4,)

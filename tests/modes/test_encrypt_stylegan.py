@@ -271,13 +271,15 @@ def test_a_bare_face_gets_no_glasses_from_a_key_whose_person_wears_them(settings
                                   settings.detection, 2)
     assert generator.settings.no_added_eyewear and generator.eyewear is not None
     aligner, eyewear, mean = Aligner(settings.alignment), generator.eyewear, generator.fit.mean_style
-    drawn = generator.matched_identity
+    # whichever way the key's person is matched (the shipped settings decide)
+    choose = "matched_identity" if generator.appearance is not None else "nearest_identity"
+    drawn = getattr(generator, choose)
 
-    def bespectacled(wanted, key, truncation):
-        person = drawn(wanted, key, truncation)
+    def bespectacled(target, key, truncation):
+        person = drawn(target, key, truncation)
         return person + (5.0 - eyewear.coordinate(person, mean)) * eyewear.direction
 
-    generator.matched_identity = bespectacled
+    setattr(generator, choose, bespectacled)
 
     def wears(image):
         face = nearest_centre(generator.detector.detect(image), image.shape)

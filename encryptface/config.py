@@ -241,6 +241,7 @@ class StyleGANSettings:
     match_appearance: bool
     appearance_limit: float = _bounds(0)
     appearance_noise: float = _bounds(0)
+    appearance_step: float = _bounds(0)
     appearance_tolerance: float = _bounds(0)
 
 

@@ -137,6 +137,9 @@ class StyleGANGenerator:
         else:
             limit = self.settings.appearance_limit
             wanted = self.appearance.coordinates(descriptor[None])[0]
+            step = self.settings.appearance_step
+            if step > 0:  # only the cell of a grid, a few bits of the photo, not its exact place
+                wanted = step * np.round(wanted / step)
             # keyed noise: the stand-in is of the photo's group, not at its exact coordinates (the
             # exact ones brought recognisers closer to the person)
             wanted = wanted + self.settings.appearance_noise * key_noise(key, len(wanted))

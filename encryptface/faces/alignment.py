@@ -66,6 +66,15 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return matrix
 
 
+def align_crop(rgb: np.ndarray, landmarks: np.ndarray, template: np.ndarray, size: int) -> AlignedFace:
+    """The ``size`` square crop of ``rgb`` whose similarity warp puts ``landmarks`` (5x2) nearest
+    ``template``."""
+    matrix = similarity_transform(np.asarray(landmarks, np.float64), template)
+    crop = cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT_101)
+    return AlignedFace(crop=crop, matrix=matrix)
+
+
 class Aligner:
     """Cuts aligned crops out of photos and pastes edited crops back through the inverse warp."""
 
@@ -77,10 +86,7 @@ class Aligner:
 
     def align(self, rgb: np.ndarray, face: Face) -> AlignedFace:
         """The aligned ``crop_size`` square crop of ``face``."""
-        matrix = similarity_transform(np.asarray(face.landmarks, np.float64), self.template)
-        crop = cv2.warpAffine(rgb, matrix, (self.size, self.size), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REFLECT_101)
-        return AlignedFace(crop=crop, matrix=matrix)
+        return align_crop(rgb, face.landmarks, self.template, self.size)
 
     def paste_region(self, aligned: AlignedFace, shape: tuple[int, ...]) -> Region:
         """The source rectangle that pasting this crop back can change (clipped to the photo)."""

@@ -57,6 +57,13 @@ def aligned_landmarks(aligned: AlignedFace, landmarks: np.ndarray, size: int) ->
     return ((points @ aligned.matrix[:, :2].T + aligned.matrix[:, 2]).ravel() / size).astype(np.float32)
 
 
+def damped_step(weights: np.ndarray, error: np.ndarray, damping: float) -> np.ndarray:
+    """The smallest (damped least-squares) change of a style (512,) that moves a linear model
+    ``style @ weights`` (512, K) by ``error`` (K,)."""
+    jacobian = weights.T
+    return jacobian.T @ np.linalg.solve(jacobian @ jacobian.T + damping * np.eye(len(error)), error)
+
+
 class SavedArrays:
     """A dataclass of float32 arrays saved as one ``.npz``."""
 
@@ -106,9 +113,7 @@ class StyleFit(SavedArrays):
                    damping: float = 1e-3) -> np.ndarray:
         """The smallest (damped least-squares) edit of ``style`` whose predicted landmarks are
         ``target`` (10,)."""
-        error = target - self.pose(style[None])[0]
-        jacobian = self.pose_weights.T  # (10, 512)
-        step = jacobian.T @ np.linalg.solve(jacobian @ jacobian.T + damping * np.eye(len(error)), error)
+        step = damped_step(self.pose_weights, target - self.pose(style[None])[0], damping)
         return (style + strength * step).astype(np.float32)
 
     def fingerprint(self) -> str:
@@ -149,10 +154,8 @@ class AppearanceMatch(SavedArrays):
     def move_to(self, style: np.ndarray, target: np.ndarray, damping: float = 1e-2) -> np.ndarray:
         """The smallest (damped least-squares) edit of ``style`` whose predicted coordinates are
         ``target``."""
-        error = target - self.predict(style[None])[0]
-        jacobian = self.weights.T
-        step = jacobian.T @ np.linalg.solve(jacobian @ jacobian.T + damping * np.eye(len(error)), error)
-        return (style + step).astype(np.float32)
+        return (style + damped_step(self.weights, target - self.predict(style[None])[0], damping)
+                ).astype(np.float32)
 
 
 # How far past the eyewear cap a coordinate may read from rounding alone (float16 styles over 512

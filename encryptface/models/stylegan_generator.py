@@ -33,7 +33,13 @@ import cv2
 import numpy as np
 
 from encryptface.config import DetectionSettings, StyleGANSettings
-from encryptface.faces.alignment import AlignedFace, Region, canonical_template, similarity_transform
+from encryptface.faces.alignment import (
+    AlignedFace,
+    Region,
+    align_crop,
+    canonical_template,
+    similarity_transform,
+)
 from encryptface.faces.detection import Face, FaceDetector, nearest_centre
 from encryptface.faces.eyewear import eyewear_features, wears_eyewear
 from encryptface.faces.recognition import DlibRecognizer
@@ -81,21 +87,23 @@ class StyleGANConfig:
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
 
 
-def key_codes(key: bytes, count: int) -> np.ndarray:
-    """``count`` Gaussian codes z (count, 512) drawn from Philox keyed by the face key."""
+def _keyed_rng(key: bytes, stream: int) -> np.random.Generator:
+    """Philox keyed by the face key's first 128 bits, on its own ``stream`` (counter)."""
     if len(key) < 16:
         raise ValueError("the stylegan generator needs at least 128 bits of key")
-    rng = np.random.Generator(np.random.Philox(key=int.from_bytes(key[:16], "little"),
-                                               counter=[0x5747, 0, 0, 0]))
-    return rng.standard_normal((count, STYLE_DIM)).astype(np.float32)
+    return np.random.Generator(np.random.Philox(key=int.from_bytes(key[:16], "little"),
+                                                counter=[stream, 0, 0, 0]))
+
+
+def key_codes(key: bytes, count: int) -> np.ndarray:
+    """``count`` Gaussian codes z (count, 512) drawn from Philox keyed by the face key."""
+    return _keyed_rng(key, 0x5747).standard_normal((count, STYLE_DIM)).astype(np.float32)
 
 
 def key_noise(key: bytes, count: int) -> np.ndarray:
-    """``count`` standard normal numbers drawn from Philox keyed by the face key (a stream apart
-    from :func:`key_codes`)."""
-    rng = np.random.Generator(np.random.Philox(key=int.from_bytes(key[:16], "little"),
-                                               counter=[0x4E4F, 0, 0, 0]))
-    return rng.standard_normal(count).astype(np.float32)
+    """``count`` standard normal numbers keyed by the face key (a stream apart from
+    :func:`key_codes`)."""
+    return _keyed_rng(key, 0x4E4F).standard_normal(count).astype(np.float32)
 
 
 class StyleGANGenerator:
@@ -162,9 +170,13 @@ class StyleGANGenerator:
     def read_photo(self, aligned: AlignedFace, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The encoder's style (512,) of one aligned face -- pose, light, hair, sex, age range and
         colouring, far too coarse to reproduce the person -- and its dlib descriptor (128,)."""
-        points = aligned_landmarks(aligned, landmarks, self.crop_size).reshape(5, 2) * self.crop_size
-        descriptor = crop_descriptor(self.describer, aligned.crop, points)
+        descriptor = self.describe(aligned, landmarks)
         return self.fit.encode(aligned.crop[None], descriptor[None])[0], descriptor
+
+    def describe(self, aligned: AlignedFace, landmarks: np.ndarray) -> np.ndarray:
+        """The dlib descriptor (128,) of the face with ``landmarks`` in its aligned crop."""
+        points = aligned_landmarks(aligned, landmarks, self.crop_size).reshape(5, 2) * self.crop_size
+        return crop_descriptor(self.describer, aligned.crop, points)
 
     def decoy_styles(self, published: np.ndarray, key: bytes) -> np.ndarray:
         """The styles (3, 512) of another synthetic person in the pose of the stored ``published``
@@ -278,13 +290,8 @@ class StyleGANGenerator:
 
     def render_coordinates(self, image: np.ndarray, found: Face) -> np.ndarray:
         """The demographic coordinates (K,) of the face ``found`` in a render, read as a photo's are."""
-        points = np.asarray(found.landmarks, np.float64)
-        matrix = similarity_transform(points, self.template)
-        # as the aligner cuts a photo's crop (and the bank's, which the coordinates were fitted on)
-        crop = cv2.warpAffine(image, matrix, (self.crop_size, self.crop_size), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REFLECT_101)
-        descriptor = crop_descriptor(self.describer, crop, points @ matrix[:, :2].T + matrix[:, 2])
-        return self.appearance.coordinates(descriptor[None])[0]
+        aligned = align_crop(image, found.landmarks, self.template, self.crop_size)
+        return self.appearance.coordinates(self.describe(aligned, found.landmarks)[None])[0]
 
     def aligned_pose(self, landmarks: np.ndarray) -> np.ndarray:
         """(10,) landmarks after the similarity alignment to the template, in crop sides (what the

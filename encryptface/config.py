@@ -90,6 +90,8 @@ class DetectionSettings:
     detectors: tuple[DetectorName, ...]
     score_threshold: float = _bounds(0, 1)
     uncertain_threshold: float = _bounds(0, 1)
+    large_face: float = _bounds(0)
+    large_face_threshold: float = _bounds(0, 1)
     nms_threshold: float = _bounds(0, 1)
     merge_iou: float = _bounds(0, 1)
     max_side: int = _bounds(64)
@@ -105,6 +107,9 @@ class DetectionSettings:
             raise SettingsError("setting detection.detectors names no detector")
         if self.uncertain_threshold > self.score_threshold:
             raise SettingsError("setting detection.uncertain_threshold must be at most "
+                                "detection.score_threshold")
+        if self.large_face_threshold > self.score_threshold:
+            raise SettingsError("setting detection.large_face_threshold must be at most "
                                 "detection.score_threshold")
         if len(self.cover_margin) != 4:
             raise SettingsError("setting detection.cover_margin must be 4 numbers: left, top, "

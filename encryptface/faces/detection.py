@@ -7,7 +7,9 @@ A photo is searched in passes, coarse to fine (:func:`plan_passes`): the whole p
 centre lies in its own share of the overlap, so a face near a seam is counted once. Every network
 of ``detectors`` runs on every tile; the detections of all passes are merged by box voting
 (:func:`merge`). Each :class:`Face` says how it was found (network, scale, tile, score), and
-whether it scored above ``score_threshold`` (confident) or only above ``uncertain_threshold``.
+whether it scored above ``score_threshold`` (confident) or only above ``uncertain_threshold``
+(``large_face_threshold`` for faces at least ``large_face`` px wide: false detections that large
+are rare, and a large face left out is the worst miss).
 With ``landmarks`` naming a network, each face's five landmarks come from that network run on a
 crop around the face (the generators and the stylegan pose model were fitted on YuNet-n's).
 """
@@ -140,9 +142,9 @@ class FaceDetector:
         """The faces of an RGB uint8 photo, largest first: the confident ones, and with
         ``uncertain`` also those between ``uncertain_threshold`` and ``score_threshold``."""
         settings = self.settings
-        floor = settings.uncertain_threshold if uncertain else settings.score_threshold
+        floor = lowest_threshold(settings) if uncertain else settings.score_threshold
         rows, sources = self.passes(rgb, floor)
-        faces = self.faces(rows, sources)
+        faces = self.faces(rows, sources, uncertain)
         if self.landmark_network is not None:
             faces = [self._landmarks(rgb, face) for face in faces]
         return faces
@@ -202,9 +204,9 @@ class FaceDetector:
                     sources += [f"{network.name} x{pass_.scale:.3g}{tile_name}"] * len(found)
         return np.concatenate(rows), sources
 
-    def faces(self, rows: np.ndarray, sources: list[str]) -> list[Face]:
+    def faces(self, rows: np.ndarray, sources: list[str], uncertain: bool = True) -> list[Face]:
         """:meth:`passes`' detections as faces (:func:`merged_faces`)."""
-        return merged_faces(rows, sources, self.settings)
+        return merged_faces(rows, sources, self.settings, uncertain)
 
     @staticmethod
     def _owned(tile: tuple[int, int, int, int], pass_: Pass) -> tuple[float, float, float, float]:
@@ -225,12 +227,30 @@ class FaceDetector:
         return lo_x, lo_y, hi_x, hi_y
 
 
-def merged_faces(rows: np.ndarray, sources: list[str], settings: DetectionSettings) -> list[Face]:
+def lowest_threshold(settings: DetectionSettings) -> float:
+    """The lowest score any face is kept at (the networks' floor when uncertain faces are asked
+    for)."""
+    return min(settings.uncertain_threshold, settings.large_face_threshold)
+
+
+def face_threshold(width: float, settings: DetectionSettings, uncertain: bool = True) -> float:
+    """The score a face ``width`` px wide must reach to be kept: ``score_threshold``, or with
+    ``uncertain`` ``uncertain_threshold`` (``large_face_threshold`` from ``large_face`` px)."""
+    if not uncertain:
+        return settings.score_threshold
+    if width >= settings.large_face:
+        return min(settings.uncertain_threshold, settings.large_face_threshold)
+    return settings.uncertain_threshold
+
+
+def merged_faces(rows: np.ndarray, sources: list[str], settings: DetectionSettings,
+                 uncertain: bool = True) -> list[Face]:
     """Detections (rows as :data:`ROW` in source pixels, and how each was found) merged into faces
-    by box voting, largest first; faces narrower than ``min_face`` left out."""
+    by box voting, largest first; faces narrower than ``min_face``, or scoring below their size's
+    :func:`face_threshold`, left out."""
     faces = []
     for row, best in merge(rows, settings.merge_iou):
-        if row[2] < settings.min_face:
+        if row[2] < settings.min_face or row[14] < face_threshold(row[2], settings, uncertain):
             continue
         faces.append(Face(bbox=tuple(float(v) for v in row[:4]),
                           # float32: exactly what the Parquet record stores and restore reads.

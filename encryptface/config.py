@@ -92,6 +92,7 @@ class DetectionSettings:
     uncertain_threshold: float = _bounds(0, 1)
     large_face: float = _bounds(0)
     large_face_threshold: float = _bounds(0, 1)
+    large_face_confirm: float = _bounds(0, 1)
     nms_threshold: float = _bounds(0, 1)
     merge_iou: float = _bounds(0, 1)
     max_side: int = _bounds(64)
@@ -133,6 +134,7 @@ class EncryptSettings:
     generator: GeneratorName
     decoys: bool
     prior_model: str
+    prior_min_face: float = _bounds(0)
     backend: Backend
     precision: Precision
     residual: Residual

@@ -23,6 +23,8 @@ class Generator:
     id_prefix: str              # its model ids begin with this; "" = every id no other row claims
     model_setting: str          # the setting ("section.key") naming its model folder (inside
     #                             encryptface/weights/)
+    min_face_setting: str       # the setting ("section.key"): faces whose eyes are closer than
+    #                             this many pixels are too small for it; the scrubber seals them
     training_section: str       # the settings section its training command reads
     train_command: str          # the `encryptface` command that fits it
     licence: str                # of the weights it runs
@@ -31,8 +33,18 @@ class Generator:
 
     def model_folder(self, settings: object) -> str:
         """The value of :attr:`model_setting` in ``settings`` (a :class:`encryptface.config.Settings`)."""
-        section, _, key = self.model_setting.partition(".")
-        return getattr(getattr(settings, section), key)
+        return _setting(settings, self.model_setting)
+
+    def min_face(self, settings: object) -> float:
+        """The value of :attr:`min_face_setting` in ``settings``: the smallest eye distance (px)
+        it is given a stand-in face for."""
+        return float(_setting(settings, self.min_face_setting))
+
+
+def _setting(settings: object, name: str) -> object:
+    """The value of setting ``name`` ("section.key") in ``settings``."""
+    section, _, key = name.partition(".")
+    return getattr(getattr(settings, section), key)
 
 
 GENERATORS: dict[str, Generator] = {g.name: g for g in (
@@ -42,6 +54,7 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in (
         # also models of the prior's interface: another prior folder, diffusers:<dir>
         id_prefix="",
         model_setting="encrypt.prior_model",
+        min_face_setting="encrypt.prior_min_face",
         training_section="prior_training",
         train_command="train-prior",
         licence="TAEF2 autoencoder MIT (madebyollin/taesd); the prior fitted here on LFW summary "
@@ -54,6 +67,7 @@ GENERATORS: dict[str, Generator] = {g.name: g for g in (
         mode=("encryptface.modes.encrypt_stylegan", "StyleGANEncryptMode"),
         id_prefix="mobilestylegan-",
         model_setting="stylegan.model",
+        min_face_setting="stylegan.min_face",
         training_section="stylegan_training",
         train_command="train-stylegan",
         licence="MobileStyleGAN weights distilled from NVIDIA StyleGAN2-FFHQ: non-commercial use only "

@@ -8,8 +8,8 @@ centre lies in its own share of the overlap, so a face near a seam is counted on
 of ``detectors`` runs on every tile; the detections of all passes are merged by box voting
 (:func:`merge`). Each :class:`Face` says how it was found (network, scale, tile, score), and
 whether it scored above ``score_threshold`` (confident) or only above ``uncertain_threshold``
-(``large_face_threshold`` for faces at least ``large_face`` px wide: false detections that large
-are rare, and a large face left out is the worst miss).
+(``large_face_threshold`` for faces at least ``large_face`` px wide, where the landmark network
+sees a face too: a large face left out is the worst miss).
 With ``landmarks`` naming a network, each face's five landmarks come from that network run on a
 crop around the face (the generators and the stylegan pose model were fitted on YuNet-n's).
 """
@@ -146,12 +146,15 @@ class FaceDetector:
         rows, sources = self.passes(rgb, floor)
         faces = self.faces(rows, sources, uncertain)
         if self.landmark_network is not None:
-            faces = [self._landmarks(rgb, face) for face in faces]
+            faces = [found for found in (self._landmarks(rgb, face) for face in faces) if found]
         return faces
 
-    def _landmarks(self, rgb: np.ndarray, face: Face) -> Face:
+    def _landmarks(self, rgb: np.ndarray, face: Face) -> Face | None:
         """``face`` with the landmarks ``detection.landmarks`` finds on a crop around it (the
-        network the generators' alignment was fitted with), where it finds the same face."""
+        network the generators' alignment was fitted with), where it finds the same face. A face
+        kept only by the large-face band (scoring under ``uncertain_threshold``) must be seen there
+        by that network too, scoring at least ``large_face_confirm``: None where it is not (a
+        second opinion against clothes, hair and backgrounds)."""
         x, y, w, h = face.bbox
         side = 2.0 * max(w, h)
         height, width = rgb.shape[:2]
@@ -161,14 +164,25 @@ class FaceDetector:
         size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
         crop = rgb[y0:y1, x0:x1] if scale == 1 else cv2.resize(
             rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        found = self.landmark_network.detect(crop, LANDMARK_SCORE)
+        band = face.score < self.settings.uncertain_threshold
+        floor = min(LANDMARK_SCORE, self.settings.large_face_confirm) if band else LANDMARK_SCORE
+        found = self.landmark_network.detect(crop, floor)
         boxes = found[:, :4] / scale + np.array([x0, y0, 0, 0], np.float32)
-        best = best_overlap(np.asarray(face.bbox, np.float32), boxes, LANDMARK_IOU)
+        box = np.asarray(face.bbox, np.float32)
+        name = self.landmark_network.name
+        if band:
+            seen = best_overlap(box, boxes, LANDMARK_IOU)
+            if seen is None:
+                return None
+            face = dataclasses.replace(face, found_by=f"{face.found_by}, seen by {name} "
+                                                      f"{found[seen, 14]:.2f}")
+        strong = np.flatnonzero(found[:, 14] >= LANDMARK_SCORE)
+        best = best_overlap(box, boxes[strong], LANDMARK_IOU)
         if best is None:
             return face
-        landmarks = found[best, 4:14].reshape(5, 2) / scale + np.array([x0, y0], np.float32)
+        landmarks = found[strong[best], 4:14].reshape(5, 2) / scale + np.array([x0, y0], np.float32)
         return dataclasses.replace(face, landmarks=landmarks.astype(np.float32),
-                                   found_by=f"{face.found_by}, landmarks {self.landmark_network.name}")
+                                   found_by=f"{face.found_by}, landmarks {name}")
 
     def passes(self, rgb: np.ndarray, floor: float) -> tuple[np.ndarray, list[str]]:
         """Every network's detections scoring at least ``floor`` in every pass and tile, before

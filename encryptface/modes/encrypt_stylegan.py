@@ -9,8 +9,9 @@ rendered with) is never stored: it is a linear function of the original face's d
 and would give the person away without the password. The right password
 restores every pixel of the region bit for bit; a wrong one is refused (:class:`DecryptionError`),
 or, with ``encrypt.decoys = true``, renders the wrong key's own synthetic person in the stand-in's
-pose (a decoy). A face the generator cannot match (no face found in the render, too small) falls
-back to ``seal``'s pixelation, and its record says why.
+pose (a decoy). A face the generator cannot match (no face found in the render) falls back to
+``seal``'s pixelation, and its record says why. (Faces too small for it, under
+``stylegan.min_face``, never reach it: the scrubber seals them, as for every generator.)
 """
 
 from __future__ import annotations
@@ -58,25 +59,18 @@ class StyleGANEncryptMode(ProtectionMode):
         self.generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
                                            settings.detection, threads)
         self.seal_mode = seal_mode
-        self.min_face = settings.stylegan.min_face
         self.model_id = f"{self.generator.model_id}/sealed"
         self.generator_model_id = self.generator.model_id
         log.info("encrypt: stylegan generator %s. Licence: %s. For a permissive path set "
                  "encrypt.generator = \"prior\".", self.generator.model_id, self.generator.licence)
 
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
-        ocular = float(np.linalg.norm(face.face.landmarks[1] - face.face.landmarks[0]))
-        reason = None
-        if ocular < self.min_face:
-            reason = f"face too small for the generator (eyes {ocular:.0f} px apart)"
-        else:
-            styles = self.generator.styles_for(face.aligned, face.face.landmarks, face.key)
-            stand_in = self.generator.stand_in(original, face.face.landmarks, styles)
-            if stand_in is None:
-                reason = "no face found in the generated image"
-        if reason is not None:
+        styles = self.generator.styles_for(face.aligned, face.face.landmarks, face.key)
+        stand_in = self.generator.stand_in(original, face.face.landmarks, styles)
+        if stand_in is None:
             fallback = self.seal_mode.protect(original, face)
-            return ProtectedFace(crop=fallback.crop, metrics={"fallback": "seal", "reason": reason},
+            return ProtectedFace(crop=fallback.crop, metrics={
+                "fallback": "seal", "reason": "no face found in the generated image"},
                                  encrypted_latent=_HEADER.pack(_MAGIC, FALLBACK, 0, 0, 0, 0)
                                  + fallback.encrypted_latent)
         region = stand_in.region

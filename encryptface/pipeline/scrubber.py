@@ -11,6 +11,8 @@ import json
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from encryptface.archive.schema import STATUS_NO_FACE, STATUS_OK, error_row, record_model_id
 from encryptface.config import Settings
 from encryptface.crypto.keys import MasterKey, face_aad, new_record_salt
@@ -18,6 +20,7 @@ from encryptface.faces.alignment import Aligner
 from encryptface.faces.cover import GUESSED_SHARE, covering_face
 from encryptface.faces.detection import Face, FaceDetector
 from encryptface.faces.matching import embed_face
+from encryptface.generators import generator
 from encryptface.imaging.codecs import ImageError, decode_image, encode_image
 from encryptface.modes import FaceContext, ProtectionMode, create_mode
 from encryptface.modes.seal import SealMode
@@ -35,10 +38,12 @@ class Scrubber:
         self.detector = FaceDetector(settings.detection, threads)
         self.aligner = Aligner(settings.alignment)
         self.mode = create_mode(mode, settings, threads)
-        # the safety net: a face scoring only above detection.uncertain_threshold is sealed
-        # (reversible with the password) rather than given to a generator or left as it was
-        self.uncertain_mode = create_mode("seal", settings) \
+        # the safety net: a face scoring only above detection.uncertain_threshold, or too small for
+        # the mode's generator, is sealed (reversible with the password) rather than given to a
+        # generator or left as it was
+        self.seal_mode = create_mode("seal", settings) \
             if self.mode.reversible and self.mode.name != "seal" else self.mode
+        self.generator = generator(self.mode.generator_name) if self.mode.generator_name else None
         # verify.seal_embeddings: each face's fused recogniser embedding goes into its record, sealed
         self.seal_embeddings = settings.verify.seal_embeddings and self.mode.reversible
 
@@ -71,7 +76,7 @@ class Scrubber:
         faces = []
         for index, found in enumerate(self.detector.detect(original, uncertain=True)):
             check_deadline()
-            mode = self.mode if found.confident else self.uncertain_mode
+            mode, sealed = self._mode_for(found)
             face = self._covering(found, mode)
             aligned = self.aligner.align(original, face)
             aad = face_aad(sha256, index, mode.name)
@@ -91,7 +96,7 @@ class Scrubber:
                           "kdf": master_key.kdf_json if master_key else None, "salt": salt,
                           "model_id": record_model_id(self.detector.model_id, mode.model_id),
                           "metrics": json.dumps({**(result.metrics or {}),
-                                                 "detection": self._detection_note(face, mode)}),
+                                                 "detection": self._detection_note(face, sealed)}),
                           "sealed_embedding": seal_embedding(
                               master_key, salt, sha256, index, mode.name,
                               embed_face(original, found, self.settings.recognition,
@@ -117,10 +122,28 @@ class Scrubber:
             return covering_face(face, self.aligner, self.settings.detection.cover_margin)
         return covering_face(face, self.aligner, share=GUESSED_SHARE)
 
-    def _detection_note(self, face: Face, mode: ProtectionMode) -> dict:
-        """How a face was found, for its record; and why it was sealed when it was uncertain."""
+    def _mode_for(self, face: Face) -> tuple[ProtectionMode, str | None]:
+        """The mode that protects ``face``: the chosen one, or ``seal`` (and why) for a face that is
+        uncertain or too small for the chosen mode's generator (its ``min_face_setting``)."""
+        if self.seal_mode is self.mode:
+            return self.mode, None
+        if not face.confident:
+            return self.seal_mode, (f"uncertain detection (score {face.score:.2f} < detection."
+                                    f"score_threshold {self.settings.detection.score_threshold:g})")
+        if self.generator is not None:
+            eyes = float(np.linalg.norm(face.landmarks[1] - face.landmarks[0]))
+            smallest = self.generator.min_face(self.settings)
+            if eyes < smallest:
+                return self.seal_mode, (f"face too small for the {self.generator.name} generator "
+                                        f"(eyes {eyes:.1f} px apart < "
+                                        f"{self.generator.min_face_setting} {smallest:g})")
+        return self.mode, None
+
+    @staticmethod
+    def _detection_note(face: Face, sealed: str | None) -> dict:
+        """How a face was found, for its record; and why it was sealed instead of the chosen
+        mode."""
         note = {"found_by": face.found_by, "score": round(face.score, 3), "confident": face.confident}
-        if not face.confident and mode is not self.mode:
-            note["sealed"] = (f"uncertain detection (score {face.score:.2f} < "
-                              f"detection.score_threshold {self.settings.detection.score_threshold:g})")
+        if sealed:
+            note["sealed"] = sealed
         return note

@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import PHOTOS, SHARED
 
 from encryptface.archive.schema import to_batch
 from encryptface.config import resolve_repo_path
 from encryptface.evaluation.coverage import read_voc, records_coverage
-from encryptface.faces.detection import best_overlap
+from encryptface.faces.detection import FaceDetector, best_overlap
 from encryptface.imaging.codecs import decode_encoded, decode_image
 from encryptface.pipeline.restorer import Restorer
 from encryptface.pipeline.scrubber import Scrubber
@@ -77,3 +77,18 @@ def test_a_large_face_scoring_low_is_sealed_not_skipped(settings, master_key):
     row = Scrubber(narrow, "seal").scrub(name, name, data, master_key)
     judged, _ = records_coverage([row], {name: [box]}, lambda _uri: data, narrow.images)
     assert judged[0].found == [False] and judged[0].changed[0] < 0.5
+
+
+def test_the_large_face_band_asks_the_landmark_network_for_a_second_opinion(settings):
+    """A microphone below a speaker's face scores just above large_face_threshold: the landmark
+    network sees no face there, so only the speaker is kept (without the second opinion, with
+    landmarks = "same", the microphone is kept too)."""
+    rgb = decode_image((PHOTOS / "32bit.png").read_bytes(), settings.images)[0]
+    faces = FaceDetector(settings.detection).detect(rgb, uncertain=True)
+    assert len(faces) == 1 and faces[0].confident
+    unchecked = dataclasses.replace(settings.detection, landmarks="same")
+    faces = FaceDetector(unchecked).detect(rgb, uncertain=True)
+    assert len(faces) == 2
+    microphone = faces[1]
+    assert microphone.bbox[1] > faces[0].bbox[1] + faces[0].bbox[3]   # below the face
+    assert unchecked.large_face_threshold <= microphone.score < unchecked.uncertain_threshold

@@ -1,6 +1,7 @@
 """encrypt with the stylegan generator, on real photos, with a tiny model trained here."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -129,7 +130,9 @@ def test_a_face_too_small_for_the_generator_is_sealed_with_a_reason(tiny, master
     data = path.read_bytes()
     row = Scrubber(strict, "encrypt").scrub("x", path.name, data, master_key)
     face = row["faces"][0]
-    assert "too small" in face["metrics"] and read_record(face["encrypted_latent"]).kind == 2
+    # the scrubber seals it (the rule every generator's min_face_setting follows); record mode seal
+    assert face["mode"] == "seal"
+    assert "too small for the stylegan generator" in json.loads(face["metrics"])["detection"]["sealed"]
     original = decode_image(data, settings.images)[0]
     restored, (region,) = Restorer(strict).restore(row, keys)
     assert np.array_equal(restored[region.slices], original[region.slices])

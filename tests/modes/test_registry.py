@@ -66,6 +66,7 @@ def test_each_generator_row_names_a_mode_class_its_settings_and_its_command():
         cls = mode_class("encrypt", row.name)
         assert issubclass(cls, ProtectionMode) and cls.name == "encrypt" and cls.generator_name == row.name
         assert row.model_folder(settings)
+        assert row.min_face(settings) > 0   # faces under it are sealed by the scrubber
         assert hasattr(settings, row.training_section) and row.train_command in COMMANDS
         assert row.licence
     assert tuple(GENERATORS) == get_args(GeneratorName)  # what encrypt.generator accepts

@@ -1,6 +1,9 @@
+import dataclasses
+import json
+
 import numpy as np
 import pytest
-from conftest import PHOTOS, lfw_people
+from conftest import PHOTOS, SHARED, lfw_people
 
 from encryptface.archive.schema import RECORD_SCHEMA, record_face, to_batch
 from encryptface.crypto.keys import DecryptionError, KeyRing, Password
@@ -105,3 +108,33 @@ def test_a_photo_over_its_time_limit_gets_an_error_row_and_the_next_one_goes_on(
     seal = Scrubber(limited, "seal", clock=TickingClock())  # a check per face: 2 of 5
     row = seal.scrub("p", "two_people.jpg", data, master_key)
     assert row["status"] == "ok" and len(row["faces"]) == 2
+
+
+def test_a_face_too_small_for_the_prior_is_sealed_and_restored(settings, master_key, keys):
+    """facebench photo 28: a face with its eyes about 27 px apart and one with about 4 px. In
+    encrypt mode with the prior the large one gets a stand-in; the small one is sealed, its record
+    says why, and the password restores it bit for bit (the same rule as stylegan.min_face, through
+    the generator table's min_face_setting)."""
+    prior = settings.replace(encrypt=dataclasses.replace(settings.encrypt, generator="prior"))
+    name = "maksssksksss28.jpg"
+    data = (SHARED / "data" / "facebench" / "images" / name).read_bytes()
+    row = Scrubber(prior, "encrypt").scrub("p", name, data, master_key)
+    notes = [json.loads(face["metrics"])["detection"] for face in row["faces"]]
+    small = [i for i, note in enumerate(notes) if "too small" in note.get("sealed", "")]
+    assert len(small) == 1 and any(face["mode"] == "encrypt" for face in row["faces"])
+    face = row["faces"][small[0]]
+    assert face["mode"] == "seal" and notes[small[0]]["confident"] is True
+    assert "prior generator" in notes[small[0]]["sealed"]
+    assert "encrypt.prior_min_face" in notes[small[0]]["sealed"]
+    original = decode_image(data, prior.images)[0]
+    published = decode_encoded(row["deidentified_image"])
+    x, y, w, h = (int(v) for v in face["bbox"])
+    assert not np.array_equal(published[y:y + h, x:x + w], original[y:y + h, x:x + w])
+    region = Restorer(prior).restore_face(published, row["source_sha256"], small[0], face, keys)
+    assert np.array_equal(published[region.slices], original[region.slices])
+    # with no minimum the same face is given a stand-in
+    anything = prior.replace(encrypt=dataclasses.replace(prior.encrypt, prior_min_face=0.0))
+    row = Scrubber(anything, "encrypt").scrub("p", name, data, master_key)
+    assert row["faces"][small[0]]["mode"] == "encrypt"
+    assert not any("too small" in json.loads(f["metrics"])["detection"].get("sealed", "")
+                   for f in row["faces"])

@@ -2,7 +2,7 @@
 
     python -m benchmarks.fit_attribute_judge [--output encryptface/weights/judge/attributes.npz]
 
-Reads ``encryptface/weights/judge/attribute_labels.csv`` (faces of the TUNING split's identities,
+Reads ``encryptface/weights/labels/attribute_labels.csv`` (faces of the TUNING split's identities,
 labelled by looking; the script refuses a validation identity), embeds each photo's central face
 the way the judge does (106 dense landmarks -> five points -> FaceNet; cached under --cache), and
 fits one class-balanced, L2-regularised multinomial logistic regression per attribute. Reports
@@ -16,19 +16,18 @@ It also checks the mouth threshold (``expression.MOUTH_OPEN``) against ``mouth_l
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize
 
 from encryptface.config import load_settings
 from encryptface.evaluation import attributes
-from encryptface.evaluation.attributes import CLASSES, CLEAR_PROBABILITY, features, softmax
+from encryptface.evaluation.attributes import CLEAR_PROBABILITY
 from encryptface.evaluation.expression import MOUTH_OPEN, DenseLandmarks, mouth_openness
 from encryptface.evaluation.measure import central_face
+from encryptface.faces.demographics import CLASSES, LABELS_FILE, fit_logistic, read_labels, softmax, unit_rows
 from encryptface.faces.detection import FaceDetector
 from encryptface.imaging.codecs import decode_image
 from encryptface.runtime import limit_threads
@@ -39,12 +38,6 @@ log = logging.getLogger("encryptface.benchmarks.fit_attribute_judge")
 FOLDS = 5
 L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
 SEED = 0
-
-
-def read_labels(path: Path) -> list[dict[str, str]]:
-    """The label rows (identity, file, sex, age, group)."""
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def embed_faces(rows: list[dict[str, str]], cache: Path) -> np.ndarray:
@@ -76,26 +69,6 @@ def embed_faces(rows: list[dict[str, str]], cache: Path) -> np.ndarray:
     return np.stack([cached[row["file"]] for row in rows])
 
 
-def fit(x: np.ndarray, y: np.ndarray, classes: int, l2: float) -> tuple[np.ndarray, np.ndarray]:
-    """Class-balanced multinomial logistic regression with an L2 penalty on the weights
-    (L-BFGS from zeros: deterministic); (weights D x K, bias K)."""
-    n, d = x.shape
-    weight_of = n / (classes * np.maximum(np.bincount(y, minlength=classes), 1))
-    sample = weight_of[y] / n
-    target = np.eye(classes)[y]
-
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w, b = theta[:d * classes].reshape(d, classes), theta[d * classes:]
-        p = softmax(x @ w + b)
-        value = -float(np.sum(sample * np.log(p[np.arange(n), y] + 1e-12))) + 0.5 * l2 * float(np.sum(w * w))
-        residual = (p - target) * sample[:, None]
-        return value, np.concatenate([(x.T @ residual + l2 * w).ravel(), residual.sum(0)])
-
-    theta = minimize(loss, np.zeros(d * classes + classes), jac=True, method="L-BFGS-B",
-                     options={"maxiter": 2000}).x
-    return theta[:d * classes].reshape(d, classes), theta[d * classes:]
-
-
 def identity_folds(identities: list[str], folds: int, seed: int) -> np.ndarray:
     """A fold number per row; all rows of one identity share a fold."""
     names = sorted(set(identities))
@@ -111,7 +84,7 @@ def cross_validate(x: np.ndarray, y: np.ndarray, folds: np.ndarray, classes: tup
     p = np.zeros((len(y), len(classes)))
     for fold in np.unique(folds):
         train = folds != fold
-        w, b = fit(x[train], y[train], len(classes), l2)
+        w, b = fit_logistic(x[train], y[train], len(classes), l2)
         p[~train] = softmax(x[~train] @ w + b)
     predicted, clear = p.argmax(1), p.max(1) >= CLEAR_PROBABILITY
     recall = {label: round(float(np.mean(predicted[y == k] == k)), 3)
@@ -154,7 +127,7 @@ def check_mouth_threshold(path: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--labels", default=str(attributes.LABELS_FILE))
+    parser.add_argument("--labels", default=str(LABELS_FILE))
     parser.add_argument("--mouth-labels", default=str(attributes.JUDGE_DIR / "mouth_labels.csv"))
     parser.add_argument("--output", default=str(attributes.MODEL_FILE))
     parser.add_argument("--cache", default="out/judge/embeddings.npz")
@@ -165,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     embeddings = embed_faces(rows, Path(args.cache))
     found = np.isfinite(embeddings).all(1)
     log.info("%d labelled faces, %d with a face found", len(rows), int(found.sum()))
-    x_all = features(np.where(found[:, None], embeddings, 0.0))
+    x_all = unit_rows(np.where(found[:, None], embeddings, 0.0))
     identities = [row["identity"] for row in rows]
     folds_all = identity_folds(identities, FOLDS, SEED)
     saved, report = {}, {}
@@ -180,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{best['balanced_accuracy']}, recall {best['recall']}), clear (p >= {CLEAR_PROBABILITY}) "
               f"{best['clear_share']} of faces, accuracy when clear {best['accuracy_when_clear']}; "
               f"{best['counts']}", flush=True)
-        weights, bias = fit(x, y, len(classes), best["l2"])
+        weights, bias = fit_logistic(x, y, len(classes), best["l2"])
         saved[f"{name}_weights"], saved[f"{name}_bias"] = weights.astype(np.float32), bias.astype(np.float32)
     report["mouth"] = check_mouth_threshold(Path(args.mouth_labels))
     print(f"mouth: {report['mouth']}")

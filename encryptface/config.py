@@ -250,6 +250,10 @@ class StyleGANSettings:
     appearance_noise: float = _bounds(0)
     appearance_step: float = _bounds(0)
     appearance_tolerance: float = _bounds(0)
+    match_demographics: bool
+    demographic_pool: int = _bounds(1)
+    demographic_certainty: float = _bounds(0.5, 1)
+    demographic_tries: int = _bounds(1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,6 +271,8 @@ class StyleGANTrainingSettings:
     appearance_components: int = _bounds(1)
     appearance_samples: int = _bounds(1)
     appearance_alpha: float = _bounds(0)
+    demographic_faces: int = _bounds(0)
+    demographic_l2: float = _bounds(0)
 
 
 @dataclasses.dataclass(frozen=True)

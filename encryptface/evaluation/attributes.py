@@ -6,7 +6,8 @@ aligned on five points taken from the 106 dense landmarks (:mod:`encryptface.eva
 and embedded by FaceNet (held out from every generator fit), and a multinomial logistic regression
 per attribute reads the L2-normalised embedding. The regressions were fitted by
 ``python -m benchmarks.fit_attribute_judge`` on LFW tuning-split faces labelled by looking
-(``encryptface/weights/judge/attribute_labels.csv``; MODEL_CARD.md there has the accuracies).
+(``encryptface/weights/labels/attribute_labels.csv``, the classes of
+:mod:`encryptface.faces.demographics`; MODEL_CARD.md in ``weights/judge`` has the accuracies).
 
 An attribute counts as *clear* for a face when its most likely class has probability at least
 :data:`CLEAR_PROBABILITY`; kept-attribute rates are measured over faces whose original is clear.
@@ -21,32 +22,16 @@ import numpy as np
 
 from encryptface.config import WEIGHTS_DIR
 from encryptface.evaluation.expression import five_points
+from encryptface.faces.demographics import CLASSES, softmax, unit_rows
 from encryptface.faces.detection import Face
 from encryptface.faces.recognition import FaceNetRecognizer
 
 JUDGE_DIR = WEIGHTS_DIR / "judge"
 MODEL_FILE = JUDGE_DIR / "attributes.npz"
-LABELS_FILE = JUDGE_DIR / "attribute_labels.csv"
-# The attributes and their classes (LFW has too few children to judge "child": they are left out)
-CLASSES = {"sex": ("female", "male"),
-           "age": ("young_adult", "middle_aged", "older"),
-           "group": ("dark", "east_asian", "other")}
 CLEAR_PROBABILITY = 0.8
 # FaceNet's crop scale the regressions were fitted with (the judge's own, not recognition's setting
 # for verification; looser crops with more hair judged worse: docs/evaluation.md)
 FACE_SCALE = 0.9
-
-
-def features(embeddings: np.ndarray) -> np.ndarray:
-    """The regressions' input: embeddings (N x D) scaled to unit length."""
-    embeddings = np.atleast_2d(np.asarray(embeddings, np.float64))
-    return embeddings / (np.linalg.norm(embeddings, axis=1, keepdims=True) + 1e-12)
-
-
-def softmax(scores: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of N x K scores."""
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 @functools.cache
@@ -73,7 +58,7 @@ class AttributeJudge:
 
     def probabilities(self, embedding: np.ndarray) -> dict[str, dict[str, float]]:
         """Per attribute, each class's probability (rounded to 3 decimals) for one embedding."""
-        x = features(embedding)
+        x = unit_rows(embedding)
         result = {}
         for name, (weights, bias) in self._weights.items():
             p = softmax(x @ weights + bias)[0]

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from encryptface.faces.alignment import AlignedFace, Aligner, similarity_transform
+from encryptface.faces.demographics import CLASSES, softmax, unit_rows
 from encryptface.faces.detection import Face
 from encryptface.faces.recognition import FaceRecognizer
 
@@ -55,6 +56,14 @@ def aligned_landmarks(aligned: AlignedFace, landmarks: np.ndarray, size: int) ->
     """(10,) landmarks of one face in its aligned crop, in units of the crop side."""
     points = np.asarray(landmarks, np.float64)
     return ((points @ aligned.matrix[:, :2].T + aligned.matrix[:, 2]).ravel() / size).astype(np.float32)
+
+
+def aligned_descriptor(recognizer: FaceRecognizer, aligned: AlignedFace, landmarks: np.ndarray) -> np.ndarray:
+    """A recogniser's embedding (the generators use dlib's) of the face with ``landmarks`` (in its
+    photo) in its aligned crop: how photos, renders and labelled faces are all read."""
+    size = aligned.crop.shape[0]
+    points = aligned_landmarks(aligned, landmarks, size).reshape(5, 2) * size
+    return crop_descriptor(recognizer, aligned.crop, points)
 
 
 def damped_step(weights: np.ndarray, error: np.ndarray, damping: float) -> np.ndarray:
@@ -194,3 +203,83 @@ class EyewearEdit(SavedArrays):
         :data:`CAP_ROUNDING`: a style capped exactly at it reads back a little over it in float32,
         more from the float16 a record stores, and is still bare."""
         return self.coordinate(style, mean_style) > float(self.cap) + CAP_ROUNDING
+
+
+# The order in which a photo's classes are kept when no candidate person has them all: appearance
+# group first (a Black person given a white face was the failure people saw first), then sex.
+DEMOGRAPHIC_PRIORITY = ("group", "sex", "age")
+
+
+@dataclasses.dataclass(frozen=True)
+class DemographicMatch:
+    """The key's synthetic person is of the photo's perceived sex, age range and appearance group
+    (shipped as ``demographics.npz``; classes of :mod:`encryptface.faces.demographics`).
+
+    Two multinomial logistic regressions per attribute: one reads a photo's dlib descriptor
+    (fitted on the looked-at LFW tuning faces), one reads a style w (fitted on the rendered bank,
+    labelled by the first through each render's descriptor). Only the *class* is taken from the
+    photo -- a few bits, not its place among faces: the person is the first of the key's
+    candidates whose style is clearly of the photo's clear classes, in the key's own order, so
+    every key still picks a different person and nothing continuous about the photo moves it
+    (moving the person onto the photo's demographic coordinates made recognisers match the
+    stand-in to the person: docs/modes/stylegan.md)."""
+
+    photo: dict[str, tuple[np.ndarray, np.ndarray]]  # attribute -> (128 x K weights, K bias)
+    style: dict[str, tuple[np.ndarray, np.ndarray]]  # attribute -> (512 x K weights, K bias)
+    style_mean: np.ndarray   # (512,) standardisation of w
+    style_scale: np.ndarray  # (512,)
+
+    def save(self, path: object) -> None:
+        arrays = {"style_mean": self.style_mean, "style_scale": self.style_scale}
+        for reader in ("photo", "style"):
+            for name, (weights, bias) in getattr(self, reader).items():
+                arrays[f"{reader}_{name}_weights"], arrays[f"{reader}_{name}_bias"] = weights, bias
+        np.savez(path, **{k: np.asarray(v, np.float32) for k, v in arrays.items()})
+
+    @classmethod
+    def load(cls, path: object) -> DemographicMatch:
+        with np.load(path) as data:
+            readers = {reader: {name: (data[f"{reader}_{name}_weights"], data[f"{reader}_{name}_bias"])
+                                for name in CLASSES if f"{reader}_{name}_weights" in data}
+                       for reader in ("photo", "style")}
+            return cls(readers["photo"], readers["style"], data["style_mean"], data["style_scale"])
+
+    def photo_probabilities(self, descriptors: np.ndarray) -> dict[str, np.ndarray]:
+        """dlib descriptors (N, 128) -> per attribute, class probabilities (N, K)."""
+        x = unit_rows(descriptors)
+        return {name: softmax(x @ w + b) for name, (w, b) in self.photo.items()}
+
+    def style_probabilities(self, styles: np.ndarray) -> dict[str, np.ndarray]:
+        """Styles (N, 512) -> per attribute, class probabilities (N, K)."""
+        x = (np.atleast_2d(np.asarray(styles, np.float64)) - self.style_mean) / self.style_scale
+        return {name: softmax(x @ w + b) for name, (w, b) in self.style.items()}
+
+    @staticmethod
+    def clear_classes(probabilities: dict[str, np.ndarray], certainty: float) -> dict[str, int]:
+        """Of one face's probabilities (per attribute, (1, K) or (K,)), the classes whose
+        probability reaches ``certainty`` (unclear attributes are left unmatched)."""
+        clear = {}
+        for name, p in probabilities.items():
+            p = np.ravel(p)
+            if p.max() >= certainty:
+                clear[name] = int(p.argmax())
+        return clear
+
+    def matching_order(self, styles: np.ndarray, wanted: dict[str, int], certainty: float) -> np.ndarray:
+        """Indices of the candidate ``styles`` (N, 512) clearly of the ``wanted`` classes, in their
+        (the key's) order. Where none has them all, the last attributes of
+        :data:`DEMOGRAPHIC_PRIORITY` are let go one by one; where none has even the first, the one
+        most likely of it."""
+        if not wanted:
+            return np.arange(len(styles))
+        probabilities = self.style_probabilities(styles)
+        kept = [name for name in DEMOGRAPHIC_PRIORITY if name in wanted and name in probabilities]
+        for count in range(len(kept), 0, -1):
+            ok = np.ones(len(styles), bool)
+            for name in kept[:count]:
+                ok &= probabilities[name][:, wanted[name]] >= certainty
+            if ok.any():
+                return np.flatnonzero(ok)
+        if not kept:
+            return np.arange(len(styles))
+        return np.array([int(np.argmax(probabilities[kept[0]][:, wanted[kept[0]]]))])

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -47,16 +48,20 @@ from encryptface.imaging.colour import colour_stats, transfer_colours
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
 from encryptface.models.stylegan_encoder import (
     AppearanceMatch,
+    DemographicMatch,
     EyewearEdit,
     StyleFit,
+    aligned_descriptor,
     aligned_landmarks,
-    crop_descriptor,
 )
 
 CONFIG_FILE = "config.json"
 FIT_FILE = "styles.npz"
 EYEWEAR_FILE = "eyewear.npz"  # models trained before it have none (no eyewear edit)
 APPEARANCE_FILE = "appearance.npz"  # ... and none of this (matched along the encoder's directions)
+DEMOGRAPHICS_FILE = "demographics.npz"  # ... nor this (the key's person of any sex, age or group)
+# What the render of a stand-in is checked for (age range is read too loosely to re-render for it)
+RENDER_CHECKED = ("group", "sex")
 # A stand-in's coarse and identity styles are published in its record (what decoys need); its fine
 # style, the photo's own encoding, is not.
 PUBLISHED_STYLES = 2
@@ -69,6 +74,9 @@ class StandIn:
     region: Region
     pixels: np.ndarray      # the region of the photo with the stand-in face in it
     styles: np.ndarray      # (3, 512): coarse, identity and fine styles that were rendered
+    # the demographic classes read in the render (by the reader that reads photos; most likely
+    # class per attribute; empty without the demographic match)
+    render_classes: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,23 +133,58 @@ class StyleGANGenerator:
         self.appearance = None
         if self.settings.match_appearance and appearance.exists():
             self.appearance = AppearanceMatch.load(appearance)
+        demographics = self.model_dir / DEMOGRAPHICS_FILE
+        self.demographics = None
+        if self.settings.match_demographics and demographics.exists():
+            self.demographics = DemographicMatch.load(demographics)
         self.template = canonical_template(self.crop_size, self.face_scale)
         self.network = StyleGAN(threads)
         self.detector = FaceDetector(detection)
         self.describer = DlibRecognizer()  # reads sex, age and build for the encoder (CC0 model)
 
     # -- styles ----------------------------------------------------------------------------------
-    def identities(self, key: bytes, truncation: float) -> np.ndarray:
-        """The key's candidate synthetic people: truncated styles (candidates, 512)."""
+    def identities(self, key: bytes, truncation: float, count: int) -> np.ndarray:
+        """The key's first ``count`` synthetic people: truncated styles (count, 512)."""
         mean = self.fit.mean_style
-        return mean + truncation * (self.network.map(key_codes(key, self.settings.candidates)) - mean)
+        return mean + truncation * (self.network.map(key_codes(key, count)) - mean)
 
-    def styles_for(self, aligned: AlignedFace, landmarks: np.ndarray, key: bytes) -> np.ndarray:
-        """(3, 512) coarse, identity, fine styles of the stand-in for one aligned face."""
+    def candidates(self, key: bytes, truncation: float, wanted: dict[str, int],
+                   choice: int = 0) -> np.ndarray:
+        """The key's ``candidates`` people the stand-in is chosen from: its first ones, or with the
+        demographic match the first of its ``demographic_pool`` people who are clearly of the
+        ``wanted`` classes (see :class:`DemographicMatch`); ``choice`` > 0: the next ones (a
+        render that did not read as the classes is replaced by the next person)."""
+        count = self.settings.candidates
+        if self.demographics is None or not wanted:
+            return self.identities(key, truncation, count * (choice + 1))[count * choice:]
+        pool = self.identities(key, truncation, max(self.settings.demographic_pool, count))
+        order = self.demographics.matching_order(pool, wanted, self.settings.demographic_certainty)
+        start = (count * choice) % len(order)
+        return pool[np.resize(np.roll(order, -start), min(count, len(order)))]
+
+    def photo_classes(self, descriptor: np.ndarray) -> dict[str, int]:
+        """The clear demographic classes of a photo's face (empty without the match)."""
+        if self.demographics is None:
+            return {}
+        return self.demographics.clear_classes(self.demographics.photo_probabilities(descriptor[None]),
+                                               self.settings.demographic_certainty)
+
+    def style_classes(self, style: np.ndarray) -> dict[str, int]:
+        """The clear demographic classes of a synthetic person's style (empty without the match)."""
+        if self.demographics is None:
+            return {}
+        return self.demographics.clear_classes(self.demographics.style_probabilities(style[None]),
+                                               self.settings.demographic_certainty)
+
+    def styles_for(self, aligned: AlignedFace, landmarks: np.ndarray, key: bytes,
+                   choice: int = 0) -> np.ndarray:
+        """(3, 512) coarse, identity, fine styles of the stand-in for one aligned face (the key's
+        ``choice``-th person of the photo's classes)."""
         target = aligned_landmarks(aligned, landmarks, self.crop_size)
         photo_style, descriptor = self.read_photo(aligned, landmarks)
+        candidates = self.candidates(key, self.settings.truncation, self.photo_classes(descriptor), choice)
         if self.appearance is None:
-            identity = self.nearest_identity(photo_style, key, self.settings.truncation)
+            identity = self.nearest_identity(photo_style, candidates)
         else:
             limit = self.settings.appearance_limit
             wanted = self.appearance.coordinates(descriptor[None])[0]
@@ -151,7 +194,7 @@ class StyleGANGenerator:
             # keyed noise: the stand-in is of the photo's group, not at its exact coordinates (the
             # exact ones brought recognisers closer to the person)
             wanted = wanted + self.settings.appearance_noise * key_noise(key, len(wanted))
-            identity = self.matched_identity(np.clip(wanted, -limit, limit), key, self.settings.truncation)
+            identity = self.matched_identity(np.clip(wanted, -limit, limit), candidates)
         if self.eyewear is not None and self.settings.no_added_eyewear and not self.has_eyewear(aligned.crop):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
         share = self.settings.coarse_from_photo
@@ -175,10 +218,43 @@ class StyleGANGenerator:
 
     def describe(self, aligned: AlignedFace, landmarks: np.ndarray) -> np.ndarray:
         """The dlib descriptor (128,) of the face with ``landmarks`` in its aligned crop."""
-        points = aligned_landmarks(aligned, landmarks, self.crop_size).reshape(5, 2) * self.crop_size
-        return crop_descriptor(self.describer, aligned.crop, points)
+        return aligned_descriptor(self.describer, aligned, landmarks)
 
-    def decoy_styles(self, published: np.ndarray, key: bytes) -> np.ndarray:
+    def keyed_stand_in(self, photo: np.ndarray, aligned: AlignedFace, landmarks: np.ndarray,
+                       key: bytes) -> StandIn | None:
+        """The key's stand-in for one face of ``photo`` (see :meth:`checked_stand_in`)."""
+        wanted = self.photo_classes(self.describe(aligned, landmarks))
+        return self.checked_stand_in(photo, landmarks, wanted,
+                                     lambda choice: self.styles_for(aligned, landmarks, key, choice))
+
+    def decoy(self, photo: np.ndarray, landmarks: np.ndarray, published: np.ndarray,
+              key: bytes) -> StandIn | None:
+        """A wrong key's stand-in for a published face whose record stores ``published`` styles
+        (see :meth:`decoy_styles`), of the published person's classes."""
+        published = np.asarray(published, np.float32)
+        return self.checked_stand_in(photo, landmarks, self.style_classes(published[1]),
+                                     lambda choice: self.decoy_styles(published, key, choice))
+
+    def checked_stand_in(self, photo: np.ndarray, landmarks: np.ndarray, wanted: dict[str, int],
+                         styles_of: Callable[[int], np.ndarray]) -> StandIn | None:
+        """The stand-in of ``styles_of(0)``; while its render does not read as the ``wanted``
+        appearance group and sex (the style reader misses about one person in five), the next
+        person's, ``demographic_tries`` renders at most; the one that missed fewest."""
+        checked = {name: k for name, k in wanted.items() if name in RENDER_CHECKED}
+        best = None
+        tries = self.settings.demographic_tries if checked and self.demographics is not None else 1
+        for choice in range(tries):
+            stand_in = self.stand_in(photo, landmarks, styles_of(choice))
+            if stand_in is None:
+                break
+            misses = sum(stand_in.render_classes.get(name) != k for name, k in checked.items())
+            if best is None or misses < best[0]:
+                best = (misses, stand_in)
+            if misses == 0:
+                break
+        return None if best is None else best[1]
+
+    def decoy_styles(self, published: np.ndarray, key: bytes, choice: int = 0) -> np.ndarray:
         """The styles (3, 512) of another synthetic person in the pose of the stored ``published``
         coarse and identity styles (2, 512) -- what a wrong key shows when decoys are asked for.
         The decoy is the wrong key's person matched to the published person's attributes (same sex
@@ -187,11 +263,12 @@ class StyleGANGenerator:
         reused, it turned the decoy's head away), with its own fine style (the photo's encoding is
         not stored; colour is matched to the photo)."""
         published = np.asarray(published, np.float32)
+        candidates = self.candidates(key, self.settings.decoy_truncation, self.style_classes(published[1]),
+                                     choice)
         if self.appearance is None:
-            identity = self.nearest_identity(published[1], key, self.settings.decoy_truncation)
+            identity = self.nearest_identity(published[1], candidates)
         else:
-            identity = self.matched_identity(self.appearance.predict(published[1:2])[0], key,
-                                             self.settings.decoy_truncation)
+            identity = self.matched_identity(self.appearance.predict(published[1:2])[0], candidates)
         if (self.eyewear is not None and self.settings.no_added_eyewear
                 and not self.eyewear.worn_by(published[1], self.fit.mean_style)):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
@@ -200,12 +277,11 @@ class StyleGANGenerator:
                                      self.fit.pose(published[:1])[0])
         return np.stack([coarse, identity, identity])
 
-    def nearest_identity(self, style: np.ndarray, key: bytes, truncation: float) -> np.ndarray:
-        """The key's candidate person nearest ``style`` along the attribute directions (sex, age,
+    def nearest_identity(self, style: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """The candidate person nearest ``style`` along the attribute directions (sex, age,
         colouring); with ``transplant_attributes``, moved onto ``style``'s coordinates along them,
         so that the match is exact and needs no search among many candidates (a search among many
         also picks the one most like the target, in the directions that are not attributes too)."""
-        candidates = self.identities(key, truncation)
         target = self.fit.attributes(style[None])
         gap = self.fit.attributes(candidates) - target
         nearest = int(np.argmin((gap ** 2).sum(1)))
@@ -214,10 +290,9 @@ class StyleGANGenerator:
             identity = identity - gap[nearest] @ self.fit.attribute_basis
         return identity.astype(np.float32)
 
-    def matched_identity(self, wanted: np.ndarray, key: bytes, truncation: float) -> np.ndarray:
-        """The key's candidate person nearest the appearance coordinates ``wanted``; with
+    def matched_identity(self, wanted: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """The candidate person nearest the appearance coordinates ``wanted``; with
         ``transplant_attributes``, moved onto them."""
-        candidates = self.identities(key, truncation)
         gap = self.appearance.predict(candidates) - wanted
         identity = candidates[int(np.argmin((gap ** 2).sum(1)))]
         if self.settings.transplant_attributes:
@@ -286,12 +361,22 @@ class StyleGANGenerator:
         if best is None:
             return None
         blended = self.blend(best[1], photo, landmarks, best[2])
-        return None if blended is None else StandIn(blended[0], blended[1], best[3])
+        if blended is None:
+            return None
+        classes = {}
+        if self.demographics is not None:
+            read = self.demographics.photo_probabilities(self.render_descriptor(best[1], best[2])[None])
+            classes = {name: int(p[0].argmax()) for name, p in read.items()}
+        return StandIn(blended[0], blended[1], best[3], classes)
+
+    def render_descriptor(self, image: np.ndarray, found: Face) -> np.ndarray:
+        """The dlib descriptor (128,) of the face ``found`` in a render, read as a photo's is."""
+        aligned = align_crop(image, found.landmarks, self.template, self.crop_size)
+        return self.describe(aligned, found.landmarks)
 
     def render_coordinates(self, image: np.ndarray, found: Face) -> np.ndarray:
         """The demographic coordinates (K,) of the face ``found`` in a render, read as a photo's are."""
-        aligned = align_crop(image, found.landmarks, self.template, self.crop_size)
-        return self.appearance.coordinates(self.describe(aligned, found.landmarks)[None])[0]
+        return self.appearance.coordinates(self.render_descriptor(image, found)[None])[0]
 
     def aligned_pose(self, landmarks: np.ndarray) -> np.ndarray:
         """(10,) landmarks after the similarity alignment to the template, in crop sides (what the

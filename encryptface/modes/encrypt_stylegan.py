@@ -65,8 +65,7 @@ class StyleGANEncryptMode(ProtectionMode):
                  "encrypt.generator = \"prior\".", self.generator.model_id, self.generator.licence)
 
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
-        styles = self.generator.styles_for(face.aligned, face.face.landmarks, face.key)
-        stand_in = self.generator.stand_in(original, face.face.landmarks, styles)
+        stand_in = self.generator.keyed_stand_in(original, face.aligned, face.face.landmarks, face.key)
         if stand_in is None:
             fallback = self.seal_mode.protect(original, face)
             return ProtectedFace(crop=fallback.crop, metrics={
@@ -95,8 +94,7 @@ class StyleGANEncryptMode(ProtectionMode):
         record = read_record(encrypted_latent)
         if record.kind == FALLBACK:
             return None
-        stand_in = self.generator.stand_in(photo, landmarks,
-                                           self.generator.decoy_styles(record.styles, key))
+        stand_in = self.generator.decoy(photo, landmarks, record.styles, key)
         if stand_in is None:
             return None
         # Only the stored region may change: the decoy's mask follows another person's landmarks

@@ -8,9 +8,11 @@ import logging
 import numpy as np
 
 from encryptface.faces.alignment import Aligner
+from encryptface.faces.demographics import CLASSES, fit_logistic, softmax, unit_rows
 from encryptface.faces.eyewear import eyewear_features, eyewear_reference, wears_eyewear
 from encryptface.models.stylegan_encoder import (
     AppearanceMatch,
+    DemographicMatch,
     EyewearEdit,
     StyleFit,
     crop_features,
@@ -119,6 +121,52 @@ def fit_appearance(bank: dict[str, np.ndarray], components: int,
             metrics = {"appearance_r2_held_out": [_r2(truth[:, k:k + 1], predicted[:, k:k + 1])
                                                   for k in range(components)]}
     log.info("appearance: %s", metrics)
+    return match, metrics
+
+
+def fit_demographics(bank: dict[str, np.ndarray], descriptors: np.ndarray, labels: list[dict[str, str]],
+                     l2: float, folds: int = 5) -> tuple[DemographicMatch, dict]:
+    """:class:`DemographicMatch`: per attribute, a class-balanced logistic regression (penalty
+    ``l2``) from the labelled photos' dlib ``descriptors`` (N, 128; NaN rows: no face found) to
+    their ``labels``, then one from the bank's styles to the classes the first reads in each
+    render's descriptor. Reports the photo reader's accuracy over ``folds`` folds grouped by
+    identity, and the style reader's on the last 10 % of the bank (fitted on the rest first)."""
+    found = np.isfinite(descriptors).all(1)
+    identities = np.array([row["identity"] for row in labels])
+    fold_of = {name: k % folds for k, name in enumerate(sorted(set(identities)))}
+    fold = np.array([fold_of[name] for name in identities])
+    styles = np.asarray(bank["w"], np.float64)
+    style_mean, style_scale = styles.mean(0), styles.std(0) + 1e-6
+    x_styles = (styles - style_mean) / style_scale
+    held = max(1, len(styles) // 10)
+    photo, style, metrics = {}, {}, {}
+    for name, classes in CLASSES.items():
+        usable = found & np.array([row[name] in classes for row in labels])
+        x = unit_rows(descriptors[usable])
+        y = np.array([classes.index(labels[i][name]) for i in np.flatnonzero(usable)])
+        predicted = np.zeros(len(y), int)
+        for k in range(folds):
+            test = fold[usable] == k
+            if test.any() and (~test).any():
+                w, b = fit_logistic(x[~test], y[~test], len(classes), l2)
+                predicted[test] = (x[test] @ w + b).argmax(1)
+        photo[name] = fit_logistic(x, y, len(classes), l2)
+        bank_classes = softmax(unit_rows(bank["descriptor"]) @ photo[name][0] + photo[name][1]).argmax(1)
+        w, b = fit_logistic(x_styles[:-held], bank_classes[:-held], len(classes), l2, balanced=False)
+        style_held = float(np.mean((x_styles[-held:] @ w + b).argmax(1) == bank_classes[-held:]))
+        style[name] = fit_logistic(x_styles, bank_classes, len(classes), l2, balanced=False)
+        metrics[f"demographics_{name}"] = {
+            "photo_accuracy_by_identity_folds": round(float(np.mean(predicted == y)), 3),
+            "photo_recall": {label: round(float(np.mean(predicted[y == k] == k)), 3)
+                             for k, label in enumerate(classes) if np.any(y == k)},
+            "style_accuracy_held_out": round(style_held, 3),
+            "bank_share": {label: round(float(np.mean(bank_classes == k)), 4)
+                           for k, label in enumerate(classes)}}
+    log.info("demographics: %s", metrics)
+    def float32(readers: dict) -> dict:
+        return {name: (w.astype(np.float32), b.astype(np.float32)) for name, (w, b) in readers.items()}
+    match = DemographicMatch(float32(photo), float32(style), style_mean.astype(np.float32),
+                             style_scale.astype(np.float32))
     return match, metrics
 
 

@@ -1,9 +1,11 @@
 """Train the stylegan generator's small parts (seeded; ~15 minutes on 2 CPU cores for 3,000 renders).
 
 render a bank of synthetic faces -> fit encoder, pose model, eyewear edit and appearance match ->
-write the model directory: ``config.json``, ``styles.npz``, ``eyewear.npz``, ``appearance.npz``,
-``samples.png`` (stand-ins of rendered test faces) and ``MODEL_CARD.md``. No photo of a real
-person is used: the bank is the generator's own output.
+read the looked-at LFW tuning faces -> fit the demographic match -> write the model directory:
+``config.json``, ``styles.npz``, ``eyewear.npz``, ``appearance.npz``, ``demographics.npz``,
+``samples.png`` (stand-ins of rendered test faces) and ``MODEL_CARD.md``. The only photos of real
+people used are the labelled faces, for the demographic match's photo reader; everything else is
+fitted on the generator's own output.
 """
 
 from __future__ import annotations
@@ -18,19 +20,26 @@ import numpy as np
 
 from encryptface.config import Settings, resolve_repo_path
 from encryptface.faces.alignment import Aligner
+from encryptface.faces.demographics import read_labels
+from encryptface.faces.detection import FaceDetector, nearest_centre
+from encryptface.faces.recognition import DlibRecognizer
 from encryptface.generators import GENERATORS
+from encryptface.imaging.codecs import decode_encoded
 from encryptface.imaging.plots import image_grid, save_png
 from encryptface.models.stylegan import LICENCE
+from encryptface.models.stylegan_encoder import aligned_descriptor
 from encryptface.models.stylegan_generator import (
     APPEARANCE_FILE,
     CONFIG_FILE,
+    DEMOGRAPHICS_FILE,
     EYEWEAR_FILE,
     FIT_FILE,
     StyleGANConfig,
     StyleGANGenerator,
 )
+from encryptface.training.data import split_identities
 from encryptface.training.stylegan_bank import load_bank, render_bank
-from encryptface.training.stylegan_fit import fit_appearance, fit_eyewear, fit_styles
+from encryptface.training.stylegan_fit import fit_appearance, fit_demographics, fit_eyewear, fit_styles
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +69,20 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
                               training.pose_alpha, training.attributes)
     eyewear, eyewear_metrics = fit_eyewear(bank, aligner, fit, training.bank_truncation)
     metrics.update(eyewear_metrics)
-    appearance, appearance_metrics = fit_appearance(
-        load_bank(folder, training.appearance_samples, training.chunk),
-        training.appearance_components, training.appearance_alpha)
+    appearance_bank = load_bank(folder, training.appearance_samples, training.chunk)
+    appearance, appearance_metrics = fit_appearance(appearance_bank, training.appearance_components,
+                                                    training.appearance_alpha)
     metrics.update(appearance_metrics)
+    labels = labelled_faces(training.demographic_faces)
+    descriptors = describe_labelled_faces(settings, aligner, labels, folder.parent)
+    demographics, demographic_metrics = fit_demographics(appearance_bank, descriptors, labels,
+                                                         training.demographic_l2)
+    metrics.update(demographic_metrics)
     output.mkdir(parents=True, exist_ok=True)
     fit.save(output / FIT_FILE)
     eyewear.save(output / EYEWEAR_FILE)
     appearance.save(output / APPEARANCE_FILE)
+    demographics.save(output / DEMOGRAPHICS_FILE)
     digest = fit.fingerprint()
     # what was fitted; how to render is conf's [stylegan]
     config = StyleGANConfig(
@@ -81,6 +96,45 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     save_png(output / "samples.png", sample_sheet(generator, aligner, bank, training.seed))
     write_model_card(output, config, training, metrics)
     return metrics
+
+
+def labelled_faces(count: int) -> list[dict[str, str]]:
+    """The looked-at faces the demographic match learns from: all, or ``count`` spread evenly
+    over the file (it is sampled in blocks: darkest faces first, then East Asian names, ...)."""
+    rows = read_labels()
+    if count <= 0 or count >= len(rows):
+        return rows
+    return [rows[int(i)] for i in np.linspace(0, len(rows) - 1, count)]
+
+
+def describe_labelled_faces(settings: Settings, aligner: Aligner, rows: list[dict[str, str]],
+                            cache: Path) -> np.ndarray:
+    """dlib descriptors (N, 128) of the labelled photos' central faces, read as the generator
+    reads a photo (NaN where no face is found); cached by file name under ``cache``. Refuses a
+    validation-split identity (the split evaluation holds out)."""
+    root, tuning = split_identities(settings, "tuning")
+    allowed = set(tuning)
+    path = cache / (f"labelled-faces-crop{settings.alignment.crop_size}"
+                    f"-scale{settings.alignment.face_scale:g}.npz")
+    cached = dict(np.load(path)) if path.is_file() else {}
+    detector = describer = None
+    for count, row in enumerate(rows, 1):
+        if row["identity"] not in allowed:
+            raise ValueError(f"{row['identity']} is not a tuning-split identity: the labelled faces "
+                             "must not include the validation split")
+        if row["file"] in cached:
+            continue
+        if detector is None:
+            detector, describer = FaceDetector(settings.detection), DlibRecognizer()
+        rgb = decode_encoded((root / row["identity"] / row["file"]).read_bytes())
+        face = nearest_centre(detector.detect(rgb), rgb.shape)
+        cached[row["file"]] = (np.full(128, np.nan, np.float32) if face is None else
+                               aligned_descriptor(describer, aligner.align(rgb, face), face.landmarks))
+        if count % 100 == 0:
+            log.info("labelled faces: described %d / %d", count, len(rows))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **cached)
+    return np.stack([cached[row["file"]] for row in rows])
 
 
 def sample_sheet(generator: StyleGANGenerator, aligner: Aligner, bank: dict[str, np.ndarray],
@@ -116,17 +170,28 @@ def write_model_card(output: Path, config: StyleGANConfig, training: object, met
              "model (style -> landmarks in the aligned crop) and the principal directions along "
              "which the key's synthetic person is matched to the photo (sex, age range, "
              "colouring), plus a glasses direction (`eyewear.npz`: the key's person gets "
-             "no glasses where the photo's face has none).", "",
+             "no glasses where the photo's face has none) and the demographic match "
+             "(`demographics.npz`: logistic regressions that read perceived appearance group, sex "
+             "and age range from a dlib descriptor and from a style; the key's person is of the "
+             "photo's classes).", "",
              "## Data", "",
-             "Only faces the StyleGAN renders itself: seeded codes, truncated styles, each render "
-             "detected by YuNet and aligned by the project's aligner. No photo of a real person.", "",
+             "The encoder, pose model, directions and the style readers: only faces the StyleGAN "
+             "renders itself (seeded codes, truncated styles, each render detected and aligned by "
+             "the project's aligner). The demographic match's photo reader: dlib descriptors of "
+             "the looked-at LFW tuning-split faces of `encryptface/weights/labels/attribute_labels.csv` "
+             "(one person's coarse perceived-appearance labels; LFW: research use, no licence "
+             "granted). No validation-split face.", "",
              "## Settings", "", "```json", json.dumps(dataclasses.asdict(training), indent=2), "```", "",
              "## Measured (this training run)", "", "```json", json.dumps(metrics, indent=2), "```", "",
              "`samples.png`: rendered faces and the stand-ins two keys give them.", "",
              "## Licences", "",
              f"- {LICENCE}. The `random-face` package code is Apache-2.0. The fitted arrays here "
              "are derived from that generator's output and inherit its non-commercial terms.",
-             "- YuNet (detection of the renders): Apache-2.0.",
+             "- YuNet / SCRFD (detection of the renders and labelled faces): Apache-2.0 / "
+             "non-commercial (the project's detection settings decide).",
+             "- dlib ResNet face descriptor (`face_recognition_models`): CC0.",
+             "- LFW (the labelled faces the photo reader of `demographics.npz` learns from): "
+             "research use, no licence granted.",
              "- Permissive alternative: `encrypt.generator = \"prior\"` (TAEF2, MIT).", "",
              "Reproduce: `encryptface train-stylegan` (seeded; settings in conf/default.toml "
              "[stylegan_training]).", ""]

@@ -118,9 +118,12 @@ def test_different_keys_pick_different_people(tiny):
 
     generator = create_mode("encrypt", tiny[0]).generator
     style = generator.fit.mean_style
-    people = [generator.nearest_identity(style, bytes([k]) * 32, 1.0) for k in range(4)]
+    def person(key: bytes) -> np.ndarray:
+        return generator.nearest_identity(style, generator.candidates(key, 1.0, {}))
+
+    people = [person(bytes([k]) * 32) for k in range(4)]
     assert all(not np.allclose(a, b) for i, a in enumerate(people) for b in people[i + 1:])
-    assert np.array_equal(people[0], generator.nearest_identity(style, bytes([0]) * 32, 1.0))
+    assert np.array_equal(people[0], person(bytes([0]) * 32))
 
 
 def test_a_face_too_small_for_the_generator_is_sealed_with_a_reason(tiny, master_key, keys):
@@ -176,7 +179,8 @@ def test_transplanted_people_take_the_targets_attributes_and_stay_different(tiny
     generator.settings = dataclasses.replace(generator.settings, transplant_attributes=True, candidates=1)
     fit = generator.fit
     target = fit.mean_style + 3.0 * fit.attribute_basis[0]
-    people = [generator.nearest_identity(target, bytes([k]) * 32, 1.0) for k in range(3)]
+    people = [generator.nearest_identity(target, generator.identities(bytes([k]) * 32, 1.0, 1))
+              for k in range(3)]
     for person in people:
         np.testing.assert_allclose(fit.attributes(person[None]), fit.attributes(target[None]), atol=1e-3)
     assert all(np.linalg.norm(a - b) > 1.0 for i, a in enumerate(people) for b in people[i + 1:])
@@ -278,8 +282,8 @@ def test_a_bare_face_gets_no_glasses_from_a_key_whose_person_wears_them(settings
     choose = "matched_identity" if generator.appearance is not None else "nearest_identity"
     drawn = getattr(generator, choose)
 
-    def bespectacled(target, key, truncation):
-        person = drawn(target, key, truncation)
+    def bespectacled(target, candidates):
+        person = drawn(target, candidates)
         return person + (5.0 - eyewear.coordinate(person, mean)) * eyewear.direction
 
     setattr(generator, choose, bespectacled)

@@ -5,6 +5,11 @@ identity-disjoint LFW split (e.g. the cloak's budget x steps table).
     python -m benchmarks.sweep --mode cloak --grid cloak.surrogates=facenet,facenet+mobilefacenet
     python -m benchmarks.sweep --split tuning --grid stylegan.mask_width=1.45,1.9
     python -m benchmarks.sweep --faces 100 --gallery 8 --gallery-group dark
+    python -m benchmarks.sweep --faces 40 --group dark --gallery 40
+
+``--group`` evaluates only people whose first photo the attribute judge (FaceNet, which no
+generator reads) clearly sees as of that appearance group: a random 100 validation people hold
+about one dark-skinned person, too few to say whether the stand-ins keep their appearance.
 
 Each person of the split with two photos: the first photo is scrubbed on ONE core (so s/photo is
 per core), the second is the reference. Measurement and metrics are those of ``jobs/evaluate.py``
@@ -19,16 +24,26 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from encryptface.archive.schema import STATUS_OK
 from encryptface.config import Settings, SettingsError, load_settings, parse_bool
 from encryptface.crypto.keys import KdfParams, KeyRing, Password, derive_master_key
 from encryptface.evaluation.aggregate import aggregate
-from encryptface.evaluation.attributes import CLASSES, judged_label
-from encryptface.evaluation.measure import Evaluator
+from encryptface.evaluation.attributes import (
+    CLASSES,
+    AttributeJudge,
+    clear_label,
+    judge_embedding,
+    judged_label,
+)
+from encryptface.evaluation.expression import DenseLandmarks
+from encryptface.evaluation.measure import Evaluator, central_face
 from encryptface.evaluation.report import console_table, gallery_head, summary_table, write_report
+from encryptface.faces.detection import FaceDetector
 from encryptface.faces.recognition import RECOGNIZER_NAMES
+from encryptface.imaging.codecs import decode_image
 from encryptface.modes import MODE_NAMES, is_reversible
 from encryptface.pipeline.scrubber import Scrubber
 from encryptface.runtime import limit_threads
@@ -38,18 +53,36 @@ from jobs.common import add_settings_options, configure_logging
 log = logging.getLogger("encryptface.jobs.sweep")
 
 
-def split_people(settings: Settings, split: str, count: int) -> list[list[Path]]:
+def split_people(settings: Settings, split: str, count: int, group: str | None = None) -> list[list[Path]]:
     """Photo lists of the first ``count`` people with two or more photos in ``split``
-    ("validation": the held-out identities; "tuning": the others)."""
+    ("validation": the held-out identities; "tuning": the others); with ``group``, only people
+    whose first photo the attribute judge clearly sees as of that appearance group."""
     data, names = split_identities(settings, split)
+    of_group = None if group is None else _group_judge(settings)
     chosen = []
     for name in names:
         photos = identity_images(data, [name])
-        if len(photos) >= 2:
+        if len(photos) >= 2 and (of_group is None or of_group(photos[0]) == group):
             chosen.append(photos)
         if len(chosen) == count:
             break
+    if group is not None:
+        log.info("%d people of %s judged %s", len(chosen), split, group)
     return chosen
+
+
+def _group_judge(settings: Settings) -> Callable[[Path], str | None]:
+    """photo -> the appearance group the attribute judge clearly sees in its central face."""
+    detector, dense, judge = FaceDetector(settings.detection), DenseLandmarks(threads=1), AttributeJudge()
+
+    def group_of(path: Path) -> str | None:
+        rgb = decode_image(path.read_bytes(), settings.images)[0]
+        face = central_face(detector, rgb)
+        if face is None:
+            return None
+        embedding = judge_embedding(rgb, face.bbox, dense.points(rgb, face.bbox))
+        return clear_label(judge.probabilities(embedding)["group"])
+    return group_of
 
 
 def grid_settings(settings: Settings, grid: list[str]) -> list[tuple[dict, Settings]]:
@@ -125,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gallery-group", choices=CLASSES["group"],
                         help="also show every face whose original the attribute judge clearly sees "
                         "as of this appearance group (e.g. dark: every dark-skinned person)")
+    parser.add_argument("--group", choices=CLASSES["group"],
+                        help="evaluate only people the attribute judge clearly sees as of this "
+                        "appearance group")
     parser.add_argument("--output", default="out/sweep")
     add_settings_options(parser)
     args = parser.parse_args(argv)
@@ -133,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.conf, ["kdf.n_log2=14", *args.set])
     except SettingsError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    persons = split_people(settings, args.split, args.faces)
+    persons = split_people(settings, args.split, args.faces, args.group)
     output = Path(args.output)
     runs, gallery = [], []
     for combo, current in grid_settings(settings, args.grid):

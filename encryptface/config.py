@@ -254,6 +254,9 @@ class StyleGANSettings:
     demographic_pool: int = _bounds(1)
     demographic_certainty: float = _bounds(0.5, 1)
     demographic_tries: int = _bounds(1)
+    follow_mouth: bool
+    mouth_open_level: float = _bounds(0)
+    mouth_closed_level: float = _bounds(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,6 +276,8 @@ class StyleGANTrainingSettings:
     appearance_alpha: float = _bounds(0)
     demographic_faces: int = _bounds(0)
     demographic_l2: float = _bounds(0)
+    mouth_open_threshold: float = _bounds(0)
+    mouth_l2: float = _bounds(0)
 
 
 @dataclasses.dataclass(frozen=True)

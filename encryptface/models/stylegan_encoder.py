@@ -36,10 +36,7 @@ def crop_features(crops: np.ndarray) -> np.ndarray:
 def crop_descriptor(recognizer: FaceRecognizer, crop: np.ndarray, points: np.ndarray) -> np.ndarray:
     """A recogniser's embedding of the face in an aligned crop whose landmarks (5x2, crop pixels)
     are ``points``, with a box made from the landmarks: computed the same way for renders and photos."""
-    x0, y0 = points.min(0) - DESCRIPTOR_MARGIN * crop.shape[0]
-    x1, y1 = points.max(0) + DESCRIPTOR_MARGIN * crop.shape[0]
-    face = Face((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), points.astype(np.float32), 1.0)
-    return np.asarray(recognizer.embed(crop, face), np.float32)
+    return np.asarray(recognizer.embed(crop, crop_face(crop, points)), np.float32)
 
 
 def crop_landmarks(aligner: Aligner, landmarks: np.ndarray) -> np.ndarray:
@@ -56,6 +53,14 @@ def aligned_landmarks(aligned: AlignedFace, landmarks: np.ndarray, size: int) ->
     """(10,) landmarks of one face in its aligned crop, in units of the crop side."""
     points = np.asarray(landmarks, np.float64)
     return ((points @ aligned.matrix[:, :2].T + aligned.matrix[:, 2]).ravel() / size).astype(np.float32)
+
+
+def crop_face(crop: np.ndarray, points: np.ndarray) -> Face:
+    """The face box the generator's readers use in an aligned crop: the landmarks' (5x2, crop
+    pixels) bounds grown by :data:`DESCRIPTOR_MARGIN` of the crop side."""
+    x0, y0 = points.min(0) - DESCRIPTOR_MARGIN * crop.shape[0]
+    x1, y1 = points.max(0) + DESCRIPTOR_MARGIN * crop.shape[0]
+    return Face((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), points.astype(np.float32), 1.0)
 
 
 def aligned_descriptor(recognizer: FaceRecognizer, aligned: AlignedFace, landmarks: np.ndarray) -> np.ndarray:
@@ -283,3 +288,32 @@ class DemographicMatch:
         if not kept:
             return np.arange(len(styles))
         return np.array([int(np.argmax(probabilities[kept[0]][:, wanted[kept[0]]]))])
+
+
+@dataclasses.dataclass(frozen=True)
+class MouthEdit(SavedArrays):
+    """The stand-in's mouth open where the photo's is, closed where it is closed (shipped as
+    ``mouth.npz``, fitted on the bank): ``direction`` is the unit normal of a logistic regression
+    from w to the mouth being open in the render (dlib's 68 points, :mod:`encryptface.faces.mouth`);
+    setting a style's coordinate along it ``level`` bank spreads from the bank's mean opened the
+    mouth of every one of 16 renders at +1.5 and closed all at -1.5 (the openness itself is no
+    linear function of w: R^2 about 0.1). A photo's mouth is open where its openness, read the same
+    way on its aligned crop, is above ``threshold``."""
+
+    direction: np.ndarray  # (512,)
+    mean: np.ndarray       # (): the bank's mean coordinate along it
+    spread: np.ndarray     # (): ... and its standard deviation
+    threshold: np.ndarray  # (): openness above which a mouth counts as open (photos and renders)
+
+    def coordinate(self, style: np.ndarray) -> float:
+        """A style's coordinate along the direction."""
+        return float(np.asarray(style, np.float64) @ self.direction)
+
+    def set_level(self, style: np.ndarray, level: float) -> np.ndarray:
+        """``style`` moved along the direction to ``level`` spreads from the mean (nothing else changes)."""
+        wanted = float(self.mean) + level * float(self.spread)
+        return (style + (wanted - self.coordinate(style)) * self.direction).astype(np.float32)
+
+    def like(self, style: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """``style`` moved along the direction to ``other``'s coordinate."""
+        return (style + (self.coordinate(other) - self.coordinate(style)) * self.direction).astype(np.float32)

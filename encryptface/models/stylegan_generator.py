@@ -43,6 +43,7 @@ from encryptface.faces.alignment import (
 )
 from encryptface.faces.detection import Face, FaceDetector, nearest_centre
 from encryptface.faces.eyewear import eyewear_features, wears_eyewear
+from encryptface.faces.mouth import MouthReader
 from encryptface.faces.recognition import DlibRecognizer
 from encryptface.imaging.colour import colour_stats, transfer_colours
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
@@ -50,9 +51,11 @@ from encryptface.models.stylegan_encoder import (
     AppearanceMatch,
     DemographicMatch,
     EyewearEdit,
+    MouthEdit,
     StyleFit,
     aligned_descriptor,
     aligned_landmarks,
+    crop_face,
 )
 
 CONFIG_FILE = "config.json"
@@ -60,6 +63,7 @@ FIT_FILE = "styles.npz"
 EYEWEAR_FILE = "eyewear.npz"  # models trained before it have none (no eyewear edit)
 APPEARANCE_FILE = "appearance.npz"  # ... and none of this (matched along the encoder's directions)
 DEMOGRAPHICS_FILE = "demographics.npz"  # ... nor this (the key's person of any sex, age or group)
+MOUTH_FILE = "mouth.npz"  # ... nor this (the key's person's mouth as it comes)
 # What the render of a stand-in is checked for (age range is read too loosely to re-render for it)
 RENDER_CHECKED = ("group", "sex")
 # A stand-in's coarse and identity styles are published in its record (what decoys need); its fine
@@ -137,6 +141,9 @@ class StyleGANGenerator:
         self.demographics = None
         if self.settings.match_demographics and demographics.exists():
             self.demographics = DemographicMatch.load(demographics)
+        mouth = self.model_dir / MOUTH_FILE
+        self.mouth = MouthEdit.load(mouth) if self.settings.follow_mouth and mouth.exists() else None
+        self.mouth_reader = MouthReader() if self.mouth is not None else None
         self.template = canonical_template(self.crop_size, self.face_scale)
         self.network = StyleGAN(threads)
         self.detector = FaceDetector(detection)
@@ -200,7 +207,20 @@ class StyleGANGenerator:
         share = self.settings.coarse_from_photo
         coarse = self.fit.match_pose(share * photo_style + (1 - share) * identity, target,
                                      self.settings.pose_strength)
+        if self.mouth is not None:
+            # after the pose edit too: it moves the mouth corners back and undid most of the opening
+            level = self.mouth_level(aligned, landmarks)
+            coarse, identity = self.mouth.set_level(coarse, level), self.mouth.set_level(identity, level)
         return np.stack([coarse, identity, photo_style])
+
+    def mouth_level(self, aligned: AlignedFace, landmarks: np.ndarray) -> float:
+        """Where along the mouth direction the stand-in goes, in bank spreads: ``mouth_open_level``
+        for a photo whose mouth is open, minus ``mouth_closed_level`` for a closed one."""
+        points = aligned_landmarks(aligned, landmarks, self.crop_size).reshape(5, 2) * self.crop_size
+        openness = self.mouth_reader.openness(aligned.crop, crop_face(aligned.crop, points))
+        if openness > float(self.mouth.threshold):
+            return self.settings.mouth_open_level
+        return -self.settings.mouth_closed_level
 
     def has_eyewear(self, crop: np.ndarray) -> bool:
         """Whether the face of an aligned crop wears glasses or dark lenses (the eyewear test with
@@ -275,6 +295,8 @@ class StyleGANGenerator:
         share = self.settings.coarse_from_photo
         coarse = self.fit.match_pose(share * published[0] + (1 - share) * identity,
                                      self.fit.pose(published[:1])[0])
+        if self.mouth is not None:  # the published stand-in's mouth, open or closed
+            coarse, identity = self.mouth.like(coarse, published[0]), self.mouth.like(identity, published[1])
         return np.stack([coarse, identity, identity])
 
     def nearest_identity(self, style: np.ndarray, candidates: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 render a bank of synthetic faces -> fit encoder, pose model, eyewear edit and appearance match ->
 read the looked-at LFW tuning faces -> fit the demographic match -> write the model directory:
-``config.json``, ``styles.npz``, ``eyewear.npz``, ``appearance.npz``, ``demographics.npz``,
+``config.json``, ``styles.npz``, ``eyewear.npz``, ``appearance.npz``, ``demographics.npz``, ``mouth.npz``,
 ``samples.png`` (stand-ins of rendered test faces) and ``MODEL_CARD.md``. The only photos of real
 people used are the labelled faces, for the demographic match's photo reader; everything else is
 fitted on the generator's own output.
@@ -34,12 +34,19 @@ from encryptface.models.stylegan_generator import (
     DEMOGRAPHICS_FILE,
     EYEWEAR_FILE,
     FIT_FILE,
+    MOUTH_FILE,
     StyleGANConfig,
     StyleGANGenerator,
 )
 from encryptface.training.data import split_identities
 from encryptface.training.stylegan_bank import load_bank, render_bank
-from encryptface.training.stylegan_fit import fit_appearance, fit_demographics, fit_eyewear, fit_styles
+from encryptface.training.stylegan_fit import (
+    fit_appearance,
+    fit_demographics,
+    fit_eyewear,
+    fit_mouth,
+    fit_styles,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +85,15 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     demographics, demographic_metrics = fit_demographics(appearance_bank, descriptors, labels,
                                                          training.demographic_l2)
     metrics.update(demographic_metrics)
+    mouth, mouth_metrics = fit_mouth(appearance_bank, aligner, training.mouth_open_threshold,
+                                     training.mouth_l2)
+    metrics.update(mouth_metrics)
     output.mkdir(parents=True, exist_ok=True)
     fit.save(output / FIT_FILE)
     eyewear.save(output / EYEWEAR_FILE)
     appearance.save(output / APPEARANCE_FILE)
     demographics.save(output / DEMOGRAPHICS_FILE)
+    mouth.save(output / MOUTH_FILE)
     digest = fit.fingerprint()
     # what was fitted; how to render is conf's [stylegan]
     config = StyleGANConfig(

@@ -119,3 +119,43 @@ def test_without_the_match_the_key_alone_chooses(settings):
     key = b"k" * 32
     np.testing.assert_array_equal(generator.candidates(key, 1.0, {"group": 0}),
                                   generator.identities(key, 1.0, off.candidates))
+
+
+def test_the_mouth_edit_sets_only_the_mouth_coordinate():
+    from encryptface.models.stylegan_encoder import MouthEdit
+
+    rng = np.random.default_rng(3)
+    direction = rng.standard_normal(512)
+    direction /= np.linalg.norm(direction)
+    edit = MouthEdit(direction.astype(np.float32), np.float32(0.2), np.float32(0.5), np.float32(0.12))
+    style, other = rng.standard_normal(512).astype(np.float32), rng.standard_normal(512).astype(np.float32)
+    opened = edit.set_level(style, 1.5)
+    assert abs(edit.coordinate(opened) - (0.2 + 0.75)) < 1e-4
+    rest = (opened - style) - ((opened - style) @ direction) * direction
+    assert np.abs(rest).max() < 1e-5
+    assert abs(edit.coordinate(edit.like(style, other)) - edit.coordinate(other)) < 1e-4
+
+
+def test_the_shipped_mouth_direction_opens_and_closes_rendered_mouths(settings):
+    """The shipped model's renders, read as photos are read (mouth reader on the aligned crop),
+    open when the key's person is set to the open level along the direction and close at the
+    closed level."""
+    from encryptface.config import resolve_weight
+    from encryptface.faces.alignment import align_crop
+    from encryptface.faces.detection import nearest_centre
+    from encryptface.models.stylegan_generator import StyleGANGenerator
+
+    generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
+                                  settings.detection, 2)
+    assert generator.mouth is not None
+    levels = (-settings.stylegan.mouth_closed_level, settings.stylegan.mouth_open_level)
+    flipped = 0
+    for person in generator.identities(b"mouth test key, thirty-two bytes", 0.7, 4):
+        read = []
+        for level in levels:
+            image = generator.network.render(generator.mouth.set_level(person, level))
+            face = nearest_centre(generator.detector.detect(image), image.shape)
+            aligned = align_crop(image, face.landmarks, generator.template, generator.crop_size)
+            read.append(generator.mouth_level(aligned, face.landmarks))
+        flipped += read == list(levels)
+    assert flipped >= 3

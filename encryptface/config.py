@@ -253,7 +253,8 @@ class StyleGANSettings:
     match_demographics: bool
     demographic_pool: int = _bounds(1)
     demographic_certainty: float = _bounds(0.5, 1)
-    demographic_tries: int = _bounds(1)
+    stand_in_tries: int = _bounds(1)
+    min_identity_distance: float = _bounds(0)
     follow_mouth: bool
     mouth_open_level: float = _bounds(0)
     mouth_closed_level: float = _bounds(0)

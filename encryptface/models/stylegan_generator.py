@@ -78,9 +78,6 @@ class StandIn:
     region: Region
     pixels: np.ndarray      # the region of the photo with the stand-in face in it
     styles: np.ndarray      # (3, 512): coarse, identity and fine styles that were rendered
-    # the demographic classes read in the render (by the reader that reads photos; most likely
-    # class per attribute; empty without the demographic match)
-    render_classes: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -243,9 +240,10 @@ class StyleGANGenerator:
     def keyed_stand_in(self, photo: np.ndarray, aligned: AlignedFace, landmarks: np.ndarray,
                        key: bytes) -> StandIn | None:
         """The key's stand-in for one face of ``photo`` (see :meth:`checked_stand_in`)."""
-        wanted = self.photo_classes(self.describe(aligned, landmarks))
-        return self.checked_stand_in(photo, landmarks, wanted,
-                                     lambda choice: self.styles_for(aligned, landmarks, key, choice))
+        descriptor = self.describe(aligned, landmarks)
+        return self.checked_stand_in(photo, landmarks, self.photo_classes(descriptor),
+                                     lambda choice: self.styles_for(aligned, landmarks, key, choice),
+                                     descriptor)
 
     def decoy(self, photo: np.ndarray, landmarks: np.ndarray, published: np.ndarray,
               key: bytes) -> StandIn | None:
@@ -256,23 +254,42 @@ class StyleGANGenerator:
                                      lambda choice: self.decoy_styles(published, key, choice))
 
     def checked_stand_in(self, photo: np.ndarray, landmarks: np.ndarray, wanted: dict[str, int],
-                         styles_of: Callable[[int], np.ndarray]) -> StandIn | None:
-        """The stand-in of ``styles_of(0)``; while its render does not read as the ``wanted``
-        appearance group and sex (the style reader misses about one person in five), the next
-        person's, ``demographic_tries`` renders at most; the one that missed fewest."""
-        checked = {name: k for name, k in wanted.items() if name in RENDER_CHECKED}
+                         styles_of: Callable[[int], np.ndarray],
+                         original: np.ndarray | None = None) -> StandIn | None:
+        """The stand-in of ``styles_of(0)``, read back from the photo it is blended into; while
+        it does not read as the ``wanted`` appearance group and sex (the style reader misses about
+        one person in five) or its dlib descriptor is closer than ``min_identity_distance`` to the
+        ``original`` face's (the outline and colours the blend keeps, and a person of the same
+        group, bring it near), the next person's: ``stand_in_tries`` renders at most; the one
+        that missed least."""
+        checked = {name: k for name, k in wanted.items()
+                   if name in RENDER_CHECKED and self.demographics is not None}
+        distance_check = original is not None and self.settings.min_identity_distance > 0
+        tries = self.settings.stand_in_tries if checked or distance_check else 1
         best = None
-        tries = self.settings.demographic_tries if checked and self.demographics is not None else 1
         for choice in range(tries):
             stand_in = self.stand_in(photo, landmarks, styles_of(choice))
             if stand_in is None:
                 break
-            misses = sum(stand_in.render_classes.get(name) != k for name, k in checked.items())
-            if best is None or misses < best[0]:
-                best = (misses, stand_in)
+            if tries == 1:
+                return stand_in
+            descriptor = self.published_descriptor(photo, landmarks, stand_in)
+            read = self.demographics.photo_probabilities(descriptor[None]) if checked else {}
+            misses = sum(int(read[name][0].argmax()) != k for name, k in checked.items())
+            distance = float(np.linalg.norm(descriptor - original)) if distance_check else np.inf
+            misses += distance < self.settings.min_identity_distance
+            if best is None or (misses, -distance) < best[:2]:
+                best = (misses, -distance, stand_in)
             if misses == 0:
                 break
-        return None if best is None else best[1]
+        return None if best is None else best[2]
+
+    def published_descriptor(self, photo: np.ndarray, landmarks: np.ndarray, stand_in: StandIn) -> np.ndarray:
+        """The dlib descriptor (128,) of the face at ``landmarks`` once ``stand_in`` is blended
+        into (a copy of) ``photo``: what a viewer and a recogniser see."""
+        published = photo.copy()
+        published[stand_in.region.slices] = stand_in.pixels
+        return self.describe(align_crop(published, landmarks, self.template, self.crop_size), landmarks)
 
     def decoy_styles(self, published: np.ndarray, key: bytes, choice: int = 0) -> np.ndarray:
         """The styles (3, 512) of another synthetic person in the pose of the stored ``published``
@@ -383,22 +400,12 @@ class StyleGANGenerator:
         if best is None:
             return None
         blended = self.blend(best[1], photo, landmarks, best[2])
-        if blended is None:
-            return None
-        classes = {}
-        if self.demographics is not None:
-            read = self.demographics.photo_probabilities(self.render_descriptor(best[1], best[2])[None])
-            classes = {name: int(p[0].argmax()) for name, p in read.items()}
-        return StandIn(blended[0], blended[1], best[3], classes)
-
-    def render_descriptor(self, image: np.ndarray, found: Face) -> np.ndarray:
-        """The dlib descriptor (128,) of the face ``found`` in a render, read as a photo's is."""
-        aligned = align_crop(image, found.landmarks, self.template, self.crop_size)
-        return self.describe(aligned, found.landmarks)
+        return None if blended is None else StandIn(blended[0], blended[1], best[3])
 
     def render_coordinates(self, image: np.ndarray, found: Face) -> np.ndarray:
         """The demographic coordinates (K,) of the face ``found`` in a render, read as a photo's are."""
-        return self.appearance.coordinates(self.render_descriptor(image, found)[None])[0]
+        aligned = align_crop(image, found.landmarks, self.template, self.crop_size)
+        return self.appearance.coordinates(self.describe(aligned, found.landmarks)[None])[0]
 
     def aligned_pose(self, landmarks: np.ndarray) -> np.ndarray:
         """(10,) landmarks after the similarity alignment to the template, in crop sides (what the

@@ -239,6 +239,7 @@ class StyleGANSettings:
     mask_above: float
     mask_below: float
     mask_width: float
+    cover_box: bool
     feather: float = _bounds(0)
     grain: float = _bounds(0)
     poisson: bool
@@ -255,9 +256,8 @@ class StyleGANSettings:
     demographic_certainty: float = _bounds(0.5, 1)
     stand_in_tries: int = _bounds(1)
     min_identity_distance: float = _bounds(0)
-    follow_mouth: bool
-    mouth_open_level: float = _bounds(0)
-    mouth_closed_level: float = _bounds(0)
+    max_published_landmark_error: float = _bounds(0)
+    mouth_level: float = _bounds(0)
 
 
 @dataclasses.dataclass(frozen=True)

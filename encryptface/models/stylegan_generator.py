@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -41,6 +41,7 @@ from encryptface.faces.alignment import (
     canonical_template,
     similarity_transform,
 )
+from encryptface.faces.cover import cover_box
 from encryptface.faces.detection import Face, FaceDetector, nearest_centre
 from encryptface.faces.eyewear import eyewear_features, wears_eyewear
 from encryptface.faces.mouth import MouthReader
@@ -139,11 +140,12 @@ class StyleGANGenerator:
         if self.settings.match_demographics and demographics.exists():
             self.demographics = DemographicMatch.load(demographics)
         mouth = self.model_dir / MOUTH_FILE
-        self.mouth = MouthEdit.load(mouth) if self.settings.follow_mouth and mouth.exists() else None
+        self.mouth = MouthEdit.load(mouth) if self.settings.mouth_level > 0 and mouth.exists() else None
         self.mouth_reader = MouthReader() if self.mouth is not None else None
         self.template = canonical_template(self.crop_size, self.face_scale)
         self.network = StyleGAN(threads)
         self.detector = FaceDetector(detection)
+        self.cover_margin = detection.cover_margin
         self.describer = DlibRecognizer()  # reads sex, age and build for the encoder (CC0 model)
 
     # -- styles ----------------------------------------------------------------------------------
@@ -211,13 +213,13 @@ class StyleGANGenerator:
         return np.stack([coarse, identity, photo_style])
 
     def mouth_level(self, aligned: AlignedFace, landmarks: np.ndarray) -> float:
-        """Where along the mouth direction the stand-in goes, in bank spreads: ``mouth_open_level``
-        for a photo whose mouth is open, minus ``mouth_closed_level`` for a closed one."""
+        """Where along the mouth direction the stand-in goes, in bank spreads from the mean:
+        ``mouth_level`` for a photo whose mouth is open, minus it for a closed one."""
         points = aligned_landmarks(aligned, landmarks, self.crop_size).reshape(5, 2) * self.crop_size
         openness = self.mouth_reader.openness(aligned.crop, crop_face(aligned.crop, points))
         if openness > float(self.mouth.threshold):
-            return self.settings.mouth_open_level
-        return -self.settings.mouth_closed_level
+            return self.settings.mouth_level
+        return -self.settings.mouth_level
 
     def has_eyewear(self, crop: np.ndarray) -> bool:
         """Whether the face of an aligned crop wears glasses or dark lenses (the eyewear test with
@@ -238,12 +240,13 @@ class StyleGANGenerator:
         return aligned_descriptor(self.describer, aligned, landmarks)
 
     def keyed_stand_in(self, photo: np.ndarray, aligned: AlignedFace, landmarks: np.ndarray,
-                       key: bytes) -> StandIn | None:
-        """The key's stand-in for one face of ``photo`` (see :meth:`checked_stand_in`)."""
+                       key: bytes, bbox: Sequence[float] | None = None) -> StandIn | None:
+        """The key's stand-in for one face of ``photo`` (see :meth:`checked_stand_in`); ``bbox``
+        (x, y, w, h): the face's detected box (see :meth:`blend`)."""
         descriptor = self.describe(aligned, landmarks)
         return self.checked_stand_in(photo, landmarks, self.photo_classes(descriptor),
                                      lambda choice: self.styles_for(aligned, landmarks, key, choice),
-                                     descriptor)
+                                     descriptor, bbox)
 
     def decoy(self, photo: np.ndarray, landmarks: np.ndarray, published: np.ndarray,
               key: bytes) -> StandIn | None:
@@ -255,7 +258,8 @@ class StyleGANGenerator:
 
     def checked_stand_in(self, photo: np.ndarray, landmarks: np.ndarray, wanted: dict[str, int],
                          styles_of: Callable[[int], np.ndarray],
-                         original: np.ndarray | None = None) -> StandIn | None:
+                         original: np.ndarray | None = None,
+                         bbox: Sequence[float] | None = None) -> StandIn | None:
         """The stand-in of ``styles_of(0)``, read back from the photo it is blended into; while
         it does not read as the ``wanted`` appearance group and sex (the style reader misses about
         one person in five) or its dlib descriptor is closer than ``min_identity_distance`` to the
@@ -265,30 +269,55 @@ class StyleGANGenerator:
         checked = {name: k for name, k in wanted.items()
                    if name in RENDER_CHECKED and self.demographics is not None}
         distance_check = original is not None and self.settings.min_identity_distance > 0
-        tries = self.settings.stand_in_tries if checked or distance_check else 1
+        ghost_check = self.settings.max_published_landmark_error > 0
+        tries = self.settings.stand_in_tries if checked or distance_check or ghost_check else 1
         best = None
         for choice in range(tries):
-            stand_in = self.stand_in(photo, landmarks, styles_of(choice))
+            stand_in = self.stand_in(photo, landmarks, styles_of(choice), bbox)
             if stand_in is None:
                 break
             if tries == 1:
                 return stand_in
-            descriptor = self.published_descriptor(photo, landmarks, stand_in)
+            published = self.published_photo(photo, stand_in)
+            descriptor = self.published_descriptor(published, landmarks)
             read = self.demographics.photo_probabilities(descriptor[None]) if checked else {}
             misses = sum(int(read[name][0].argmax()) != k for name, k in checked.items())
             distance = float(np.linalg.norm(descriptor - original)) if distance_check else np.inf
             misses += distance < self.settings.min_identity_distance
+            if ghost_check:
+                misses += (self.published_landmark_error(published, landmarks, stand_in.region)
+                           > self.settings.max_published_landmark_error)
             if best is None or (misses, -distance) < best[:2]:
                 best = (misses, -distance, stand_in)
             if misses == 0:
                 break
         return None if best is None else best[2]
 
-    def published_descriptor(self, photo: np.ndarray, landmarks: np.ndarray, stand_in: StandIn) -> np.ndarray:
-        """The dlib descriptor (128,) of the face at ``landmarks`` once ``stand_in`` is blended
-        into (a copy of) ``photo``: what a viewer and a recogniser see."""
+    def published_landmark_error(self, published: np.ndarray, landmarks: np.ndarray, region: Region) -> float:
+        """Largest distance, in inter-ocular distances, between the photo's landmarks and those of
+        the face found again in the ``published`` photo around ``region`` (inf: none found). A
+        render turned another way than the photo, or a broken render, pastes as a ghosted double
+        face, and the face found there moves."""
+        margin_x, margin_y = (region.x1 - region.x0) // 2, (region.y1 - region.y0) // 2
+        height, width = published.shape[:2]
+        around = Region(max(0, region.x0 - margin_x), max(0, region.y0 - margin_y),
+                        min(width, region.x1 + margin_x), min(height, region.y1 + margin_y))
+        crop = published[around.slices]
+        found = nearest_centre(self.detector.detect(crop), crop.shape)
+        if found is None:
+            return float("inf")
+        moved = np.asarray(found.landmarks, np.float64) + (around.x0, around.y0)
+        return pose_miss(moved.ravel(), np.asarray(landmarks, np.float64).ravel())
+
+    @staticmethod
+    def published_photo(photo: np.ndarray, stand_in: StandIn) -> np.ndarray:
+        """A copy of ``photo`` with ``stand_in`` blended in: what a viewer and a recogniser see."""
         published = photo.copy()
         published[stand_in.region.slices] = stand_in.pixels
+        return published
+
+    def published_descriptor(self, published: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """The dlib descriptor (128,) of the face at ``landmarks`` of a published photo."""
         return self.describe(align_crop(published, landmarks, self.template, self.crop_size), landmarks)
 
     def decoy_styles(self, published: np.ndarray, key: bytes, choice: int = 0) -> np.ndarray:
@@ -358,7 +387,8 @@ class StyleGANGenerator:
         """The 512 px face of (3, 512) styles."""
         return self.network.render(self.layer_styles(styles))
 
-    def stand_in(self, photo: np.ndarray, landmarks: np.ndarray, styles: np.ndarray) -> StandIn | None:
+    def stand_in(self, photo: np.ndarray, landmarks: np.ndarray, styles: np.ndarray,
+                 bbox: Sequence[float] | None = None) -> StandIn | None:
         """Render ``styles`` and blend the face onto ``landmarks`` (5x2) of ``photo`` (read-only);
         None when the render has no detectable face (the caller falls back).
 
@@ -399,7 +429,7 @@ class StyleGANGenerator:
             styles[0] = self.fit.match_pose(styles[0], self.fit.pose(styles[:1])[0] + target - measured)
         if best is None:
             return None
-        blended = self.blend(best[1], photo, landmarks, best[2])
+        blended = self.blend(best[1], photo, landmarks, best[2], bbox)
         return None if blended is None else StandIn(blended[0], blended[1], best[3])
 
     def render_coordinates(self, image: np.ndarray, found: Face) -> np.ndarray:
@@ -415,9 +445,11 @@ class StyleGANGenerator:
         return ((points @ matrix[:, :2].T + matrix[:, 2]).ravel() / self.crop_size).astype(np.float32)
 
     def blend(self, image: np.ndarray, photo: np.ndarray, landmarks: np.ndarray,
-              found: Face | None = None) -> tuple[Region, np.ndarray] | None:
+              found: Face | None = None, bbox: Sequence[float] | None = None
+              ) -> tuple[Region, np.ndarray] | None:
         """The face of ``image`` (``found`` in it, else re-detected) warped onto ``landmarks`` of
-        ``photo`` and blended through the inner-face mask: (region, its new pixels), or None
+        ``photo`` and blended through the inner-face mask (with ``cover_box``, also over the
+        detected ``bbox`` grown by ``detection.cover_margin``): (region, its new pixels), or None
         without a face in ``image``."""
         found = found or nearest_centre(self.detector.detect(image), image.shape)
         if found is None:
@@ -426,18 +458,31 @@ class StyleGANGenerator:
                                         np.asarray(landmarks, np.float64))
         mask = face_mask(image.shape[:2], found.landmarks, self.settings)
         region = _bounds(mask, to_photo, photo.shape)
+        ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
+        box = None
+        if self.settings.cover_box and bbox is not None and region is not None:
+            box = cover_box(bbox, self.cover_margin)
+            reach = 2 * max(1.0, self.settings.feather * ocular)   # the box's feather outside it
+            x, y, w, h = box
+            region = Region(max(0, min(region.x0, int(x - reach))), max(0, min(region.y0, int(y - reach))),
+                            min(photo.shape[1], max(region.x1, int(x + w + reach) + 1)),
+                            min(photo.shape[0], max(region.y1, int(y + h + reach) + 1)))
         if region is None:
             return None
         width, height = region.x1 - region.x0, region.y1 - region.y0
-        ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
         to_region = to_photo.copy()
         to_region[:, 2] -= (region.x0, region.y0)
         face = cv2.warpAffine(image, to_region, (width, height), flags=cv2.INTER_AREA
                               if to_photo[0, 0] ** 2 + to_photo[0, 1] ** 2 < 1 else cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+                              # the box can reach past the render's frame (a chin low in the box):
+                              # the render is mirrored there (neck and collar run on), not smeared
+                              borderMode=cv2.BORDER_REPLICATE if box is None else cv2.BORDER_REFLECT_101
+                              ).astype(np.float32)
         alpha, skin = (cv2.warpAffine(m, to_region, (width, height), flags=cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
                        for m in (mask, _ellipse(image.shape[:2], found.landmarks, *SKIN, 0.1)))
+        if box is not None:
+            alpha = np.maximum(alpha, box_alpha(region, box, self.settings.feather * ocular))
         target = photo[region.slices].astype(np.float32)
         face = transfer_colours(face, colour_stats(face, skin), colour_stats(target, skin), (0.6, 1.6))
         face = _match_detail(face, target, alpha, self.settings.grain)
@@ -489,6 +534,20 @@ def face_mask(shape: tuple[int, int], landmarks: np.ndarray, settings: StyleGANS
     ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
     return (_ellipse(shape, landmarks, settings.mask_above, settings.mask_below, settings.mask_width,
                      settings.feather) * _edge_fade(shape, max(1.0, settings.feather * ocular)))
+
+
+def box_alpha(region: Region, box: Sequence[float], feather: float) -> np.ndarray:
+    """The photo's ``box`` (x, y, w, h) as a blend weight over ``region`` of the photo: 1 inside,
+    feathered outwards over ``feather`` pixels (annotated faces reach below the chin the ellipse
+    ends at: the lower part of a face mask, a beard)."""
+    x, y, w, h = box
+    blur = max(1.0, feather)
+    # grown by the feather so that the box itself stays (nearly) fully replaced
+    x0, y0 = int(round(x - blur)) - region.x0, int(round(y - blur)) - region.y0
+    x1, y1 = int(round(x + w + blur)) - region.x0, int(round(y + h + blur)) - region.y0
+    alpha = np.zeros((region.y1 - region.y0, region.x1 - region.x0), np.float32)
+    alpha[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 1.0
+    return cv2.GaussianBlur(alpha, (0, 0), blur / 2)
 
 
 # The inner face -- brows to chin, cheek to cheek -- as shares of the blend mask's extent: always the

@@ -65,7 +65,8 @@ class StyleGANEncryptMode(ProtectionMode):
                  "encrypt.generator = \"prior\".", self.generator.model_id, self.generator.licence)
 
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
-        stand_in = self.generator.keyed_stand_in(original, face.aligned, face.face.landmarks, face.key)
+        stand_in = self.generator.keyed_stand_in(original, face.aligned, face.face.landmarks, face.key,
+                                                 face.face.bbox)
         if stand_in is None:
             fallback = self.seal_mode.protect(original, face)
             return ProtectedFace(crop=fallback.crop, metrics={

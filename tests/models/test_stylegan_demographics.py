@@ -103,7 +103,8 @@ def test_the_shipped_model_gives_a_person_of_the_photos_group_and_sex(settings, 
             stand_in = generator.keyed_stand_in(photo, aligned, face.landmarks,
                                                 hashlib.sha256(f"{row['file']} {key}".encode()).digest())
             read = generator.demographics.photo_probabilities(
-                generator.published_descriptor(photo, face.landmarks, stand_in)[None])[attribute]
+                generator.published_descriptor(generator.published_photo(photo, stand_in),
+                                               face.landmarks)[None])[attribute]
             kept += int(read[0].argmax()) == wanted_class
             looked += 1
         if looked == 6:
@@ -150,7 +151,7 @@ def test_the_shipped_mouth_direction_opens_and_closes_rendered_mouths(settings):
     generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
                                   settings.detection, 2)
     assert generator.mouth is not None
-    levels = (-settings.stylegan.mouth_closed_level, settings.stylegan.mouth_open_level)
+    levels = (-settings.stylegan.mouth_level, settings.stylegan.mouth_level)
     flipped = 0
     for person in generator.identities(b"mouth test key, thirty-two bytes", 0.7, 4):
         read = []
@@ -161,3 +162,29 @@ def test_the_shipped_mouth_direction_opens_and_closes_rendered_mouths(settings):
             read.append(generator.mouth_level(aligned, face.landmarks))
         flipped += read == list(levels)
     assert flipped >= 3
+
+
+def test_a_stand_in_is_found_again_where_the_face_was_and_a_blank_is_not(settings):
+    """The ghost check's reading: a stand-in blended into a real photo is found again at the
+    photo's landmarks; a region painted over is not found at all."""
+    import hashlib
+
+    from conftest import lfw_people
+
+    from encryptface.config import resolve_weight
+    from encryptface.faces.alignment import Aligner
+    from encryptface.faces.detection import nearest_centre
+    from encryptface.imaging.codecs import decode_encoded
+    from encryptface.models.stylegan_generator import StyleGANGenerator
+
+    generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
+                                  settings.detection, 2)
+    photo = decode_encoded(lfw_people(count=1)[0][0].read_bytes())
+    face = nearest_centre(generator.detector.detect(photo), photo.shape)
+    aligned = Aligner(settings.alignment).align(photo, face)
+    stand_in = generator.keyed_stand_in(photo, aligned, face.landmarks, hashlib.sha256(b"ghost").digest())
+    published = generator.published_photo(photo, stand_in)
+    assert generator.published_landmark_error(published, face.landmarks, stand_in.region) < 0.15
+    blank = published.copy()
+    blank[stand_in.region.slices] = 128
+    assert generator.published_landmark_error(blank, face.landmarks, stand_in.region) > 0.5

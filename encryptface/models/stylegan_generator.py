@@ -65,7 +65,7 @@ EYEWEAR_FILE = "eyewear.npz"  # models trained before it have none (no eyewear e
 APPEARANCE_FILE = "appearance.npz"  # ... and none of this (matched along the encoder's directions)
 DEMOGRAPHICS_FILE = "demographics.npz"  # ... nor this (the key's person of any sex, age or group)
 MOUTH_FILE = "mouth.npz"  # ... nor this (the key's person's mouth as it comes)
-# What the render of a stand-in is checked for (age range is read too loosely to re-render for it)
+# What a stand-in is checked for, in this order (age range is read too loosely to re-render for it)
 RENDER_CHECKED = ("group", "sex")
 # A stand-in's coarse and identity styles are published in its record (what decoys need); its fine
 # style, the photo's own encoding, is not.
@@ -265,7 +265,7 @@ class StyleGANGenerator:
         one person in five) or its dlib descriptor is closer than ``min_identity_distance`` to the
         ``original`` face's (the outline and colours the blend keeps, and a person of the same
         group, bring it near), the next person's: ``stand_in_tries`` renders at most; the one
-        that missed least."""
+        that missed least, in this order: too near the original (privacy first), group, sex, ghosted."""
         checked = {name: k for name, k in wanted.items()
                    if name in RENDER_CHECKED and self.demographics is not None}
         distance_check = original is not None and self.settings.min_identity_distance > 0
@@ -281,15 +281,16 @@ class StyleGANGenerator:
             published = self.published_photo(photo, stand_in)
             descriptor = self.published_descriptor(published, landmarks)
             read = self.demographics.photo_probabilities(descriptor[None]) if checked else {}
-            misses = sum(int(read[name][0].argmax()) != k for name, k in checked.items())
             distance = float(np.linalg.norm(descriptor - original)) if distance_check else np.inf
-            misses += distance < self.settings.min_identity_distance
-            if ghost_check:
-                misses += (self.published_landmark_error(published, landmarks, stand_in.region)
-                           > self.settings.max_published_landmark_error)
+            ghosted = ghost_check and (self.published_landmark_error(published, landmarks, stand_in.region)
+                                       > self.settings.max_published_landmark_error)
+            misses = (distance < self.settings.min_identity_distance,
+                      *(name in checked and int(read[name][0].argmax()) != checked[name]
+                        for name in RENDER_CHECKED),
+                      ghosted)
             if best is None or (misses, -distance) < best[:2]:
                 best = (misses, -distance, stand_in)
-            if misses == 0:
+            if not any(misses):
                 break
         return None if best is None else best[2]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +29,10 @@ from encryptface.evaluation.attributes import CLEAR_PROBABILITY
 from encryptface.evaluation.expression import MOUTH_OPEN, DenseLandmarks, mouth_openness
 from encryptface.evaluation.measure import central_face
 from encryptface.faces.demographics import CLASSES, LABELS_FILE, fit_logistic, read_labels, softmax, unit_rows
-from encryptface.faces.detection import FaceDetector
+from encryptface.faces.detection import Face, FaceDetector
 from encryptface.imaging.codecs import decode_image
 from encryptface.runtime import limit_threads
-from encryptface.training.data import split_identities
+from encryptface.training.data import embed_labelled_faces, split_identities
 from jobs.common import configure_logging
 
 log = logging.getLogger("encryptface.benchmarks.fit_attribute_judge")
@@ -43,30 +44,11 @@ SEED = 0
 def embed_faces(rows: list[dict[str, str]], cache: Path) -> np.ndarray:
     """FaceNet embeddings (N x D) of the labelled photos' central faces, as the judge computes them
     (cached by file name; a photo without a face gets NaNs)."""
-    cached = dict(np.load(cache)) if cache.is_file() else {}
-    settings = load_settings()
-    root, tuning = split_identities(settings, "tuning")
-    allowed = set(tuning)
-    detector = dense = None
-    for count, row in enumerate(rows, 1):
-        if row["identity"] not in allowed:
-            raise SystemExit(f"{row['identity']} is not a tuning-split identity: the judge must not "
-                             "see the validation split")
-        if row["file"] in cached:
-            continue
-        if detector is None:
-            detector, dense = FaceDetector(settings.detection), DenseLandmarks(threads=1)
-        rgb = decode_image((root / row["identity"] / row["file"]).read_bytes(), settings.images)[0]
-        face = central_face(detector, rgb)
-        if face is None:
-            cached[row["file"]] = np.full(512, np.nan)
-            continue
-        cached[row["file"]] = attributes.judge_embedding(rgb, face.bbox, dense.points(rgb, face.bbox))
-        if count % 100 == 0:
-            log.info("embedded %d / %d faces", count, len(rows))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **cached)
-    return np.stack([cached[row["file"]] for row in rows])
+    def make_embedder() -> Callable[[np.ndarray, Face], np.ndarray]:
+        dense = DenseLandmarks(threads=1)
+        return lambda rgb, face: attributes.judge_embedding(rgb, face.bbox, dense.points(rgb, face.bbox))
+
+    return embed_labelled_faces(load_settings(), rows, cache, 512, make_embedder)
 
 
 def identity_folds(identities: list[str], folds: int, seed: int) -> np.ndarray:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from encryptface.config import Settings, resolve_repo_path
 from encryptface.faces.alignment import Aligner
-from encryptface.faces.detection import FaceDetector, nearest_centre
+from encryptface.faces.detection import Face, FaceDetector, nearest_centre
 from encryptface.imaging.codecs import ImageError, decode_image
 
 log = logging.getLogger(__name__)
@@ -68,3 +68,31 @@ def central_face_crops(paths: Sequence[Path], settings: Settings,
         if log_every and (index + 1) % log_every == 0:
             log.info("aligned %d / %d photos (%d faces)", index + 1, len(paths), len(crops))
     return np.stack(crops) if crops else np.zeros((0,) + (aligner.size,) * 2 + (3,), np.uint8), kept
+
+
+def embed_labelled_faces(settings: Settings, rows: Sequence[dict[str, str]], cache: Path, size: int,
+                         make_embedder: Callable[[], Callable[[np.ndarray, Face], np.ndarray]]) -> np.ndarray:
+    """Per looked-at label row (identity, file, ...), the embedding (``size`` numbers) that
+    ``make_embedder()`` -- built once, only if a face is not cached -- gives the photo's central
+    face; NaN where no face is found. Cached by file name in ``cache`` (.npz; an interrupted run
+    resumes). Refuses a validation-split identity: what learns from labels never sees it."""
+    root, tuning = split_identities(settings, "tuning")
+    allowed = set(tuning)
+    cached = dict(np.load(cache)) if cache.is_file() else {}
+    detector = embed = None
+    for count, row in enumerate(rows, 1):
+        if row["identity"] not in allowed:
+            raise ValueError(f"{row['identity']} is not a tuning-split identity: labelled faces must not "
+                             "include the validation split")
+        if row["file"] in cached:
+            continue
+        if detector is None:
+            detector, embed = FaceDetector(settings.detection), make_embedder()
+        rgb = decode_image((root / row["identity"] / row["file"]).read_bytes(), settings.images)[0]
+        face = nearest_centre(detector.detect(rgb), rgb.shape)
+        cached[row["file"]] = np.full(size, np.nan, np.float32) if face is None else embed(rgb, face)
+        if count % 100 == 0:
+            log.info("labelled faces: embedded %d / %d", count, len(rows))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **cached)
+    return np.stack([cached[row["file"]] for row in rows])

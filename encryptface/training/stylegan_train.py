@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,9 @@ import numpy as np
 from encryptface.config import Settings, resolve_repo_path
 from encryptface.faces.alignment import Aligner
 from encryptface.faces.demographics import read_labels
-from encryptface.faces.detection import FaceDetector, nearest_centre
+from encryptface.faces.detection import Face
 from encryptface.faces.recognition import DlibRecognizer
 from encryptface.generators import GENERATORS
-from encryptface.imaging.codecs import decode_encoded
 from encryptface.imaging.plots import image_grid, save_png
 from encryptface.models.stylegan import LICENCE
 from encryptface.models.stylegan_encoder import aligned_descriptor
@@ -38,7 +38,7 @@ from encryptface.models.stylegan_generator import (
     StyleGANConfig,
     StyleGANGenerator,
 )
-from encryptface.training.data import split_identities
+from encryptface.training.data import embed_labelled_faces
 from encryptface.training.stylegan_bank import load_bank, render_bank
 from encryptface.training.stylegan_fit import (
     fit_appearance,
@@ -121,31 +121,14 @@ def labelled_faces(count: int) -> list[dict[str, str]]:
 def describe_labelled_faces(settings: Settings, aligner: Aligner, rows: list[dict[str, str]],
                             cache: Path) -> np.ndarray:
     """dlib descriptors (N, 128) of the labelled photos' central faces, read as the generator
-    reads a photo (NaN where no face is found); cached by file name under ``cache``. Refuses a
-    validation-split identity (the split evaluation holds out)."""
-    root, tuning = split_identities(settings, "tuning")
-    allowed = set(tuning)
+    reads a photo (NaN where no face is found); cached under ``cache``."""
+    def make_describer() -> Callable[[np.ndarray, Face], np.ndarray]:
+        describer = DlibRecognizer()
+        return lambda rgb, face: aligned_descriptor(describer, aligner.align(rgb, face), face.landmarks)
+
     path = cache / (f"labelled-faces-crop{settings.alignment.crop_size}"
                     f"-scale{settings.alignment.face_scale:g}.npz")
-    cached = dict(np.load(path)) if path.is_file() else {}
-    detector = describer = None
-    for count, row in enumerate(rows, 1):
-        if row["identity"] not in allowed:
-            raise ValueError(f"{row['identity']} is not a tuning-split identity: the labelled faces "
-                             "must not include the validation split")
-        if row["file"] in cached:
-            continue
-        if detector is None:
-            detector, describer = FaceDetector(settings.detection), DlibRecognizer()
-        rgb = decode_encoded((root / row["identity"] / row["file"]).read_bytes())
-        face = nearest_centre(detector.detect(rgb), rgb.shape)
-        cached[row["file"]] = (np.full(128, np.nan, np.float32) if face is None else
-                               aligned_descriptor(describer, aligner.align(rgb, face), face.landmarks))
-        if count % 100 == 0:
-            log.info("labelled faces: described %d / %d", count, len(rows))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **cached)
-    return np.stack([cached[row["file"]] for row in rows])
+    return embed_labelled_faces(settings, rows, path, 128, make_describer)
 
 
 def sample_sheet(generator: StyleGANGenerator, aligner: Aligner, bank: dict[str, np.ndarray],

@@ -475,10 +475,9 @@ class StyleGANGenerator:
         to_region[:, 2] -= (region.x0, region.y0)
         face = cv2.warpAffine(image, to_region, (width, height), flags=cv2.INTER_AREA
                               if to_photo[0, 0] ** 2 + to_photo[0, 1] ** 2 < 1 else cv2.INTER_LINEAR,
-                              # the box can reach past the render's frame (a chin low in the box):
-                              # the render is mirrored there (neck and collar run on), not smeared
-                              borderMode=cv2.BORDER_REPLICATE if box is None else cv2.BORDER_REFLECT_101
-                              ).astype(np.float32)
+                              borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+        if box is not None:
+            face = _fill_past_frame(face, image.shape[:2], to_region)
         alpha, skin = (cv2.warpAffine(m, to_region, (width, height), flags=cv2.INTER_LINEAR,
                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
                        for m in (mask, _ellipse(image.shape[:2], found.landmarks, *SKIN, 0.1)))
@@ -535,6 +534,22 @@ def face_mask(shape: tuple[int, int], landmarks: np.ndarray, settings: StyleGANS
     ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
     return (_ellipse(shape, landmarks, settings.mask_above, settings.mask_below, settings.mask_width,
                      settings.feather) * _edge_fade(shape, max(1.0, settings.feather * ocular)))
+
+
+def _fill_past_frame(face: np.ndarray, shape: tuple[int, int], to_region: np.ndarray) -> np.ndarray:
+    """``face`` (warped by ``to_region`` from a render of ``shape``) with what lies past the render's
+    frame filled in from its inside (OpenCV's inpainting): the box can reach below the render's
+    chin and neck, where the frame ends; mirrored there, the render showed a second chin, and
+    smeared, streaks."""
+    height, width = face.shape[:2]
+    outside = cv2.warpAffine(np.ones(shape, np.uint8), to_region, (width, height), flags=cv2.INTER_NEAREST,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0) == 0
+    if not outside.any():
+        return face
+    # a pixel band inside the frame too: the render's outermost rows are the least reliable
+    outside = cv2.dilate(outside.astype(np.uint8), np.ones((5, 5), np.uint8))
+    filled = cv2.inpaint(np.clip(face + 0.5, 0, 255).astype(np.uint8), outside, 5, cv2.INPAINT_TELEA)
+    return np.where(outside[:, :, None] > 0, filled.astype(np.float32), face)
 
 
 def box_alpha(region: Region, box: Sequence[float], feather: float) -> np.ndarray:

@@ -265,7 +265,9 @@ class StyleGANGenerator:
         one person in five) or its dlib descriptor is closer than ``min_identity_distance`` to the
         ``original`` face's (the outline and colours the blend keeps, and a person of the same
         group, bring it near), the next person's: ``stand_in_tries`` renders at most; the one
-        that missed least, in this order: too near the original (privacy first), group, sex, ghosted."""
+        that missed least, in this order: group, sex, too near the original, ghosted (the farthest
+        of equals). A dark-skinned woman's stand-ins of her group and sex sat 0.56-0.72 from her in
+        dlib's space; with the distance first, she was given a white man's face."""
         checked = {name: k for name, k in wanted.items()
                    if name in RENDER_CHECKED and self.demographics is not None}
         distance_check = original is not None and self.settings.min_identity_distance > 0
@@ -284,10 +286,9 @@ class StyleGANGenerator:
             distance = float(np.linalg.norm(descriptor - original)) if distance_check else np.inf
             ghosted = ghost_check and (self.published_landmark_error(published, landmarks, stand_in.region)
                                        > self.settings.max_published_landmark_error)
-            misses = (distance < self.settings.min_identity_distance,
-                      *(name in checked and int(read[name][0].argmax()) != checked[name]
+            misses = (*(name in checked and int(read[name][0].argmax()) != checked[name]
                         for name in RENDER_CHECKED),
-                      ghosted)
+                      distance < self.settings.min_identity_distance, ghosted)
             if best is None or (misses, -distance) < best[:2]:
                 best = (misses, -distance, stand_in)
             if not any(misses):

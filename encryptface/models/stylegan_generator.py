@@ -186,8 +186,13 @@ class StyleGANGenerator:
                    choice: int = 0) -> np.ndarray:
         """(3, 512) coarse, identity, fine styles of the stand-in for one aligned face (the key's
         ``choice``-th person of the photo's classes)."""
+        return self._styles(aligned, landmarks, key, choice, *self.read_photo(aligned, landmarks))
+
+    def _styles(self, aligned: AlignedFace, landmarks: np.ndarray, key: bytes, choice: int,
+                photo_style: np.ndarray, descriptor: np.ndarray) -> np.ndarray:
+        """:meth:`styles_for` with the photo already read (:meth:`read_photo`: once per face, not
+        once per person tried)."""
         target = aligned_landmarks(aligned, landmarks, self.crop_size)
-        photo_style, descriptor = self.read_photo(aligned, landmarks)
         candidates = self.candidates(key, self.settings.truncation, self.photo_classes(descriptor), choice)
         if self.appearance is None:
             identity = self.nearest_identity(photo_style, candidates)
@@ -243,10 +248,11 @@ class StyleGANGenerator:
                        key: bytes, bbox: Sequence[float] | None = None) -> StandIn | None:
         """The key's stand-in for one face of ``photo`` (see :meth:`checked_stand_in`); ``bbox``
         (x, y, w, h): the face's detected box (see :meth:`blend`)."""
-        descriptor = self.describe(aligned, landmarks)
-        return self.checked_stand_in(photo, landmarks, self.photo_classes(descriptor),
-                                     lambda choice: self.styles_for(aligned, landmarks, key, choice),
-                                     descriptor, bbox)
+        photo_style, descriptor = self.read_photo(aligned, landmarks)
+        return self.checked_stand_in(
+            photo, landmarks, self.photo_classes(descriptor),
+            lambda choice: self._styles(aligned, landmarks, key, choice, photo_style, descriptor),
+            descriptor, bbox)
 
     def decoy(self, photo: np.ndarray, landmarks: np.ndarray, published: np.ndarray,
               key: bytes) -> StandIn | None:

@@ -127,6 +127,7 @@ class AlignmentSettings:
 @dataclasses.dataclass(frozen=True)
 class SealSettings:
     pixel_blocks: int = _bounds(1)
+    block_shift: float = _bounds(0, 127)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +136,8 @@ class EncryptSettings:
     decoys: bool
     prior_model: str
     prior_min_face: float = _bounds(0)
+    seal_masked: bool
+    masked_probability: float = _bounds(0, 1)
     backend: Backend
     precision: Precision
     residual: Residual

@@ -6,6 +6,7 @@ right password restores every original pixel of the face region bit for bit.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 
 import cv2
@@ -31,11 +32,14 @@ class SealMode(ProtectionMode):
 
     def __init__(self, settings: SealSettings) -> None:
         self.blocks = settings.pixel_blocks
+        self.block_shift = settings.block_shift
         self.model_id = f"seal/pixelate-{self.blocks}/aes-256-gcm"
 
     def protect(self, original: np.ndarray, face: FaceContext) -> ProtectedFace:
         crop = face.aligned.crop
         small = cv2.resize(crop, (self.blocks, self.blocks), interpolation=cv2.INTER_AREA)
+        if self.block_shift > 0:
+            small = shifted_blocks(small, self.block_shift, face.key)
         pixelated = cv2.resize(small, crop.shape[1::-1], interpolation=cv2.INTER_NEAREST)
         return ProtectedFace(crop=pixelated,
                              encrypted_latent=seal_region(original, face.region, face.key, face.aad))
@@ -43,6 +47,16 @@ class SealMode(ProtectionMode):
     def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
                 key: bytes, aad: bytes) -> Region:
         return unseal_region(photo, encrypted_latent, key, aad)
+
+
+def shifted_blocks(blocks: np.ndarray, shift: float, key: bytes) -> np.ndarray:
+    """``blocks`` (B, B, 3) uint8 with each block's colour moved towards mid-grey by a keyed
+    amount in [shift / 2, 3 shift / 2] levels (the same on every channel: the hue stays)."""
+    seed = int.from_bytes(hashlib.sha256(b"encryptface seal blocks" + key).digest()[:8], "little")
+    amount = np.random.default_rng(seed).uniform(0.5 * shift, 1.5 * shift, blocks.shape[:2])
+    towards = np.where(blocks.mean(axis=2) < 127.5, 1.0, -1.0)
+    moved = blocks.astype(np.float32) + (towards * amount)[:, :, None]
+    return np.clip(moved + 0.5, 0, 255).astype(np.uint8)
 
 
 def seal_region(photo: np.ndarray, region: Region, key: bytes, aad: bytes) -> bytes:

@@ -19,6 +19,7 @@ from encryptface.crypto.keys import MasterKey, face_aad, new_record_salt
 from encryptface.faces.alignment import Aligner
 from encryptface.faces.cover import GUESSED_SHARE, covering_face
 from encryptface.faces.detection import Face, FaceDetector
+from encryptface.faces.masked import MaskReader
 from encryptface.faces.matching import embed_face
 from encryptface.generators import generator
 from encryptface.imaging.codecs import ImageError, decode_image, encode_image
@@ -44,6 +45,9 @@ class Scrubber:
         self.seal_mode = create_mode("seal", settings) \
             if self.mode.reversible and self.mode.name != "seal" else self.mode
         self.generator = generator(self.mode.generator_name) if self.mode.generator_name else None
+        # generators render bare faces: a face wearing a face mask is sealed instead
+        self.mask_reader = MaskReader.load() \
+            if self.generator is not None and settings.encrypt.seal_masked else None
         # verify.seal_embeddings: each face's fused recogniser embedding goes into its record, sealed
         self.seal_embeddings = settings.verify.seal_embeddings and self.mode.reversible
 
@@ -76,7 +80,7 @@ class Scrubber:
         faces = []
         for index, found in enumerate(self.detector.detect(original, uncertain=True)):
             check_deadline()
-            mode, sealed = self._mode_for(found)
+            mode, sealed = self._mode_for(found, original)
             face = self._covering(found, mode)
             aligned = self.aligner.align(original, face)
             aad = face_aad(sha256, index, mode.name)
@@ -122,9 +126,10 @@ class Scrubber:
             return covering_face(face, self.aligner, self.settings.detection.cover_margin)
         return covering_face(face, self.aligner, share=GUESSED_SHARE)
 
-    def _mode_for(self, face: Face) -> tuple[ProtectionMode, str | None]:
-        """The mode that protects ``face``: the chosen one, or ``seal`` (and why) for a face that is
-        uncertain or too small for the chosen mode's generator (its ``min_face_setting``)."""
+    def _mode_for(self, face: Face, original: np.ndarray) -> tuple[ProtectionMode, str | None]:
+        """The mode that protects ``face`` of ``original``: the chosen one, or ``seal`` (and why)
+        for a face that is uncertain, too small for the chosen mode's generator (its
+        ``min_face_setting``) or wearing a face mask (``encrypt.seal_masked``)."""
         if self.seal_mode is self.mode:
             return self.mode, None
         if not face.confident:
@@ -137,6 +142,12 @@ class Scrubber:
                 return self.seal_mode, (f"face too small for the {self.generator.name} generator "
                                         f"(eyes {eyes:.1f} px apart < "
                                         f"{self.generator.min_face_setting} {smallest:g})")
+        if self.mask_reader is not None:
+            masked = float(self.mask_reader.probability(self.aligner.align(original, face).crop[None])[0])
+            if masked >= self.settings.encrypt.masked_probability:
+                return self.seal_mode, (f"face mask (probability {masked:.2f} >= encrypt.masked_probability "
+                                        f"{self.settings.encrypt.masked_probability:g}): the "
+                                        f"{self.generator.name} generator renders bare faces")
         return self.mode, None
 
     @staticmethod

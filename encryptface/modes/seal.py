@@ -39,7 +39,7 @@ class SealMode(ProtectionMode):
         crop = face.aligned.crop
         small = cv2.resize(crop, (self.blocks, self.blocks), interpolation=cv2.INTER_AREA)
         if self.block_shift > 0:
-            small = shifted_blocks(small, self.block_shift, face.key)
+            small = shifted_blocks(small, self.block_shift)
         pixelated = cv2.resize(small, crop.shape[1::-1], interpolation=cv2.INTER_NEAREST)
         return ProtectedFace(crop=pixelated,
                              encrypted_latent=seal_region(original, face.region, face.key, face.aad))
@@ -49,10 +49,12 @@ class SealMode(ProtectionMode):
         return unseal_region(photo, encrypted_latent, key, aad)
 
 
-def shifted_blocks(blocks: np.ndarray, shift: float, key: bytes) -> np.ndarray:
-    """``blocks`` (B, B, 3) uint8 with each block's colour moved towards mid-grey by a keyed
-    amount in [shift / 2, 3 shift / 2] levels (the same on every channel: the hue stays)."""
-    seed = int.from_bytes(hashlib.sha256(b"encryptface seal blocks" + key).digest()[:8], "little")
+def shifted_blocks(blocks: np.ndarray, shift: float) -> np.ndarray:
+    """``blocks`` (B, B, 3) uint8 with each block's colour moved towards mid-grey by an amount in
+    [shift / 2, 3 shift / 2] levels (the same on every channel: the hue stays). The amounts are
+    seeded by the blocks themselves: a photo scrubbed twice publishes the same pixels."""
+    digest = hashlib.sha256(b"encryptface seal blocks" + blocks.tobytes()).digest()
+    seed = int.from_bytes(digest[:8], "little")
     amount = np.random.default_rng(seed).uniform(0.5 * shift, 1.5 * shift, blocks.shape[:2])
     towards = np.where(blocks.mean(axis=2) < 127.5, 1.0, -1.0)
     moved = blocks.astype(np.float32) + (towards * amount)[:, :, None]

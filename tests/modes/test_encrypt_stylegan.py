@@ -316,11 +316,12 @@ def test_a_bare_face_gets_no_glasses_from_a_key_whose_person_wears_them(settings
 
 
 @pytest.mark.parametrize("name", ["maksssksksss4", "maksssksksss8"])
-def test_a_masked_faces_stand_in_changes_its_whole_box(settings, master_key, name):
-    """The shipped model, default settings but ``stylegan.cover_box`` (off by default for its
-    seams, docs/detection.md) on a facebench photo of a masked face: the stand-in (not the seal
-    fallback) changes >= 90 % of the annotated box -- the chin and the lower part of the mask too,
-    which the blend ellipse alone left as they were (69-84 % changed)."""
+def test_a_masked_face_is_covered_whole(settings, master_key, name):
+    """facebench photos of a masked face, the shipped model: by default the face is sealed for its
+    mask (encrypt.seal_masked) and >= 90 % of the annotated box changes. With the mask rule off and
+    ``stylegan.cover_box`` on (both off their defaults), the stand-in itself (not the seal fallback)
+    changes >= 90 % of it -- the chin and the lower part of the mask too, which the blend ellipse
+    alone left as they were (69-84 % changed)."""
     from conftest import SHARED
 
     from encryptface.evaluation.coverage import read_voc, records_coverage
@@ -328,7 +329,13 @@ def test_a_masked_faces_stand_in_changes_its_whole_box(settings, master_key, nam
     facebench = SHARED / "data" / "facebench"
     data = (facebench / "images" / f"{name}.jpg").read_bytes()
     boxes = [b for b in read_voc(facebench / "annotations" / f"{name}.xml") if b.label == "with_mask"]
-    covering = dataclasses.replace(settings, stylegan=dataclasses.replace(settings.stylegan, cover_box=True))
+    row = Scrubber(settings, "encrypt").scrub(name, name, data, master_key)
+    assert all(face["mode"] == "seal" and "face mask" in json.loads(face["metrics"])["detection"]["sealed"]
+               for face in row["faces"])
+    judged, _ = records_coverage([row], {name: boxes}, lambda _uri: data, settings.images)
+    assert judged[0].found == [True] * len(boxes) and min(judged[0].changed) >= 0.9, judged[0].changed
+    covering = dataclasses.replace(settings, stylegan=dataclasses.replace(settings.stylegan, cover_box=True),
+                                   encrypt=dataclasses.replace(settings.encrypt, seal_masked=False))
     row = Scrubber(covering, "encrypt").scrub(name, name, data, master_key)
     kinds = [read_record(face["encrypted_latent"]).kind for face in row["faces"] if face["mode"] == "encrypt"]
     assert kinds and set(kinds) == {1}, kinds  # stand-ins, not the seal fallback

@@ -233,6 +233,7 @@ class StyleGANSettings:
     decoy_truncation: float = _bounds(0)
     candidates: int = _bounds(1)
     transplant_attributes: bool
+    decoy_transplant_attributes: bool
     coarse_layers: int = _bounds(0)
     coarse_from_photo: float = _bounds(0, 1)
     identity_layers: int = _bounds(0)

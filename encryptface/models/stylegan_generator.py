@@ -195,7 +195,7 @@ class StyleGANGenerator:
         target = aligned_landmarks(aligned, landmarks, self.crop_size)
         candidates = self.candidates(key, self.settings.truncation, self.photo_classes(descriptor), choice)
         if self.appearance is None:
-            identity = self.nearest_identity(photo_style, candidates)
+            identity = self.nearest_identity(photo_style, candidates, self.settings.transplant_attributes)
         else:
             limit = self.settings.appearance_limit
             wanted = self.appearance.coordinates(descriptor[None])[0]
@@ -205,7 +205,8 @@ class StyleGANGenerator:
             # keyed noise: the stand-in is of the photo's group, not at its exact coordinates (the
             # exact ones brought recognisers closer to the person)
             wanted = wanted + self.settings.appearance_noise * key_noise(key, len(wanted))
-            identity = self.matched_identity(np.clip(wanted, -limit, limit), candidates)
+            identity = self.matched_identity(np.clip(wanted, -limit, limit), candidates,
+                                             self.settings.transplant_attributes)
         if self.eyewear is not None and self.settings.no_added_eyewear and not self.has_eyewear(aligned.crop):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
         share = self.settings.coarse_from_photo
@@ -331,18 +332,21 @@ class StyleGANGenerator:
     def decoy_styles(self, published: np.ndarray, key: bytes, choice: int = 0) -> np.ndarray:
         """The styles (3, 512) of another synthetic person in the pose of the stored ``published``
         coarse and identity styles (2, 512) -- what a wrong key shows when decoys are asked for.
-        The decoy is the wrong key's person matched to the published person's attributes (same sex
-        and age range; no glasses if the published person has none), turned to the landmarks the
-        published coarse style gives (a pose edit does not carry over from one person to another:
-        reused, it turned the decoy's head away), with its own fine style (the photo's encoding is
-        not stored; colour is matched to the photo)."""
+        The decoy is the wrong key's person of the published person's classes, the nearest to its
+        attributes (moved onto them only with ``decoy_transplant_attributes``: two decoys moved onto
+        the same coordinates looked alike to ArcFace; no glasses if the published person has none),
+        turned to the landmarks the published coarse style gives (a pose edit does not carry over
+        from one person to another: reused, it turned the decoy's head away), with its own fine
+        style (the photo's encoding is not stored; colour is matched to the photo)."""
         published = np.asarray(published, np.float32)
         candidates = self.candidates(key, self.settings.decoy_truncation, self.style_classes(published[1]),
                                      choice)
+        transplant = self.settings.decoy_transplant_attributes
         if self.appearance is None:
-            identity = self.nearest_identity(published[1], candidates)
+            identity = self.nearest_identity(published[1], candidates, transplant)
         else:
-            identity = self.matched_identity(self.appearance.predict(published[1:2])[0], candidates)
+            wanted = self.appearance.predict(published[1:2])[0]
+            identity = self.matched_identity(wanted, candidates, transplant)
         if (self.eyewear is not None and self.settings.no_added_eyewear
                 and not self.eyewear.worn_by(published[1], self.fit.mean_style)):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
@@ -353,25 +357,25 @@ class StyleGANGenerator:
             coarse, identity = self.mouth.like(coarse, published[0]), self.mouth.like(identity, published[1])
         return np.stack([coarse, identity, identity])
 
-    def nearest_identity(self, style: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    def nearest_identity(self, style: np.ndarray, candidates: np.ndarray, transplant: bool) -> np.ndarray:
         """The candidate person nearest ``style`` along the attribute directions (sex, age,
-        colouring); with ``transplant_attributes``, moved onto ``style``'s coordinates along them,
+        colouring); with ``transplant``, moved onto ``style``'s coordinates along them,
         so that the match is exact and needs no search among many candidates (a search among many
         also picks the one most like the target, in the directions that are not attributes too)."""
         target = self.fit.attributes(style[None])
         gap = self.fit.attributes(candidates) - target
         nearest = int(np.argmin((gap ** 2).sum(1)))
         identity = candidates[nearest]
-        if self.settings.transplant_attributes:
+        if transplant:
             identity = identity - gap[nearest] @ self.fit.attribute_basis
         return identity.astype(np.float32)
 
-    def matched_identity(self, wanted: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        """The candidate person nearest the appearance coordinates ``wanted``; with
-        ``transplant_attributes``, moved onto them."""
+    def matched_identity(self, wanted: np.ndarray, candidates: np.ndarray, transplant: bool) -> np.ndarray:
+        """The candidate person nearest the appearance coordinates ``wanted``; with ``transplant``,
+        moved onto them."""
         gap = self.appearance.predict(candidates) - wanted
         identity = candidates[int(np.argmin((gap ** 2).sum(1)))]
-        if self.settings.transplant_attributes:
+        if transplant:
             identity = self.moved_to(identity, wanted)
         return identity.astype(np.float32)
 

@@ -119,7 +119,7 @@ def test_different_keys_pick_different_people(tiny):
     generator = create_mode("encrypt", tiny[0]).generator
     style = generator.fit.mean_style
     def person(key: bytes) -> np.ndarray:
-        return generator.nearest_identity(style, generator.candidates(key, 1.0, {}))
+        return generator.nearest_identity(style, generator.candidates(key, 1.0, {}), transplant=True)
 
     people = [person(bytes([k]) * 32) for k in range(4)]
     assert all(not np.allclose(a, b) for i, a in enumerate(people) for b in people[i + 1:])
@@ -176,11 +176,11 @@ def test_transplanted_people_take_the_targets_attributes_and_stay_different(tiny
     from encryptface.modes import create_mode
 
     generator = create_mode("encrypt", tiny[0]).generator
-    generator.settings = dataclasses.replace(generator.settings, transplant_attributes=True, candidates=1)
+    generator.settings = dataclasses.replace(generator.settings, candidates=1)
     fit = generator.fit
     target = fit.mean_style + 3.0 * fit.attribute_basis[0]
-    people = [generator.nearest_identity(target, generator.identities(bytes([k]) * 32, 1.0, 1))
-              for k in range(3)]
+    people = [generator.nearest_identity(target, generator.identities(bytes([k]) * 32, 1.0, 1),
+                                         transplant=True) for k in range(3)]
     for person in people:
         np.testing.assert_allclose(fit.attributes(person[None]), fit.attributes(target[None]), atol=1e-3)
     assert all(np.linalg.norm(a - b) > 1.0 for i, a in enumerate(people) for b in people[i + 1:])
@@ -240,7 +240,8 @@ def test_decoy_truncation_spreads_the_decoys_people_only_and_old_models_still_lo
     published = np.stack([fit.mean_style, fit.mean_style + 2.0 * fit.attribute_basis[0]])
 
     def decoy_identity(decoy_truncation: float) -> np.ndarray:
-        generator.settings = dataclasses.replace(generator.settings, decoy_truncation=decoy_truncation)
+        generator.settings = dataclasses.replace(generator.settings, decoy_truncation=decoy_truncation,
+                                                 decoy_transplant_attributes=True)
         return generator.decoy_styles(published, b"w" * 32)[1]
 
     near, far = decoy_identity(1.0), decoy_identity(1.5)
@@ -282,8 +283,8 @@ def test_a_bare_face_gets_no_glasses_from_a_key_whose_person_wears_them(settings
     choose = "matched_identity" if generator.appearance is not None else "nearest_identity"
     drawn = getattr(generator, choose)
 
-    def bespectacled(target, candidates):
-        person = drawn(target, candidates)
+    def bespectacled(target, candidates, transplant):
+        person = drawn(target, candidates, transplant)
         return person + (5.0 - eyewear.coordinate(person, mean)) * eyewear.direction
 
     setattr(generator, choose, bespectacled)

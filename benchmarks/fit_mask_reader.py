@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -25,12 +26,11 @@ from benchmarks.coverage import FACEBENCH, split_photos
 from encryptface.config import Settings, load_settings, resolve_repo_path
 from encryptface.evaluation.coverage import load_annotations, match
 from encryptface.faces.alignment import Aligner
-from encryptface.faces.demographics import fit_logistic, softmax
-from encryptface.faces.detection import FaceDetector, nearest_centre
+from encryptface.faces.demographics import fit_logistic
+from encryptface.faces.detection import FaceDetector
 from encryptface.faces.masked import MASK_READER_FILE, MaskReader, mask_features
-from encryptface.imaging.codecs import decode_image
 from encryptface.runtime import limit_threads
-from encryptface.training.data import identity_images, split_identities
+from encryptface.training.data import central_face_crops, identity_images, split_identities
 from jobs.common import configure_logging
 
 log = logging.getLogger("encryptface.benchmarks.fit_mask_reader")
@@ -65,22 +65,16 @@ def facebench_faces(settings: Settings, split: str) -> tuple[np.ndarray, np.ndar
 
 
 def lfw_faces(settings: Settings, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, masked = False, eye distance) of the central faces of a seeded LFW sample."""
-    detector, aligner = FaceDetector(settings.detection, 1), Aligner(settings.alignment)
+    """(features, masked = False, eye distance = NaN: only facebench is reported by size) of the
+    central faces of a seeded LFW sample."""
     root, names = split_identities(settings, split)
     paths = identity_images(root, names)
     chosen = np.random.default_rng(SEED).choice(len(paths), LFW_FACES[split], replace=False)
-    crops, eyes = [], []
-    for path in (paths[i] for i in sorted(chosen)):
-        rgb = decode_image(path.read_bytes(), settings.images)[0]
-        face = nearest_centre(detector.detect(rgb), rgb.shape)
-        if face is not None:
-            crops.append(aligner.align(rgb, face).crop)
-            eyes.append(float(np.linalg.norm(face.landmarks[1] - face.landmarks[0])))
-    return mask_features(np.stack(crops)), np.zeros(len(crops), bool), np.array(eyes)
+    crops, _ = central_face_crops([paths[i] for i in sorted(chosen)], settings, log_every=0)
+    return mask_features(crops), np.zeros(len(crops), bool), np.full(len(crops), np.nan)
 
 
-def cached(cache: Path, name: str, make: callable) -> tuple[np.ndarray, ...]:
+def cached(cache: Path, name: str, make: Callable[[], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
     """``make()`` saved under ``cache/name.npz`` (read back when it is there)."""
     path = cache / f"{name}.npz"
     if not path.is_file():
@@ -103,11 +97,11 @@ def scores(reader: MaskReader, features: np.ndarray, labels: np.ndarray) -> dict
     """Recall of masked and bare faces at p >= 0.5, and the log-loss."""
     p = reader.probability_of_features(features)
     masked = p >= 0.5
-    two = softmax(np.stack([np.zeros_like(p), np.log(p + 1e-12) - np.log(1 - p + 1e-12)], 1))
+    p_label = np.where(labels, p, 1 - p)
     return {"faces": int(len(labels)), "masked": int(labels.sum()),
             "masked_found": round(float(masked[labels].mean()), 3) if labels.any() else None,
             "bare_kept": round(float((~masked[~labels]).mean()), 3) if (~labels).any() else None,
-            "log_loss": round(float(-np.mean(np.log(two[np.arange(len(p)), labels.astype(int)] + 1e-12))), 4)}
+            "log_loss": round(float(-np.mean(np.log(p_label + 1e-12))), 4)}
 
 
 def main(argv: list[str] | None = None) -> int:

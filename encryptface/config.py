@@ -244,6 +244,7 @@ class StyleGANSettings:
     mask_below: float
     mask_width: float
     cover_box: bool
+    min_covered: float = _bounds(0, 1)
     feather: float = _bounds(0)
     grain: float = _bounds(0)
     poisson: bool

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from encryptface.config import ImageSettings
+from encryptface.faces.cover import changed_pixels
 from encryptface.imaging.codecs import decode_encoded, decode_image, encode_image
 
 # Upper edges of the size buckets (sqrt of box area, px); the last bucket is open.
@@ -29,9 +30,6 @@ SIZE_EDGES = (16, 32, 64)
 BUCKETS = ("<16", "16-32", "32-64", ">=64")
 MATCH_IOU = 0.3
 COVERED_SHARE = 0.9
-# A pixel counts as changed when a channel differs by more than this many levels from the original
-# encoded like the published photo (the encoder leaves unchanged blocks identical).
-CHANGE_LEVELS = 2
 
 
 class AnnotationError(ValueError):
@@ -159,13 +157,13 @@ def match(boxes: Sequence[Box], detections: Sequence[Sequence[float]],
 
 def changed_shares(original: np.ndarray, published: np.ndarray, boxes: Sequence[Box]) -> list[float]:
     """For each box, the share of its pixels (clipped to the photo) that differ by more than
-    :data:`CHANGE_LEVELS` in some channel between ``original`` (encoded as the published photo was)
-    and ``published``."""
+    :data:`~encryptface.faces.cover.CHANGE_LEVELS` in some channel between ``original`` (encoded
+    as the published photo was) and ``published``."""
     if original.shape != published.shape:
         raise ValueError(f"published photo {published.shape} differs in size from the original "
                          f"{original.shape}")
-    changed = (np.abs(original.astype(np.int16) - published.astype(np.int16)).max(axis=2)
-               > CHANGE_LEVELS)
+    # the original is encoded like the published photo: the encoder leaves unchanged blocks identical
+    changed = changed_pixels(original, published)
     height, width = changed.shape
     shares = []
     for box in boxes:

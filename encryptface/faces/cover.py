@@ -15,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from encryptface.faces.alignment import Aligner, similarity_transform
+from encryptface.faces.alignment import Aligner, Region, similarity_transform
 from encryptface.faces.detection import Face
 
 # Share of the box's pixels that must lie where the paste mask is at least MASK_LEVEL.
@@ -28,6 +28,9 @@ MASK_LEVEL = 0.5
 # The box's corners go this far out from the mask centre, as a share of its MASK_LEVEL ellipse.
 CORNER_RADIUS = 0.9
 _GRID = 16
+# A pixel counts as changed when a channel differs by more than this many levels (the coverage
+# measure of ``evaluate`` and the stand-in check of ``encrypt`` agree on it).
+CHANGE_LEVELS = 2
 
 
 def _box_points(bbox: tuple[float, float, float, float]) -> np.ndarray:
@@ -90,3 +93,28 @@ def covering_face(face: Face, aligner: Aligner, margin: tuple[float, ...] = (0, 
     note = "landmarks fitted to the box"
     return dataclasses.replace(face, landmarks=landmarks.astype(np.float32),
                                found_by=f"{face.found_by}, {note}" if face.found_by else note)
+
+
+def changed_pixels(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Boolean (H, W): where some channel of ``after`` differs from ``before`` by more than
+    :data:`CHANGE_LEVELS`."""
+    return np.abs(before.astype(np.int16) - after.astype(np.int16)).max(axis=2) > CHANGE_LEVELS
+
+
+def box_changed_share(before: np.ndarray, region: Region, pixels: np.ndarray,
+                      bbox: tuple[float, float, float, float]) -> float:
+    """The share of ``bbox`` (x, y, w, h, clipped to the photo ``before``) changed when ``region``
+    of ``before`` is replaced by ``pixels``."""
+    height, width = before.shape[:2]
+    x, y, w, h = bbox
+    x0, y0 = max(0, int(np.floor(x))), max(0, int(np.floor(y)))
+    x1, y1 = min(width, int(np.ceil(x + w))), min(height, int(np.ceil(y + h)))
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    changed = np.zeros((y1 - y0, x1 - x0), bool)
+    inside = region.intersection(Region(x0, y0, x1, y1))
+    if inside is not None:
+        changed[inside.y0 - y0:inside.y1 - y0, inside.x0 - x0:inside.x1 - x0] = changed_pixels(
+            before[inside.slices], pixels[inside.y0 - region.y0:inside.y1 - region.y0,
+                                          inside.x0 - region.x0:inside.x1 - region.x0])
+    return float(changed.mean())

@@ -9,8 +9,9 @@ rendered with) is never stored: it is a linear function of the original face's d
 and would give the person away without the password. The right password
 restores every pixel of the region bit for bit; a wrong one is refused (:class:`DecryptionError`),
 or, with ``encrypt.decoys = true``, renders the wrong key's own synthetic person in the stand-in's
-pose (a decoy). A face the generator cannot match (no face found in the render) falls back to
-``seal``'s pixelation, and its record says why. (Faces too small for it, under
+pose (a decoy). A face the generator cannot match (no face found in the render, or a render that
+changes less than ``stylegan.min_covered`` of the detected box) falls back to ``seal``'s
+pixelation, and its record says why. (Faces too small for it, under
 ``stylegan.min_face``, never reach it: the scrubber seals them, as for every generator.)
 """
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from encryptface.config import Settings, resolve_weight
 from encryptface.faces.alignment import Region
+from encryptface.faces.cover import box_changed_share
 from encryptface.models.stylegan import STYLE_DIM
 from encryptface.models.stylegan_generator import PUBLISHED_STYLES, StyleGANGenerator
 from encryptface.modes.base import FaceContext, ProtectedFace, ProtectionMode
@@ -59,6 +61,7 @@ class StyleGANEncryptMode(ProtectionMode):
         self.generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
                                            settings.detection, threads)
         self.seal_mode = seal_mode
+        self.min_covered = settings.stylegan.min_covered
         self.model_id = f"{self.generator.model_id}/sealed"
         self.generator_model_id = self.generator.model_id
         log.info("encrypt: stylegan generator %s. Licence: %s. For a permissive path set "
@@ -68,11 +71,11 @@ class StyleGANEncryptMode(ProtectionMode):
         stand_in = self.generator.keyed_stand_in(original, face.aligned, face.face.landmarks, face.key,
                                                  face.face.bbox)
         if stand_in is None:
-            fallback = self.seal_mode.protect(original, face)
-            return ProtectedFace(crop=fallback.crop, metrics={
-                "fallback": "seal", "reason": "no face found in the generated image"},
-                                 encrypted_latent=_HEADER.pack(_MAGIC, FALLBACK, 0, 0, 0, 0)
-                                 + fallback.encrypted_latent)
+            return self._sealed(original, face, "no face found in the generated image")
+        covered = box_changed_share(original, stand_in.region, stand_in.pixels, face.face.bbox)
+        if covered < self.min_covered:
+            return self._sealed(original, face, f"the stand-in changes {covered:.0%} of the detected "
+                                                f"face (< stylegan.min_covered {self.min_covered:g})")
         region = stand_in.region
         sealed = seal_region(original, region, face.key, face.aad)
         header = _HEADER.pack(_MAGIC, STAND_IN, region.x0, region.y0, region.x1, region.y1)
@@ -80,6 +83,13 @@ class StyleGANEncryptMode(ProtectionMode):
         return ProtectedFace(crop=None, patch=(region, stand_in.pixels),
                              encrypted_latent=header + published + sealed,
                              metrics={"generator": self.generator.model_id})
+
+    def _sealed(self, original: np.ndarray, face: FaceContext, reason: str) -> ProtectedFace:
+        """``face`` pixelated and sealed as ``seal`` does (a fallback record), and why."""
+        fallback = self.seal_mode.protect(original, face)
+        return ProtectedFace(crop=fallback.crop, metrics={"fallback": "seal", "reason": reason},
+                             encrypted_latent=_HEADER.pack(_MAGIC, FALLBACK, 0, 0, 0, 0)
+                             + fallback.encrypted_latent)
 
     def restore(self, photo: np.ndarray, landmarks: np.ndarray, encrypted_latent: bytes,
                 key: bytes, aad: bytes) -> Region:

@@ -343,3 +343,44 @@ def test_a_masked_face_is_covered_whole(settings, master_key, name):
     judged, _ = records_coverage([row], {name: boxes}, lambda _uri: data, settings.images)
     assert judged[0].found == [True] * len(boxes)
     assert min(judged[0].changed) >= 0.9, judged[0].changed
+
+
+def test_a_stand_in_that_misses_the_face_is_sealed_instead(settings, master_key, keys):
+    """facebench photo 564, the shipped model: the frontal render reaches only part of a profile
+    face's box. By default that face is sealed (a fallback record saying why), its annotated box is
+    covered, and the password restores it bit for bit; with ``stylegan.min_covered = 0`` the same
+    stand-in is published and leaves a third of the face as it was."""
+    from conftest import SHARED
+
+    from encryptface.evaluation.coverage import match, read_voc, records_coverage
+
+    facebench = SHARED / "data" / "facebench"
+    name = "maksssksksss564"
+    data = (facebench / "images" / f"{name}.jpg").read_bytes()
+    boxes = read_voc(facebench / "annotations" / f"{name}.xml")
+    original = decode_image(data, settings.images)[0]
+
+    def scrub(min_covered: float) -> tuple[dict, dict[int, float]]:
+        """The row, and the changed share of each annotated box by the index of its face."""
+        changed = dataclasses.replace(settings, stylegan=dataclasses.replace(settings.stylegan,
+                                                                             min_covered=min_covered))
+        row = Scrubber(changed, "encrypt").scrub(name, name, data, master_key)
+        judged, _ = records_coverage([row], {name: boxes}, lambda _uri: data, settings.images)
+        matched, _ = match(boxes, [face["bbox"] for face in row["faces"]])
+        return row, {index: share for index, share in zip(matched, judged[0].changed, strict=True)
+                     if index is not None}
+
+    row, covered = scrub(settings.stylegan.min_covered)
+    reasons = [json.loads(face["metrics"]).get("reason", "") for face in row["faces"]]
+    missed = [i for i, reason in enumerate(reasons) if "stylegan.min_covered" in reason]
+    assert missed and all(i in covered for i in missed), reasons
+    assert all(read_record(row["faces"][i]["encrypted_latent"]).kind == 2 for i in missed)
+    assert all(covered[i] >= 0.9 for i in missed), covered
+    restored, regions = Restorer(settings).restore(row, keys)
+    assert len(regions) == len(row["faces"])
+    for i in missed:
+        assert np.array_equal(restored[regions[i].slices], original[regions[i].slices])
+
+    row, covered = scrub(0.0)
+    assert all(read_record(row["faces"][i]["encrypted_latent"]).kind == 1 for i in missed)
+    assert min(covered[i] for i in missed) < 0.9, covered

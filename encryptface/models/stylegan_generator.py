@@ -172,8 +172,7 @@ class StyleGANGenerator:
         """The clear demographic classes of a photo's face (empty without the match)."""
         if self.demographics is None:
             return {}
-        return self.demographics.clear_classes(self.demographics.photo_probabilities(descriptor[None]),
-                                               self.settings.demographic_certainty)
+        return self.demographics.photo_classes(descriptor, self.settings.demographic_certainty)
 
     def style_classes(self, style: np.ndarray) -> dict[str, int]:
         """The clear demographic classes of a synthetic person's style (empty without the match)."""

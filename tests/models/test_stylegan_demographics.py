@@ -188,3 +188,45 @@ def test_a_stand_in_is_found_again_where_the_face_was_and_a_blank_is_not(setting
     blank = published.copy()
     blank[stand_in.region.slices] = 128
     assert generator.published_landmark_error(blank, face.landmarks, stand_in.region) > 0.5
+
+
+def test_the_shipped_model_gives_adults_no_childrens_faces(settings):
+    """The child readers: the rendered people labelled by looking read as what they are (style
+    reader), and the first adults of the LFW labels are matched as adults (not clearly children
+    to the photo reader), so their candidates hold no one the style reader sees as a child --
+    about one synthetic person in eight is one, and adults were given children's faces."""
+    import csv
+
+    from benchmarks.fit_child_match import LABELLED_KEY, LABELS
+    from encryptface.config import resolve_weight
+    from encryptface.faces.alignment import Aligner
+    from encryptface.faces.demographics import read_labels
+    from encryptface.faces.detection import nearest_centre
+    from encryptface.imaging.codecs import decode_encoded
+    from encryptface.models.stylegan_encoder import CHILD_CLASSES
+    from encryptface.models.stylegan_generator import StyleGANGenerator
+    from encryptface.training.data import split_identities
+
+    generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
+                                  settings.detection, 2)
+    with LABELS.open(newline="") as handle:
+        labels = np.array([row["age"] for row in csv.DictReader(handle)])
+    people = generator.identities(LABELLED_KEY, 1.0, len(labels))
+    child = generator.demographics.style_probabilities(people)["child"][:, CHILD_CLASSES.index("child")]
+    assert np.mean(child[labels == "child"] > 0.5) >= 0.8
+    assert np.mean(child[labels == "adult"] < 0.5) >= 0.9
+
+    root, _ = split_identities(settings, "tuning")
+    aligner, adult = Aligner(settings.alignment), CHILD_CLASSES.index("adult")
+    read_adult = 0
+    for row in read_labels()[:8]:
+        photo = decode_encoded((root / row["identity"] / row["file"]).read_bytes())
+        face = nearest_centre(generator.detector.detect(photo), photo.shape)
+        wanted = generator.photo_classes(generator.describe(aligner.align(photo, face), face.landmarks))
+        assert wanted["child"] == adult, row["file"]  # clearly an adult, or not clearly a child
+        read_adult += 1
+        key = hashlib.sha256(row["file"].encode()).digest()
+        candidates = generator.candidates(key, settings.stylegan.truncation, wanted)
+        read = generator.demographics.style_probabilities(candidates)["child"][:, adult]
+        assert np.all(read >= settings.stylegan.demographic_certainty)
+    assert read_adult == 8

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from encryptface.config import ImageSettings
-from encryptface.faces.cover import changed_pixels
+from encryptface.faces.cover import changed_pixels, pixel_region
 from encryptface.imaging.codecs import decode_encoded, decode_image, encode_image
 
 # Upper edges of the size buckets (sqrt of box area, px); the last bucket is open.
@@ -164,13 +164,10 @@ def changed_shares(original: np.ndarray, published: np.ndarray, boxes: Sequence[
                          f"{original.shape}")
     # the original is encoded like the published photo: the encoder leaves unchanged blocks identical
     changed = changed_pixels(original, published)
-    height, width = changed.shape
     shares = []
     for box in boxes:
-        x0, y0 = max(0, int(np.floor(box.x0))), max(0, int(np.floor(box.y0)))
-        x1, y1 = min(width, int(np.ceil(box.x1))), min(height, int(np.ceil(box.y1)))
-        inside = changed[y0:y1, x0:x1]
-        shares.append(float(inside.mean()) if inside.size else 0.0)
+        inside = pixel_region(box.x0, box.y0, box.x1, box.y1, changed.shape)
+        shares.append(float(changed[inside.slices].mean()) if inside else 0.0)
     return shares
 
 

@@ -101,20 +101,22 @@ def changed_pixels(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return np.abs(before.astype(np.int16) - after.astype(np.int16)).max(axis=2) > CHANGE_LEVELS
 
 
+def pixel_region(x0: float, y0: float, x1: float, y1: float, shape: tuple[int, ...]) -> Region | None:
+    """The whole pixels of ``[x0, x1) x [y0, y1)`` inside an image of ``shape`` (None: none)."""
+    height, width = shape[:2]
+    return Region(0, 0, width, height).intersection(
+        Region(int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))))
+
+
 def box_changed_share(before: np.ndarray, region: Region, pixels: np.ndarray,
                       bbox: tuple[float, float, float, float]) -> float:
     """The share of ``bbox`` (x, y, w, h, clipped to the photo ``before``) changed when ``region``
     of ``before`` is replaced by ``pixels``."""
-    height, width = before.shape[:2]
     x, y, w, h = bbox
-    x0, y0 = max(0, int(np.floor(x))), max(0, int(np.floor(y)))
-    x1, y1 = min(width, int(np.ceil(x + w))), min(height, int(np.ceil(y + h)))
-    if x1 <= x0 or y1 <= y0:
+    box = pixel_region(x, y, x + w, y + h, before.shape)
+    inside = None if box is None else region.intersection(box)
+    if inside is None:
         return 0.0
-    changed = np.zeros((y1 - y0, x1 - x0), bool)
-    inside = region.intersection(Region(x0, y0, x1, y1))
-    if inside is not None:
-        changed[inside.y0 - y0:inside.y1 - y0, inside.x0 - x0:inside.x1 - x0] = changed_pixels(
-            before[inside.slices], pixels[inside.y0 - region.y0:inside.y1 - region.y0,
-                                          inside.x0 - region.x0:inside.x1 - region.x0])
-    return float(changed.mean())
+    changed = changed_pixels(before[inside.slices], pixels[inside.y0 - region.y0:inside.y1 - region.y0,
+                                                           inside.x0 - region.x0:inside.x1 - region.x0])
+    return float(changed.sum()) / ((box.x1 - box.x0) * (box.y1 - box.y0))

@@ -61,7 +61,6 @@ class StyleGANEncryptMode(ProtectionMode):
         self.generator = StyleGANGenerator(resolve_weight(settings.stylegan.model), settings.stylegan,
                                            settings.detection, threads)
         self.seal_mode = seal_mode
-        self.min_covered = settings.stylegan.min_covered
         self.model_id = f"{self.generator.model_id}/sealed"
         self.generator_model_id = self.generator.model_id
         log.info("encrypt: stylegan generator %s. Licence: %s. For a permissive path set "
@@ -73,9 +72,10 @@ class StyleGANEncryptMode(ProtectionMode):
         if stand_in is None:
             return self._sealed(original, face, "no face found in the generated image")
         covered = box_changed_share(original, stand_in.region, stand_in.pixels, face.face.bbox)
-        if covered < self.min_covered:
+        least = self.generator.settings.min_covered
+        if covered < least:
             return self._sealed(original, face, f"the stand-in changes {covered:.0%} of the detected "
-                                                f"face (< stylegan.min_covered {self.min_covered:g})")
+                                                f"face (< stylegan.min_covered {least:g})")
         region = stand_in.region
         sealed = seal_region(original, region, face.key, face.aad)
         header = _HEADER.pack(_MAGIC, STAND_IN, region.x0, region.y0, region.x1, region.y1)

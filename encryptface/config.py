@@ -138,6 +138,8 @@ class EncryptSettings:
     prior_min_face: float = _bounds(0)
     seal_masked: bool
     masked_probability: float = _bounds(0, 1)
+    seal_bearded: bool
+    bearded_probability: float = _bounds(0, 1)
     backend: Backend
     precision: Precision
     residual: Residual

@@ -19,8 +19,8 @@ from encryptface.crypto.keys import MasterKey, face_aad, new_record_salt
 from encryptface.faces.alignment import Aligner
 from encryptface.faces.cover import GUESSED_SHARE, covering_face
 from encryptface.faces.detection import Face, FaceDetector
-from encryptface.faces.masked import MaskReader
 from encryptface.faces.matching import embed_face
+from encryptface.faces.readers import READERS, CropReader
 from encryptface.generators import generator
 from encryptface.imaging.codecs import ImageError, decode_image, encode_image
 from encryptface.modes import FaceContext, ProtectionMode, create_mode
@@ -45,9 +45,14 @@ class Scrubber:
         self.seal_mode = create_mode("seal", settings) \
             if self.mode.reversible and self.mode.name != "seal" else self.mode
         self.generator = generator(self.mode.generator_name) if self.mode.generator_name else None
-        # generators render bare faces: a face wearing a face mask is sealed instead
-        self.mask_reader = MaskReader.load() \
-            if self.generator is not None and settings.encrypt.seal_masked else None
+        # generators render bare, clean-shaven faces and blend them down to the chin: a face
+        # wearing a face mask, or a beard over the chin, is sealed instead
+        self.crop_readers = [] if self.generator is None else [
+            (CropReader.load(kind), threshold, setting) for kind, on, threshold, setting in (
+                ("mask", settings.encrypt.seal_masked, settings.encrypt.masked_probability,
+                 "encrypt.masked_probability"),
+                ("beard", settings.encrypt.seal_bearded, settings.encrypt.bearded_probability,
+                 "encrypt.bearded_probability")) if on]
         # verify.seal_embeddings: each face's fused recogniser embedding goes into its record, sealed
         self.seal_embeddings = settings.verify.seal_embeddings and self.mode.reversible
 
@@ -129,7 +134,8 @@ class Scrubber:
     def _mode_for(self, face: Face, original: np.ndarray) -> tuple[ProtectionMode, str | None]:
         """The mode that protects ``face`` of ``original``: the chosen one, or ``seal`` (and why)
         for a face that is uncertain, too small for the chosen mode's generator (its
-        ``min_face_setting``) or wearing a face mask (``encrypt.seal_masked``)."""
+        ``min_face_setting``), wearing a face mask (``encrypt.seal_masked``) or a beard over the chin
+        (``encrypt.seal_bearded``)."""
         if self.seal_mode is self.mode:
             return self.mode, None
         if not face.confident:
@@ -142,12 +148,14 @@ class Scrubber:
                 return self.seal_mode, (f"face too small for the {self.generator.name} generator "
                                         f"(eyes {eyes:.1f} px apart < "
                                         f"{self.generator.min_face_setting} {smallest:g})")
-        if self.mask_reader is not None:
-            masked = float(self.mask_reader.probability(self.aligner.align(original, face).crop[None])[0])
-            if masked >= self.settings.encrypt.masked_probability:
-                return self.seal_mode, (f"face mask (probability {masked:.2f} >= encrypt.masked_probability "
-                                        f"{self.settings.encrypt.masked_probability:g}): the "
-                                        f"{self.generator.name} generator renders bare faces")
+        if self.crop_readers:
+            crop = self.aligner.align(original, face).crop[None]
+            for reader, threshold, setting in self.crop_readers:
+                probability = float(reader.probability(crop)[0])
+                if probability >= threshold:
+                    return self.seal_mode, (f"{READERS[reader.kind].reads} (probability {probability:.2f} >= "
+                                            f"{setting} {threshold:g}): the {self.generator.name} "
+                                            f"generator renders bare, clean-shaven faces")
         return self.mode, None
 
     @staticmethod

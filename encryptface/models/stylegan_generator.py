@@ -45,6 +45,7 @@ from encryptface.faces.cover import cover_box
 from encryptface.faces.detection import Face, FaceDetector, nearest_centre
 from encryptface.faces.eyewear import eyewear_features, wears_eyewear
 from encryptface.faces.mouth import MouthReader
+from encryptface.faces.readers import CropReader
 from encryptface.faces.recognition import DlibRecognizer
 from encryptface.imaging.colour import colour_stats, transfer_colours
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
@@ -147,6 +148,7 @@ class StyleGANGenerator:
         self.detector = FaceDetector(detection)
         self.cover_margin = detection.cover_margin
         self.describer = DlibRecognizer()  # reads sex, age and build for the encoder (CC0 model)
+        self.beard_reader = CropReader.load("beard") if settings.no_added_beard else None
 
     # -- styles ----------------------------------------------------------------------------------
     def identities(self, key: bytes, truncation: float, count: int) -> np.ndarray:
@@ -270,15 +272,19 @@ class StyleGANGenerator:
         it does not read as the ``wanted`` appearance group and sex (the style reader misses about
         one person in five) or its dlib descriptor is closer than ``min_identity_distance`` to the
         ``original`` face's (the outline and colours the blend keeps, and a person of the same
-        group, bring it near), the next person's: ``stand_in_tries`` renders at most; the one
-        that missed least, in this order: group, sex, too near the original, ghosted (the farthest
-        of equals). A dark-skinned woman's stand-ins of her group and sex sat 0.56-0.72 from her in
-        dlib's space; with the distance first, she was given a white man's face."""
+        group, bring it near), or it reads as bearded on a face that does not
+        (``no_added_beard``), the next person's: ``stand_in_tries`` renders at most; the one
+        that missed least, in this order: group, sex, too near the original, ghosted, a beard
+        added (the farthest of equals). A dark-skinned woman's stand-ins of her group and sex sat
+        0.56-0.72 from her in dlib's space; with the distance first, she was given a white man's
+        face."""
         checked = {name: k for name, k in wanted.items()
                    if name in RENDER_CHECKED and self.demographics is not None}
         distance_check = original is not None and self.settings.min_identity_distance > 0
         ghost_check = self.settings.max_published_landmark_error > 0
-        tries = self.settings.stand_in_tries if checked or distance_check or ghost_check else 1
+        beard_check = self.beard_reader is not None and not self.bearded(photo, landmarks)
+        tries = (self.settings.stand_in_tries if checked or distance_check or ghost_check or beard_check
+                 else 1)
         best = None
         for choice in range(tries):
             stand_in = self.stand_in(photo, landmarks, styles_of(choice), bbox)
@@ -294,12 +300,19 @@ class StyleGANGenerator:
                                        > self.settings.max_published_landmark_error)
             misses = (*(name in checked and int(read[name][0].argmax()) != checked[name]
                         for name in RENDER_CHECKED),
-                      distance < self.settings.min_identity_distance, ghosted)
+                      distance < self.settings.min_identity_distance, ghosted,
+                      beard_check and self.bearded(published, landmarks))
             if best is None or (misses, -distance) < best[:2]:
                 best = (misses, -distance, stand_in)
             if not any(misses):
                 break
         return None if best is None else best[2]
+
+    def bearded(self, photo: np.ndarray, landmarks: np.ndarray) -> bool:
+        """Whether the face at ``landmarks`` of ``photo`` reads as having a beard over the chin (the
+        beard reader's own decision point, p >= 0.5)."""
+        crop = align_crop(photo, landmarks, self.template, self.crop_size).crop
+        return bool(self.beard_reader.probability(crop[None])[0] >= 0.5)
 
     def published_landmark_error(self, published: np.ndarray, landmarks: np.ndarray, region: Region) -> float:
         """Largest distance, in inter-ocular distances, between the photo's landmarks and those of

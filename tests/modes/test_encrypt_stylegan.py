@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import PHOTOS, lfw_people
+from conftest import LFW_TRAIN, PHOTOS, lfw_people
 from stylegan_fixtures import train_tiny_stylegan
 
 from encryptface.crypto.keys import DecryptionError, KeyRing, Password
@@ -384,3 +384,39 @@ def test_a_stand_in_that_misses_the_face_is_sealed_instead(settings, master_key,
     row, covered = scrub(0.0)
     assert all(read_record(row["faces"][i]["encrypted_latent"]).kind == 1 for i in missed)
     assert min(covered[i] for i in missed) < 0.9, covered
+
+
+def test_a_clean_shaven_face_gets_no_beard(settings, monkeypatch):
+    """LFW's Anzori Kikalishvili (no beard): with these fixed salts the key's first person of his
+    classes renders with a full beard. With stylegan.no_added_beard (the shipped setting) the next
+    person is used and the published face does not read as bearded; without it, it does."""
+    import hashlib
+    import itertools
+
+    from encryptface.crypto.keys import KdfParams, derive_master_key
+    from encryptface.faces.alignment import Aligner
+    from encryptface.faces.detection import Face
+    from encryptface.faces.readers import CropReader
+    from encryptface.pipeline import scrubber as scrubber_module
+
+    path = LFW_TRAIN / "Anzori_Kikalishvili" / "Anzori_Kikalishvili_0001.jpg"
+    master_key = derive_master_key(Password(b"correct horse battery staple 7f3a"),
+                                   KdfParams(14, 8, 1, b"fixed run salt 1"))
+    reader, aligner = CropReader.load("beard"), Aligner(settings.alignment)
+    assert settings.stylegan.no_added_beard
+
+    def beard_probability(no_added_beard: bool) -> float:
+        counter = itertools.count()
+        monkeypatch.setattr(scrubber_module, "new_record_salt",
+                            lambda: hashlib.sha256(b"salt%d" % next(counter)).digest()[:16])
+        stylegan = dataclasses.replace(settings.stylegan, no_added_beard=no_added_beard)
+        chosen = settings.replace(stylegan=stylegan)
+        row = Scrubber(chosen, "encrypt").scrub("p", path.name, path.read_bytes(), master_key)
+        face = row["faces"][0]
+        assert face["mode"] == "encrypt"
+        found = Face(tuple(face["bbox"]), np.asarray(face["landmarks"], np.float32).reshape(5, 2), 1.0)
+        published = decode_encoded(row["deidentified_image"])
+        return float(reader.probability(aligner.align(published, found).crop[None])[0])
+
+    assert beard_probability(False) >= 0.5
+    assert beard_probability(True) < 0.5

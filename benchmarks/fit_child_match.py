@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from encryptface.config import WEIGHTS_DIR, load_settings, resolve_weight
-from encryptface.faces.alignment import Aligner, align_crop
+from encryptface.faces.alignment import Aligner
 from encryptface.faces.demographics import fit_logistic, softmax, unit_rows
 from encryptface.faces.detection import FaceDetector, nearest_centre
 from encryptface.imaging.codecs import decode_image
@@ -61,7 +61,7 @@ def bank_people(generator: StyleGANGenerator, count: int, cache: Path) -> tuple[
         image = generator.render(np.stack([style, style, style]))
         found = nearest_centre(generator.detector.detect(image), image.shape)
         if found is not None:
-            aligned = align_crop(image, found.landmarks, generator.template, generator.crop_size)
+            aligned = generator.align(image, found.landmarks)
             descriptors[index] = generator.describe(aligned, found.landmarks)
         if index % 50 == 0:
             log.info("rendered %d / %d people", index, count)

@@ -282,7 +282,7 @@ class StyleGANGenerator:
                    if name in RENDER_CHECKED and self.demographics is not None}
         distance_check = original is not None and self.settings.min_identity_distance > 0
         ghost_check = self.settings.max_published_landmark_error > 0
-        beard_check = self.beard_reader is not None and not self.bearded(photo, landmarks)
+        beard_check = self.beard_reader is not None and not self.bearded(self.align(photo, landmarks).crop)
         tries = (self.settings.stand_in_tries if checked or distance_check or ghost_check or beard_check
                  else 1)
         best = None
@@ -293,7 +293,8 @@ class StyleGANGenerator:
             if tries == 1:
                 return stand_in
             published = self.published_photo(photo, stand_in)
-            descriptor = self.published_descriptor(published, landmarks)
+            published_face = self.align(published, landmarks)   # read by the descriptor and the beard
+            descriptor = self.describe(published_face, landmarks)
             read = self.demographics.photo_probabilities(descriptor[None]) if checked else {}
             distance = float(np.linalg.norm(descriptor - original)) if distance_check else np.inf
             ghosted = ghost_check and (self.published_landmark_error(published, landmarks, stand_in.region)
@@ -301,17 +302,20 @@ class StyleGANGenerator:
             misses = (*(name in checked and int(read[name][0].argmax()) != checked[name]
                         for name in RENDER_CHECKED),
                       distance < self.settings.min_identity_distance, ghosted,
-                      beard_check and self.bearded(published, landmarks))
+                      beard_check and self.bearded(published_face.crop))
             if best is None or (misses, -distance) < best[:2]:
                 best = (misses, -distance, stand_in)
             if not any(misses):
                 break
         return None if best is None else best[2]
 
-    def bearded(self, photo: np.ndarray, landmarks: np.ndarray) -> bool:
-        """Whether the face at ``landmarks`` of ``photo`` reads as having a beard over the chin (the
-        beard reader's own decision point, p >= 0.5)."""
-        crop = align_crop(photo, landmarks, self.template, self.crop_size).crop
+    def align(self, image: np.ndarray, landmarks: np.ndarray) -> AlignedFace:
+        """The face at ``landmarks`` (5x2) of ``image`` in this model's aligned crop."""
+        return align_crop(image, landmarks, self.template, self.crop_size)
+
+    def bearded(self, crop: np.ndarray) -> bool:
+        """Whether the face of an aligned crop (:meth:`align`) reads as having a beard over the
+        chin (the beard reader's own decision point, p >= 0.5)."""
         return bool(self.beard_reader.probability(crop[None])[0] >= 0.5)
 
     def published_landmark_error(self, published: np.ndarray, landmarks: np.ndarray, region: Region) -> float:
@@ -336,10 +340,6 @@ class StyleGANGenerator:
         published = photo.copy()
         published[stand_in.region.slices] = stand_in.pixels
         return published
-
-    def published_descriptor(self, published: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        """The dlib descriptor (128,) of the face at ``landmarks`` of a published photo."""
-        return self.describe(align_crop(published, landmarks, self.template, self.crop_size), landmarks)
 
     def decoy_styles(self, published: np.ndarray, key: bytes, choice: int = 0) -> np.ndarray:
         """The styles (3, 512) of another synthetic person in the pose of the stored ``published``
@@ -458,7 +458,7 @@ class StyleGANGenerator:
 
     def render_coordinates(self, image: np.ndarray, found: Face) -> np.ndarray:
         """The demographic coordinates (K,) of the face ``found`` in a render, read as a photo's are."""
-        aligned = align_crop(image, found.landmarks, self.template, self.crop_size)
+        aligned = self.align(image, found.landmarks)
         return self.appearance.coordinates(self.describe(aligned, found.landmarks)[None])[0]
 
     def aligned_pose(self, landmarks: np.ndarray) -> np.ndarray:

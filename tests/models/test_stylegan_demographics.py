@@ -102,9 +102,9 @@ def test_the_shipped_model_gives_a_person_of_the_photos_group_and_sex(settings, 
         for key in range(2):
             stand_in = generator.keyed_stand_in(photo, aligned, face.landmarks,
                                                 hashlib.sha256(f"{row['file']} {key}".encode()).digest())
+            published = generator.align(generator.published_photo(photo, stand_in), face.landmarks)
             read = generator.demographics.photo_probabilities(
-                generator.published_descriptor(generator.published_photo(photo, stand_in),
-                                               face.landmarks)[None])[attribute]
+                generator.describe(published, face.landmarks)[None])[attribute]
             kept += int(read[0].argmax()) == wanted_class
             looked += 1
         if looked == 6:

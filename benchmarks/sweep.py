@@ -13,7 +13,8 @@ about one dark-skinned person, too few to say whether the stand-ins keep their a
 
 Each person of the split with two photos: the first photo is scrubbed on ONE core (so s/photo is
 per core), the second is the reference. Measurement and metrics are those of ``jobs/evaluate.py``
-(:mod:`encryptface.evaluation.measure`). Writes ``metrics.json`` and ``report.html``; prints the table.
+(:mod:`encryptface.evaluation.measure`). Writes ``metrics.json``, ``report.html`` and each run's
+per-face measurements (``faces-N.json``); prints the table.
 """
 
 from __future__ import annotations
@@ -115,9 +116,10 @@ def parse_value(kind: type, value: str, name: str) -> object:
 
 
 def run(settings: Settings, mode: str, persons: list[list[Path]], recognizers: list[str],
-        wrong: int, gallery: int, gallery_group: str | None = None) -> tuple[dict, list[list[bytes]]]:
-    """Scrub the first photo of each person, measure against the second; (metrics, gallery of the
-    first ``gallery`` faces and of every face whose original is judged of ``gallery_group``)."""
+        wrong: int, gallery: int, gallery_group: str | None = None) -> tuple[list[dict], list[list[bytes]]]:
+    """Scrub the first photo of each person, measure against the second; (each face's
+    measurements, gallery of the first ``gallery`` faces and of every face whose original is
+    judged of ``gallery_group``)."""
     scrubber = Scrubber(settings, mode, threads=1)
     # The evaluator restores (and renders decoys) with the same settings the photos were scrubbed
     # with: a stylegan.KEY variant's decoys come from that variant's model, not the shipped one.
@@ -143,7 +145,7 @@ def run(settings: Settings, mode: str, persons: list[list[Path]], recognizers: l
             firsts += first
         if count % 20 == 0:
             log.info("%s: %d / %d people", mode, count, len(persons))
-    return aggregate(measurements), thumbnails
+    return measurements, thumbnails
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,16 +173,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     persons = split_people(settings, args.split, args.faces, args.group)
     output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
     runs, gallery = [], []
-    for combo, current in grid_settings(settings, args.grid):
+    for number, (combo, current) in enumerate(grid_settings(settings, args.grid)):
         started = time.perf_counter()
-        metrics, pictures = run(current, args.mode, persons, args.recognizers.split(","), args.wrong,
+        measurements, pictures = run(current, args.mode, persons, args.recognizers.split(","), args.wrong,
                                 0 if gallery else args.gallery, None if gallery else args.gallery_group)
         gallery = gallery or pictures
-        runs.append({"settings": combo, "metrics": metrics,
+        # each face's measurements, for questions the summary does not answer
+        (output / f"faces-{number}.json").write_text(json.dumps({"settings": combo, "faces": measurements}))
+        runs.append({"settings": combo, "metrics": aggregate(measurements),
                      "wall_seconds": round(time.perf_counter() - started, 1)})
         print(console_table(*summary_table(runs[-1:])), flush=True)
-    output.mkdir(parents=True, exist_ok=True)
     (output / "metrics.json").write_text(json.dumps({"mode": args.mode, "split": args.split,
                                                      "runs": runs}, indent=1))
     write_report(output / "report.html", f"EncryptFace sweep: mode {args.mode}, {args.split} split",

@@ -253,6 +253,7 @@ class StyleGANSettings:
     keep_skin_tone: bool
     no_added_eyewear: bool
     agreement: float = _bounds(0)
+    halo_levels: float = _bounds(0)
     match_appearance: bool
     appearance_limit: float = _bounds(0)
     appearance_noise: float = _bounds(0)
@@ -261,6 +262,8 @@ class StyleGANSettings:
     match_demographics: bool
     demographic_pool: int = _bounds(1)
     demographic_certainty: float = _bounds(0.5, 1)
+    photo_certainty: float = _bounds(0, 1)
+    unclear_group_tolerance: float = _bounds(0, 1)
     stand_in_tries: int = _bounds(1)
     min_identity_distance: float = _bounds(0)
     max_published_landmark_error: float = _bounds(0)

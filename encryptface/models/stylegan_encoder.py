@@ -223,6 +223,11 @@ DEMOGRAPHIC_PRIORITY = ("group", "child", "sex", "age")
 # (fitted on renders) reads no LFW adult clearly as a child (0 of 300 tuning faces) but only 77 %
 # clearly as adults, and one synthetic person in eight is a child.
 PHOTO_DEFAULTS = {"child": CHILD_CLASSES.index("adult")}
+# Attributes a face that does not read clearly of one class is matched on anyway, by its
+# probabilities (``stylegan.unclear_group_tolerance``).
+NEAR_WHEN_UNCLEAR = ("group",)
+# What a face is matched on per attribute: a class, or (unclear) the class probabilities (K,).
+Wanted = int | np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,12 +275,19 @@ class DemographicMatch:
         x = (np.atleast_2d(np.asarray(styles, np.float64)) - self.style_mean) / self.style_scale
         return {name: softmax(x @ w + b) for name, (w, b) in self.style.items()}
 
-    def photo_classes(self, descriptor: np.ndarray, certainty: float) -> dict[str, int]:
-        """The classes a photo's face (dlib descriptor (128,)) is matched on: its clear ones, and
-        where it is not clearly a child, adult (:data:`PHOTO_DEFAULTS`)."""
+    def photo_classes(self, descriptor: np.ndarray, certainty: float, child_certainty: float,
+                      near_unclear: bool = False) -> dict[str, Wanted]:
+        """The classes a photo's face (dlib descriptor (128,)) is matched on: those it reads with
+        at least ``certainty`` (sex, age range, group), and a child where it reads one with at
+        least ``child_certainty``, else adult (:data:`PHOTO_DEFAULTS`). With ``near_unclear``, an
+        appearance group it does not read clearly is wanted as its probabilities (see
+        :meth:`wanted_classes`)."""
         probabilities = self.photo_probabilities(np.asarray(descriptor)[None])
         defaults = {name: k for name, k in PHOTO_DEFAULTS.items() if name in probabilities}
-        return {**defaults, **self.clear_classes(probabilities, certainty)}
+        strict = {name: p for name, p in probabilities.items() if name in PHOTO_DEFAULTS}
+        loose = {name: p for name, p in probabilities.items() if name not in PHOTO_DEFAULTS}
+        return {**defaults, **self.clear_classes(strict, child_certainty),
+                **self.wanted_classes(loose, certainty, near_unclear)}
 
     @staticmethod
     def clear_classes(probabilities: dict[str, np.ndarray], certainty: float) -> dict[str, int]:
@@ -288,24 +300,46 @@ class DemographicMatch:
                 clear[name] = int(p.argmax())
         return clear
 
-    def matching_order(self, styles: np.ndarray, wanted: dict[str, int], certainty: float) -> np.ndarray:
+    @classmethod
+    def wanted_classes(cls, probabilities: dict[str, np.ndarray], certainty: float,
+                       near_unclear: bool) -> dict[str, Wanted]:
+        """:meth:`clear_classes`; with ``near_unclear``, an attribute of :data:`NEAR_WHEN_UNCLEAR`
+        that is not clear is wanted as its probabilities (K,) instead of left unmatched: a face
+        read as, say, half dark-skinned and half East Asian is given a synthetic person read the
+        same way (see :meth:`matching_order`), not anyone (mostly white people: 83 % of the bank)."""
+        wanted: dict[str, Wanted] = dict(cls.clear_classes(probabilities, certainty))
+        if near_unclear:
+            for name in NEAR_WHEN_UNCLEAR:
+                if name in probabilities and name not in wanted:
+                    wanted[name] = np.ravel(probabilities[name]).astype(np.float32)
+        return wanted
+
+    def matching_order(self, styles: np.ndarray, wanted: dict[str, Wanted], certainty: float,
+                       tolerance: float = 0.0) -> np.ndarray:
         """Indices of the candidate ``styles`` (N, 512) clearly of the ``wanted`` classes, in their
-        (the key's) order. Where none has them all, the last attributes of
-        :data:`DEMOGRAPHIC_PRIORITY` are let go one by one; where none has even the first, the one
-        most likely of it."""
+        (the key's) order; where a class is wanted as probabilities (an unclear photo), the
+        styles whose probabilities are within ``tolerance`` of them (total variation distance).
+        Where none has them all, the last attributes of :data:`DEMOGRAPHIC_PRIORITY` are let go
+        one by one; where none has even the first, the one most likely of it (nearest it)."""
         if not wanted:
             return np.arange(len(styles))
         probabilities = self.style_probabilities(styles)
         kept = [name for name in DEMOGRAPHIC_PRIORITY if name in wanted and name in probabilities]
+        fits = {}
+        for name in kept:
+            if np.ndim(wanted[name]) == 0:
+                fits[name] = probabilities[name][:, wanted[name]] - certainty
+            else:
+                fits[name] = tolerance - 0.5 * np.abs(probabilities[name] - wanted[name]).sum(1)
         for count in range(len(kept), 0, -1):
             ok = np.ones(len(styles), bool)
             for name in kept[:count]:
-                ok &= probabilities[name][:, wanted[name]] >= certainty
+                ok &= fits[name] >= 0
             if ok.any():
                 return np.flatnonzero(ok)
         if not kept:
             return np.arange(len(styles))
-        return np.array([int(np.argmax(probabilities[kept[0]][:, wanted[kept[0]]]))])
+        return np.array([int(np.argmax(fits[kept[0]]))])
 
 
 @dataclasses.dataclass(frozen=True)

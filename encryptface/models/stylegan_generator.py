@@ -55,6 +55,7 @@ from encryptface.models.stylegan_encoder import (
     EyewearEdit,
     MouthEdit,
     StyleFit,
+    Wanted,
     aligned_descriptor,
     aligned_landmarks,
     crop_face,
@@ -156,7 +157,7 @@ class StyleGANGenerator:
         mean = self.fit.mean_style
         return mean + truncation * (self.network.map(key_codes(key, count)) - mean)
 
-    def candidates(self, key: bytes, truncation: float, wanted: dict[str, int],
+    def candidates(self, key: bytes, truncation: float, wanted: dict[str, Wanted],
                    choice: int = 0) -> np.ndarray:
         """The key's ``candidates`` people the stand-in is chosen from: its first ones, or with the
         demographic match the first of its ``demographic_pool`` people who are clearly of the
@@ -166,22 +167,27 @@ class StyleGANGenerator:
         if self.demographics is None or not wanted:
             return self.identities(key, truncation, count * (choice + 1))[count * choice:]
         pool = self.identities(key, truncation, max(self.settings.demographic_pool, count))
-        order = self.demographics.matching_order(pool, wanted, self.settings.demographic_certainty)
+        order = self.demographics.matching_order(pool, wanted, self.settings.demographic_certainty,
+                                                 self.settings.unclear_group_tolerance)
         start = (count * choice) % len(order)
         return pool[np.resize(np.roll(order, -start), min(count, len(order)))]
 
-    def photo_classes(self, descriptor: np.ndarray) -> dict[str, int]:
-        """The clear demographic classes of a photo's face (empty without the match)."""
+    def photo_classes(self, descriptor: np.ndarray) -> dict[str, Wanted]:
+        """The demographic classes a photo's face is matched on (empty without the match)."""
         if self.demographics is None:
             return {}
-        return self.demographics.photo_classes(descriptor, self.settings.demographic_certainty)
+        return self.demographics.photo_classes(descriptor, self.settings.photo_certainty,
+                                               self.settings.demographic_certainty,
+                                               self.settings.unclear_group_tolerance > 0)
 
-    def style_classes(self, style: np.ndarray) -> dict[str, int]:
-        """The clear demographic classes of a synthetic person's style (empty without the match)."""
+    def style_classes(self, style: np.ndarray) -> dict[str, Wanted]:
+        """The demographic classes a synthetic person's style is matched on (empty without the
+        match)."""
         if self.demographics is None:
             return {}
-        return self.demographics.clear_classes(self.demographics.style_probabilities(style[None]),
-                                               self.settings.demographic_certainty)
+        return self.demographics.wanted_classes(self.demographics.style_probabilities(style[None]),
+                                                self.settings.demographic_certainty,
+                                                self.settings.unclear_group_tolerance > 0)
 
     def styles_for(self, aligned: AlignedFace, landmarks: np.ndarray, key: bytes,
                    choice: int = 0) -> np.ndarray:
@@ -264,7 +270,7 @@ class StyleGANGenerator:
         return self.checked_stand_in(photo, landmarks, self.style_classes(published[1]),
                                      lambda choice: self.decoy_styles(published, key, choice))
 
-    def checked_stand_in(self, photo: np.ndarray, landmarks: np.ndarray, wanted: dict[str, int],
+    def checked_stand_in(self, photo: np.ndarray, landmarks: np.ndarray, wanted: dict[str, Wanted],
                          styles_of: Callable[[int], np.ndarray],
                          original: np.ndarray | None = None,
                          bbox: Sequence[float] | None = None) -> StandIn | None:
@@ -273,18 +279,22 @@ class StyleGANGenerator:
         one person in five) or its dlib descriptor is closer than ``min_identity_distance`` to the
         ``original`` face's (the outline and colours the blend keeps, and a person of the same
         group, bring it near), or it reads as bearded on a face that does not
-        (``no_added_beard``), the next person's: ``stand_in_tries`` renders at most; the one
-        that missed least, in this order: group, sex, too near the original, ghosted, a beard
-        added (the farthest of equals). A dark-skinned woman's stand-ins of her group and sex sat
-        0.56-0.72 from her in dlib's space; with the distance first, she was given a white man's
-        face."""
-        checked = {name: k for name, k in wanted.items()
-                   if name in RENDER_CHECKED and self.demographics is not None}
+        (``no_added_beard``), or as wearing glasses on a face that does not (``no_added_eyewear``:
+        the capped glasses direction still lets some through), the next person's:
+        ``stand_in_tries`` renders at most; the one that missed least, in this order: group, sex,
+        too near the original, ghosted, a beard added, glasses added (the farthest of equals). A
+        dark-skinned woman's stand-ins of her group and sex sat 0.56-0.72 from her in dlib's space;
+        with the distance first, she was given a white man's face."""
+        checked = {name: k for name, k in wanted.items()   # clear classes only
+                   if name in RENDER_CHECKED and np.ndim(k) == 0 and self.demographics is not None}
         distance_check = original is not None and self.settings.min_identity_distance > 0
         ghost_check = self.settings.max_published_landmark_error > 0
-        beard_check = self.beard_reader is not None and not self.bearded(self.align(photo, landmarks).crop)
-        tries = (self.settings.stand_in_tries if checked or distance_check or ghost_check or beard_check
-                 else 1)
+        photo_crop = self.align(photo, landmarks).crop
+        beard_check = self.beard_reader is not None and not self.bearded(photo_crop)
+        eyewear_check = (self.eyewear is not None and self.settings.no_added_eyewear
+                         and not self.has_eyewear(photo_crop))
+        tries = (self.settings.stand_in_tries
+                 if checked or distance_check or ghost_check or beard_check or eyewear_check else 1)
         best = None
         for choice in range(tries):
             stand_in = self.stand_in(photo, landmarks, styles_of(choice), bbox)
@@ -302,7 +312,8 @@ class StyleGANGenerator:
             misses = (*(name in checked and int(read[name][0].argmax()) != checked[name]
                         for name in RENDER_CHECKED),
                       distance < self.settings.min_identity_distance, ghosted,
-                      beard_check and self.bearded(published_face.crop))
+                      beard_check and self.bearded(published_face.crop),
+                      eyewear_check and self.has_eyewear(published_face.crop))
             if best is None or (misses, -distance) < best[:2]:
                 best = (misses, -distance, stand_in)
             if not any(misses):
@@ -515,11 +526,15 @@ class StyleGANGenerator:
                 # The solve takes its values from the mask's border (hair, a beard, a light wall),
                 # which pulled whole faces lighter or darker than the neck.
                 face = face + (colour_stats(target, skin)[0] - colour_stats(face, skin)[0])
-        if self.settings.agreement > 0:
+        if self.settings.agreement > 0 or self.settings.halo_levels > 0:
             core = cv2.warpAffine(inner_face_mask(image.shape[:2], found.landmarks, self.settings),
                                   to_region, (width, height), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            alpha = alpha * np.maximum(core, _agreement(face, target, self.settings.agreement, ocular))
+            if self.settings.agreement > 0:
+                alpha = alpha * np.maximum(core, _agreement(face, target, self.settings.agreement, ocular))
+            if self.settings.halo_levels > 0:
+                halo = self.settings.halo_levels
+                alpha = alpha * np.maximum(core, _not_lighter(face, target, halo, ocular))
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
         return region, np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
@@ -612,6 +627,18 @@ def _agreement(face: np.ndarray, target: np.ndarray, levels: float, ocular: floa
     gap = np.linalg.norm(cv2.GaussianBlur(face, (0, 0), blur) - cv2.GaussianBlur(target, (0, 0), blur),
                          axis=2)
     return cv2.GaussianBlur(np.exp(-(gap / levels) ** 2).astype(np.float32), (0, 0), blur)
+
+
+def _not_lighter(face: np.ndarray, target: np.ndarray, levels: float, ocular: float) -> np.ndarray:
+    """Where the (colour-matched) render is not much lighter than the photo, in [0, 1]: 1 where
+    its local luminance is at most about ``levels`` 8-bit levels above the photo's, falling off
+    beyond. One-sided: the render's light background or blond hair over the photo's darker hair
+    is the bright ring at the head's outline; where the render is as dark or darker (hair over
+    hair, skin over skin) the render stays, and with it the replaced outline."""
+    blur = max(1.0, 0.2 * ocular)
+    lighter = np.maximum(cv2.GaussianBlur(face.mean(axis=2), (0, 0), blur)
+                         - cv2.GaussianBlur(target.mean(axis=2), (0, 0), blur), 0.0)
+    return cv2.GaussianBlur(np.exp(-(lighter / levels) ** 2).astype(np.float32), (0, 0), blur)
 
 
 def _edge_fade(shape: tuple[int, int], width: float) -> np.ndarray:

@@ -115,6 +115,19 @@ def test_outside_the_inner_face_only_the_agreeing_render_is_kept():
     assert weight[30, 5] > 0.95 and weight[30, 55] < 0.05
 
 
+def test_the_halo_guard_drops_only_a_render_lighter_than_the_photo():
+    """One-sided: a light render background over dark hair is dropped (the ring); a render darker
+    than the photo, or as dark, stays (its outline is what replaces the person's)."""
+    from encryptface.models.stylegan_generator import _not_lighter
+
+    photo = np.full((60, 90, 3), 100.0, np.float32)
+    render = photo.copy()
+    render[:, 30:60] = 220.0                             # much lighter: the ring
+    render[:, 60:] = 10.0                                # much darker: kept
+    weight = _not_lighter(render, photo, 25.0, ocular=10.0)
+    assert weight[30, 5] > 0.95 and weight[30, 45] < 0.05 and weight[30, 85] > 0.95
+
+
 def test_the_appearance_noise_is_the_keys_own():
     """The same key always draws the same noise (a key renders one face); another key other noise."""
     from encryptface.models.stylegan_generator import key_noise

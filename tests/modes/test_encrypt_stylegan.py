@@ -420,3 +420,32 @@ def test_a_clean_shaven_face_gets_no_beard(settings, monkeypatch):
 
     assert beard_probability(False) >= 0.5
     assert beard_probability(True) < 0.5
+
+
+def test_a_bare_face_gets_no_glasses(settings):
+    """make demo's Biden (no glasses): with this key the key's first person still wears glasses
+    through the capped glasses direction. With the read-back (the shipped stand_in_tries) the
+    next person is used and the published face does not read as wearing any; with one try, it
+    does."""
+    import hashlib
+
+    from encryptface.config import SAMPLES_DIR, resolve_weight
+    from encryptface.faces.detection import nearest_centre
+    from encryptface.models.stylegan_generator import StyleGANGenerator
+
+    photo = decode_image((SAMPLES_DIR / "biden.jpg").read_bytes(), settings.images)[0]
+    key = hashlib.sha256(b"glasses 28").digest()
+    assert settings.stylegan.no_added_eyewear and settings.stylegan.stand_in_tries > 1
+
+    def wears_glasses(tries: int) -> bool:
+        stylegan = dataclasses.replace(settings.stylegan, stand_in_tries=tries)
+        generator = StyleGANGenerator(resolve_weight(stylegan.model), stylegan, settings.detection, 1)
+        face = nearest_centre(generator.detector.detect(photo), photo.shape)
+        assert not generator.has_eyewear(generator.align(photo, face.landmarks).crop)
+        stand_in = generator.keyed_stand_in(photo, generator.align(photo, face.landmarks), face.landmarks,
+                                            key, face.bbox)
+        published = generator.published_photo(photo, stand_in)
+        return generator.has_eyewear(generator.align(published, face.landmarks).crop)
+
+    assert wears_glasses(1)
+    assert not wears_glasses(settings.stylegan.stand_in_tries)

@@ -267,6 +267,7 @@ class StyleGANSettings:
     stand_in_tries: int = _bounds(1)
     min_identity_distance: float = _bounds(0)
     max_published_landmark_error: float = _bounds(0)
+    max_seam: float = _bounds(0)
     no_added_beard: bool
     mouth_level: float = _bounds(0)
 

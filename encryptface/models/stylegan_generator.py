@@ -282,19 +282,21 @@ class StyleGANGenerator:
         (``no_added_beard``), or as wearing glasses on a face that does not (``no_added_eyewear``:
         the capped glasses direction still lets some through), the next person's:
         ``stand_in_tries`` renders at most; the one that missed least, in this order: group, sex,
-        too near the original, ghosted, a beard added, glasses added (the farthest of equals). A
-        dark-skinned woman's stand-ins of her group and sex sat 0.56-0.72 from her in dlib's space;
-        with the distance first, she was given a white man's face."""
+        too near the original, ghosted, a seam (``max_seam``), a beard added, glasses added (the
+        farthest of equals). A dark-skinned woman's stand-ins of her group and sex sat 0.56-0.72
+        from her in dlib's space; with the distance first, she was given a white man's face."""
         checked = {name: k for name, k in wanted.items()   # clear classes only
                    if name in RENDER_CHECKED and np.ndim(k) == 0 and self.demographics is not None}
         distance_check = original is not None and self.settings.min_identity_distance > 0
         ghost_check = self.settings.max_published_landmark_error > 0
+        seam_check = self.settings.max_seam > 0
         photo_crop = self.align(photo, landmarks).crop
         beard_check = self.beard_reader is not None and not self.bearded(photo_crop)
         eyewear_check = (self.eyewear is not None and self.settings.no_added_eyewear
                          and not self.has_eyewear(photo_crop))
         tries = (self.settings.stand_in_tries
-                 if checked or distance_check or ghost_check or beard_check or eyewear_check else 1)
+                 if checked or distance_check or ghost_check or seam_check or beard_check or eyewear_check
+                 else 1)
         best = None
         for choice in range(tries):
             stand_in = self.stand_in(photo, landmarks, styles_of(choice), bbox)
@@ -312,6 +314,8 @@ class StyleGANGenerator:
             misses = (*(name in checked and int(read[name][0].argmax()) != checked[name]
                         for name in RENDER_CHECKED),
                       distance < self.settings.min_identity_distance, ghosted,
+                      seam_check and (seam_change(photo, published, landmarks, stand_in.region,
+                                                  self.settings) > self.settings.max_seam),
                       beard_check and self.bearded(published_face.crop),
                       eyewear_check and self.has_eyewear(published_face.crop))
             if best is None or (misses, -distance) < best[:2]:
@@ -539,6 +543,9 @@ class StyleGANGenerator:
         return region, np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
+# The seam check's band: from this share of the blend ellipse's extent to its edge (the inner part
+# is the new face, meant to differ).
+SEAM_BAND = 0.6
 # Colour is compared over the skin between eyes and mouth (eye-to-mouth distances above the eyes,
 # ... below the mouth, half-width in inter-ocular distances): the blend mask reaches hair and
 # background at its edge, and their colours (a light wall beside a dark face) pulled the skin tone.
@@ -562,6 +569,26 @@ def _ellipse(shape: tuple[int, int], landmarks: np.ndarray, above: float, below:
     inner = (max(1, int(axes[0] - blur)), max(1, int(axes[1] - blur)))
     cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))), inner, angle, 0, 360, 1.0, -1)
     return cv2.GaussianBlur(mask, (0, 0), blur / 2)
+
+
+def seam_change(photo: np.ndarray, published: np.ndarray, landmarks: np.ndarray, region: Region,
+                settings: StyleGANSettings) -> float:
+    """How much the ``published`` photo changed the ring the blend fades over: the mean 8-bit
+    CIELAB distance from the photo in ``region``'s part of the band between :data:`SEAM_BAND` of
+    the blend ellipse (:func:`face_mask`'s, at the photo's ``landmarks``) and its edge. The
+    render's background, hair or a coloured light where the photo's hair, wall or flag was is the
+    ring, band or halo a viewer sees at the head's outline."""
+    shape = (region.y1 - region.y0, region.x1 - region.x0)
+    local = np.asarray(landmarks, np.float64) - (region.x0, region.y0)
+    outer = _ellipse(shape, local, settings.mask_above, settings.mask_below, settings.mask_width, 0.05)
+    inner = _ellipse(shape, local, SEAM_BAND * settings.mask_above, SEAM_BAND * settings.mask_below,
+                     SEAM_BAND * settings.mask_width, 0.05)
+    band = (outer > 0.5) & (inner < 0.5)
+    if not band.any():
+        return 0.0
+    before, after = (cv2.cvtColor(np.ascontiguousarray(image[region.slices]), cv2.COLOR_RGB2LAB)
+                     .astype(np.float32) for image in (photo, published))
+    return float(np.linalg.norm(after - before, axis=2)[band].mean())
 
 
 def face_mask(shape: tuple[int, int], landmarks: np.ndarray, settings: StyleGANSettings) -> np.ndarray:

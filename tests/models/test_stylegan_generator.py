@@ -49,6 +49,26 @@ def test_the_blend_mask_fades_out_before_the_renders_edge(settings):
     assert mask[-1].max() < 0.01 and mask[360, 265] > 0.99
 
 
+def test_the_seam_check_sees_a_changed_ring_not_a_changed_face(settings):
+    """A new face inside the blend ellipse is what a stand-in is; a changed band at its edge (a
+    blue render background over the photo's wall) is the seam."""
+    from encryptface.faces.alignment import Region
+    from encryptface.models.stylegan_generator import SEAM_BAND, _ellipse, seam_change
+
+    landmarks = np.array([[200, 300], [330, 300], [265, 350], [215, 420], [315, 420]], np.float64)
+    photo = np.full((700, 600, 3), 120, np.uint8)
+    region = Region(0, 0, 600, 700)
+    assert seam_change(photo, photo, landmarks, region, settings.stylegan) == 0.0
+    st = settings.stylegan
+    inner = _ellipse((700, 600), landmarks, 0.9 * SEAM_BAND * st.mask_above, 0.9 * SEAM_BAND * st.mask_below,
+                     0.9 * SEAM_BAND * st.mask_width, 0.05) > 0.5
+    new_face, ring = photo.copy(), photo.copy()
+    new_face[inner] = (200, 150, 120)
+    ring[~inner] = (30, 40, 200)
+    assert seam_change(photo, new_face, landmarks, region, st) < 1.0
+    assert seam_change(photo, ring, landmarks, region, st) > st.max_seam
+
+
 def test_the_eyewear_edit_caps_only_the_glasses_coordinate():
     from encryptface.models.stylegan_encoder import EyewearEdit
 

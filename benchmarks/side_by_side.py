@@ -21,6 +21,7 @@ import numpy as np
 
 from benchmarks.sweep import grid_settings, split_people
 from encryptface.config import SAMPLES_DIR, SettingsError, load_settings, resolve_weight
+from encryptface.evaluation.html import face_crop
 from encryptface.faces.detection import FaceDetector
 from encryptface.imaging.codecs import decode_image
 from encryptface.models.stylegan_generator import StyleGANGenerator
@@ -32,11 +33,9 @@ MIN_FACE = 40  # px: smaller faces are too small to look at in a tile
 
 
 def face_tile(image: np.ndarray, bbox: tuple[float, ...]) -> np.ndarray:
-    """The face's box grown by 45 % each side, as a TILE x TILE square."""
-    x, y, w, h = (int(v) for v in bbox)
-    margin = int(0.45 * w)
-    crop = image[max(0, y - margin):y + h + margin, max(0, x - margin):x + w + margin]
-    return cv2.resize(crop, (TILE, TILE), interpolation=cv2.INTER_AREA)
+    """The face's box grown by 45 % each side (the report's :func:`face_crop`), as a TILE x TILE
+    square."""
+    return cv2.resize(face_crop(image, bbox, margin=0.45), (TILE, TILE), interpolation=cv2.INTER_AREA)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -653,7 +653,7 @@ def _agreement(face: np.ndarray, target: np.ndarray, levels: float, ocular: floa
     blur = max(1.0, 0.2 * ocular)
     gap = np.linalg.norm(cv2.GaussianBlur(face, (0, 0), blur) - cv2.GaussianBlur(target, (0, 0), blur),
                          axis=2)
-    return cv2.GaussianBlur(np.exp(-(gap / levels) ** 2).astype(np.float32), (0, 0), blur)
+    return _falloff(gap, levels, blur)
 
 
 def _not_lighter(face: np.ndarray, target: np.ndarray, levels: float, ocular: float) -> np.ndarray:
@@ -665,7 +665,13 @@ def _not_lighter(face: np.ndarray, target: np.ndarray, levels: float, ocular: fl
     blur = max(1.0, 0.2 * ocular)
     lighter = np.maximum(cv2.GaussianBlur(face.mean(axis=2), (0, 0), blur)
                          - cv2.GaussianBlur(target.mean(axis=2), (0, 0), blur), 0.0)
-    return cv2.GaussianBlur(np.exp(-(lighter / levels) ** 2).astype(np.float32), (0, 0), blur)
+    return _falloff(lighter, levels, blur)
+
+
+def _falloff(gap: np.ndarray, levels: float, blur: float) -> np.ndarray:
+    """1 where ``gap`` is well under ``levels``, falling off as a Gaussian beyond, smoothed by
+    ``blur`` (the weight :func:`_agreement` and :func:`_not_lighter` keep the render by)."""
+    return cv2.GaussianBlur(np.exp(-(gap / levels) ** 2).astype(np.float32), (0, 0), blur)
 
 
 def _edge_fade(shape: tuple[int, int], width: float) -> np.ndarray:

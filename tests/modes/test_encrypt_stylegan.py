@@ -454,26 +454,58 @@ def test_a_bare_face_gets_no_glasses(settings):
 
 def test_a_stand_in_with_a_ring_at_the_head_is_replaced(settings):
     """make demo's obama2: with this key the key's first person's render has a saturated blue
-    background, pasted as a blue ring around the head. With the seam check (stylegan.max_seam) the
-    next person is used and the ring is under the limit; without it, it is over."""
+    background, pasted as a blue ring around the head when the whole blend ellipse is pasted
+    (stylegan.person_mask off). With the seam check (stylegan.max_seam) the next person is used
+    and the ring is under the limit; without it, it is over."""
+    assert settings.stylegan.max_seam > 0
+    assert _obama2_seam(settings, max_seam=0.0, person_mask="off") > settings.stylegan.max_seam
+    assert _obama2_seam(settings, max_seam=settings.stylegan.max_seam,
+                        person_mask="off") <= settings.stylegan.max_seam
+
+
+def test_the_renders_background_is_not_pasted_over_the_photos_head(settings):
+    """The same key with no seam check: pasted with the default person mask ("keep") the render's
+    blue background stays out, so the ring is under the seam limit without the check; and of the
+    photo's background (the flag, as the segmenter reads the whole photo) outside the face's box,
+    a tenth as many pixels change as when the whole blend ellipse is pasted (the rest lies under
+    the inner face, which is always replaced, where the segmenter misreads the cheek's edge)."""
+    from encryptface.faces.segmentation import PersonSegmenter
+
+    assert settings.stylegan.person_mask == "keep"
+    seam, photo, kept, _ = _obama2_seam(settings, max_seam=0.0, person_mask="keep", full=True)
+    _, _, pasted, _ = _obama2_seam(settings, max_seam=0.0, person_mask="off", full=True)
+    assert seam <= settings.stylegan.max_seam
+    background = PersonSegmenter(1).person(photo) < 0.1
+    x, y, w, h = (int(v) for v in _detected(settings, photo).bbox)
+    background[max(0, y - h // 6):y + h + h // 6, max(0, x - w // 6):x + w + w // 6] = False
+
+    def changed(published: np.ndarray) -> int:
+        return int((np.abs(published.astype(int) - photo).max(axis=2) > 2)[background].sum())
+
+    assert changed(pasted) > 10_000 and changed(kept) < changed(pasted) / 10
+
+
+def _detected(settings, photo: np.ndarray):
+    from encryptface.faces.detection import FaceDetector, nearest_centre
+
+    return nearest_centre(FaceDetector(settings.detection).detect(photo), photo.shape)
+
+
+def _obama2_seam(settings, max_seam: float, person_mask: str, full: bool = False):
+    """seam_change of make demo's obama2 scrubbed with a fixed key under these two settings (with
+    ``full``, also the photo, the published photo and the stand-in's region)."""
     import hashlib
 
     from encryptface.config import SAMPLES_DIR, resolve_weight
-    from encryptface.faces.detection import nearest_centre
     from encryptface.models.stylegan_generator import StyleGANGenerator, seam_change
 
     photo = decode_image((SAMPLES_DIR / "obama2.jpg").read_bytes(), settings.images)[0]
     key = hashlib.sha256(b"obama2.jpg 0").digest()
-    assert settings.stylegan.max_seam > 0
-
-    def seam(max_seam: float) -> float:
-        stylegan = dataclasses.replace(settings.stylegan, max_seam=max_seam)
-        generator = StyleGANGenerator(resolve_weight(stylegan.model), stylegan, settings.detection, 1)
-        face = nearest_centre(generator.detector.detect(photo), photo.shape)
-        stand_in = generator.keyed_stand_in(photo, generator.align(photo, face.landmarks), face.landmarks,
-                                            key, face.bbox)
-        published = generator.published_photo(photo, stand_in)
-        return seam_change(photo, published, face.landmarks, stand_in.region, stylegan)
-
-    assert seam(0.0) > settings.stylegan.max_seam
-    assert seam(settings.stylegan.max_seam) <= settings.stylegan.max_seam
+    stylegan = dataclasses.replace(settings.stylegan, max_seam=max_seam, person_mask=person_mask)
+    generator = StyleGANGenerator(resolve_weight(stylegan.model), stylegan, settings.detection, 1)
+    face = _detected(settings, photo)
+    stand_in = generator.keyed_stand_in(photo, generator.align(photo, face.landmarks), face.landmarks,
+                                        key, face.bbox)
+    published = generator.published_photo(photo, stand_in)
+    seam = seam_change(photo, published, face.landmarks, stand_in.region, stylegan)
+    return (seam, photo, published, stand_in.region) if full else seam

@@ -256,6 +256,7 @@ class StyleGANSettings:
     agreement: float = _bounds(0)
     halo_levels: float = _bounds(0)
     person_mask: PersonMask
+    decoy_person_mask: PersonMask
     match_appearance: bool
     appearance_limit: float = _bounds(0)
     appearance_noise: float = _bounds(0)

@@ -32,7 +32,8 @@ def _transpose_conv_bias(node: object) -> list:
         from openvino.runtime import opset13 as ops
 
     data, weights, bias = (node.get_input(i) for i in range(3))  # type: ignore[attr-defined]
-    stride = [int(d.get_length()) for d in weights.get_partial_shape()[1:3]]
+    shape = weights.get_partial_shape()
+    stride = [int(shape[axis].get_length()) for axis in (1, 2)]
 
     def order(*axes: int) -> object:
         return ops.constant(np.array(axes, np.int64))

@@ -33,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from encryptface.config import DetectionSettings, StyleGANSettings
+from encryptface.config import DetectionSettings, PersonMask, StyleGANSettings
 from encryptface.faces.alignment import (
     AlignedFace,
     Region,
@@ -151,7 +151,8 @@ class StyleGANGenerator:
         self.cover_margin = detection.cover_margin
         self.describer = DlibRecognizer()  # reads sex, age and build for the encoder (CC0 model)
         self.beard_reader = CropReader.load("beard") if settings.no_added_beard else None
-        self.segmenter = PersonSegmenter(threads) if settings.person_mask != "off" else None
+        masks = {settings.person_mask, settings.decoy_person_mask}
+        self.segmenter = PersonSegmenter(threads) if masks != {"off"} else None
 
     # -- styles ----------------------------------------------------------------------------------
     def identities(self, key: bytes, truncation: float, count: int) -> np.ndarray:
@@ -270,13 +271,16 @@ class StyleGANGenerator:
         (see :meth:`decoy_styles`), of the published person's classes."""
         published = np.asarray(published, np.float32)
         return self.checked_stand_in(photo, landmarks, self.style_classes(published[1]),
-                                     lambda choice: self.decoy_styles(published, key, choice))
+                                     lambda choice: self.decoy_styles(published, key, choice),
+                                     person_mask=self.settings.decoy_person_mask)
 
     def checked_stand_in(self, photo: np.ndarray, landmarks: np.ndarray, wanted: dict[str, Wanted],
                          styles_of: Callable[[int], np.ndarray],
                          original: np.ndarray | None = None,
-                         bbox: Sequence[float] | None = None) -> StandIn | None:
-        """The stand-in of ``styles_of(0)``, read back from the photo it is blended into; while
+                         bbox: Sequence[float] | None = None,
+                         person_mask: PersonMask | None = None) -> StandIn | None:
+        """The stand-in of ``styles_of(0)`` (pasted with ``person_mask``, by default
+        ``stylegan.person_mask``), read back from the photo it is blended into; while
         it does not read as the ``wanted`` appearance group and sex (the style reader misses about
         one person in five) or its dlib descriptor is closer than ``min_identity_distance`` to the
         ``original`` face's (the outline and colours the blend keeps, and a person of the same
@@ -301,7 +305,7 @@ class StyleGANGenerator:
                  else 1)
         best = None
         for choice in range(tries):
-            stand_in = self.stand_in(photo, landmarks, styles_of(choice), bbox)
+            stand_in = self.stand_in(photo, landmarks, styles_of(choice), bbox, person_mask)
             if stand_in is None:
                 break
             if tries == 1:
@@ -429,7 +433,8 @@ class StyleGANGenerator:
         return self.network.render(self.layer_styles(styles))
 
     def stand_in(self, photo: np.ndarray, landmarks: np.ndarray, styles: np.ndarray,
-                 bbox: Sequence[float] | None = None) -> StandIn | None:
+                 bbox: Sequence[float] | None = None,
+                 person_mask: PersonMask | None = None) -> StandIn | None:
         """Render ``styles`` and blend the face onto ``landmarks`` (5x2) of ``photo`` (read-only);
         None when the render has no detectable face (the caller falls back).
 
@@ -470,7 +475,7 @@ class StyleGANGenerator:
             styles[0] = self.fit.match_pose(styles[0], self.fit.pose(styles[:1])[0] + target - measured)
         if best is None:
             return None
-        blended = self.blend(best[1], photo, landmarks, best[2], bbox)
+        blended = self.blend(best[1], photo, landmarks, best[2], bbox, person_mask)
         return None if blended is None else StandIn(blended[0], blended[1], best[3])
 
     def render_coordinates(self, image: np.ndarray, found: Face) -> np.ndarray:
@@ -486,12 +491,14 @@ class StyleGANGenerator:
         return ((points @ matrix[:, :2].T + matrix[:, 2]).ravel() / self.crop_size).astype(np.float32)
 
     def blend(self, image: np.ndarray, photo: np.ndarray, landmarks: np.ndarray,
-              found: Face | None = None, bbox: Sequence[float] | None = None
-              ) -> tuple[Region, np.ndarray] | None:
+              found: Face | None = None, bbox: Sequence[float] | None = None,
+              person_mask: PersonMask | None = None) -> tuple[Region, np.ndarray] | None:
         """The face of ``image`` (``found`` in it, else re-detected) warped onto ``landmarks`` of
         ``photo`` and blended through the inner-face mask (with ``cover_box``, also over the
-        detected ``bbox`` grown by ``detection.cover_margin``): (region, its new pixels), or None
-        without a face in ``image``."""
+        detected ``bbox`` grown by ``detection.cover_margin``; outside the inner face, only where
+        ``person_mask`` allows, by default ``stylegan.person_mask``): (region, its new pixels), or
+        None without a face in ``image``."""
+        person_mask = person_mask or self.settings.person_mask
         found = found or nearest_centre(self.detector.detect(image), image.shape)
         if found is None:
             return None
@@ -511,8 +518,8 @@ class StyleGANGenerator:
         if region is None:
             return None
         width, height = region.x1 - region.x0, region.y1 - region.y0
-        render_person = None if self.segmenter is None else self.segmenter.person(image)
-        if render_person is not None and self.settings.person_mask == "fill":
+        render_person = None if person_mask == "off" else self.segmenter.person(image)
+        if render_person is not None and person_mask == "fill":
             image = _fill_background(image, _person_weight(render_person, 1.0))
         to_region = to_photo.copy()
         to_region[:, 2] -= (region.x0, region.y0)
@@ -534,7 +541,7 @@ class StyleGANGenerator:
             # Person masks: the photo's background is never painted over; with "keep", neither is
             # its hair where the render shows its own background (the ring at the head's outline).
             person = _person_weight(self.segmenter.person(photo[region.slices]), max(1.0, 0.05 * ocular))
-            if self.settings.person_mask == "keep":
+            if person_mask == "keep":
                 person = person * to_photo_region(_person_weight(render_person, 2.0))
             alpha = alpha * np.maximum(core, person)
         if box is not None:

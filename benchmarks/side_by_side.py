@@ -22,6 +22,7 @@ import numpy as np
 from benchmarks.sweep import grid_settings, split_people
 from encryptface.config import SAMPLES_DIR, SettingsError, load_settings, resolve_weight
 from encryptface.evaluation.html import face_crop
+from encryptface.faces.cover import box_changed_share
 from encryptface.faces.detection import FaceDetector
 from encryptface.imaging.codecs import decode_image
 from encryptface.models.stylegan_generator import StyleGANGenerator
@@ -74,14 +75,17 @@ def main(argv: list[str] | None = None) -> int:
                 if group.max() >= settings.stylegan.demographic_certainty:
                     continue
             key = hashlib.sha256(f"{path.name} {number}".encode()).digest()   # the same in every variant
-            row = [face_tile(rgb, face.bbox)]
+            row, covered = [face_tile(rgb, face.bbox)], []
             for generator in generators:
                 aligned = generator.align(rgb, landmarks)
                 stand_in = generator.keyed_stand_in(rgb, aligned, landmarks, key, face.bbox)
                 published = rgb if stand_in is None else generator.published_photo(rgb, stand_in)
                 row.append(face_tile(published, face.bbox))
+                covered.append(0.0 if stand_in is None
+                               else box_changed_share(rgb, stand_in.region, stand_in.pixels, face.bbox))
             tiles.append(np.hstack(row))
-            print(f"{len(tiles):3d} {path.name}", flush=True)
+            # the share of the detected box each variant changed (under stylegan.min_covered: sealed)
+            print(f"{len(tiles):3d} {path.name} covered: {' '.join(f'{c:.2f}' for c in covered)}", flush=True)
     if not tiles:
         parser.exit(1, f"{parser.prog}: no face to show\n")
     while len(tiles) % args.columns:

@@ -543,6 +543,10 @@ class StyleGANGenerator:
             person = _person_weight(self.segmenter.person(photo[region.slices]), max(1.0, 0.05 * ocular))
             if person_mask == "keep":
                 person = person * to_photo_region(_person_weight(render_person, 2.0))
+            if bbox is not None:
+                # The detected box is pasted whatever the segmenter reads: it reads a bystander's
+                # or a half-framed face as background, and those faces fell under min_covered.
+                person = np.maximum(person, box_alpha(region, bbox, max(1.0, 0.05 * ocular)))
             alpha = alpha * np.maximum(core, person)
         if box is not None:
             alpha = np.maximum(alpha, box_alpha(region, box, self.settings.feather * ocular))
@@ -705,6 +709,8 @@ def _fill_background(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
     levels = []
     # Spread from fully kept pixels only: the fringe's colours are part background.
     count = (weight >= 0.99).astype(np.float32)
+    if not count.any():   # no pixel surely a person: nothing to spread
+        return image
     total = image.astype(np.float32) * count[:, :, None]
     while min(count.shape) > 1:
         levels.append((total, count))

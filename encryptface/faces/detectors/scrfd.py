@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from encryptface.faces.detectors.base import ROW, FaceNetwork
+from encryptface.runtime import openvino_options
 
 STRIDES = (8, 16, 32)
 ANCHORS_PER_CELL = 2
@@ -29,11 +30,9 @@ class SCRFD(FaceNetwork):
         self.name = name
         self.model_id = weights.stem
         self.nms_threshold = nms_threshold
-        options: dict = {"PERFORMANCE_HINT": "LATENCY"}
-        if threads:
-            options.update(INFERENCE_NUM_THREADS=threads, ENABLE_CPU_PINNING=False)
         model = ov.Core().read_model(str(weights))
-        self._request = ov.Core().compile_model(model, "CPU", options).create_infer_request()
+        self._request = ov.Core().compile_model(model, "CPU", openvino_options(threads, f32=False)
+                                                ).create_infer_request()
         names = [o.get_any_name() for o in model.outputs]
         self._outputs = {kind: [names.index(f"{kind}_{s}") for s in STRIDES]
                          for kind in ("score", "bbox", "kps")}

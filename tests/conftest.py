@@ -27,8 +27,9 @@ if os.environ.get("CI"):
 FAST = ["kdf.n_log2=14"]
 
 
-# A test module that reads face data names one of these.
-_SHARED_NAMES = re.compile(r"\b(PHOTOS|LFW_TRAIN|SHARED|lfw_people)\b")
+# A test module that reads face data names one of these (or what reads LFW's splits for it:
+# split_identities, and side_by_side, which draws the sweep's people).
+_SHARED_NAMES = re.compile(r"\b(PHOTOS|LFW_TRAIN|SHARED|lfw_people|split_identities|side_by_side)\b")
 
 
 def pytest_collection_modifyitems(config, items):  # noqa: ARG001

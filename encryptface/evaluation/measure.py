@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import time
 from collections.abc import Sequence
 from pathlib import PurePosixPath
@@ -52,6 +53,15 @@ class FaceCase:
     from_pixels: np.ndarray | None = None
     wrong: list[np.ndarray] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    # pixelated and sealed instead of the mode's own protection (an uncertain, masked, bearded or
+    # too small face, or a generator fallback): no generator's realism to judge there
+    sealed: bool = False
+
+
+def is_sealed(record: dict) -> bool:
+    """Whether a face record was pixelated and sealed (mode ``seal``, or a mode's seal fallback)
+    rather than protected by the mode that scrubbed the photo."""
+    return record["mode"] == "seal" or "fallback" in json.loads(record["metrics"] or "{}")
 
 
 def redetect(detector: FaceDetector, rgb: np.ndarray, face: Face) -> Face | None:
@@ -128,6 +138,7 @@ def measure_face(case: FaceCase, recognizers: Sequence[FaceRecognizer], judges: 
     box = face_box(case.face, case.original.shape)
     result: dict = {
         "identity": case.identity, "seconds": case.seconds, "redetected": case.published_face is not None,
+        "sealed": case.sealed,
         "psnr_face": _psnr(case.original[box], case.scrubbed[box]),
         "ssim_face": ssim(case.original[box], case.scrubbed[box]),
         "psnr_photo": _psnr(case.original, case.scrubbed), "embeddings": {},
@@ -213,7 +224,8 @@ class Evaluator:
         published = jpeg_round_trip(scrubbed)
         case = FaceCase(identity=identity_of(row["relative_path"]), original=original, face=face,
                         scrubbed=scrubbed, published=published,
-                        published_face=redetect(self.detector, published, face), seconds=row["seconds"])
+                        published_face=redetect(self.detector, published, face), seconds=row["seconds"],
+                        sealed=is_sealed(row["faces"][index]))
         if reference_bytes is not None:
             case.reference = decode_image(reference_bytes, self.settings.images)[0]
             case.reference_face = central_face(self.detector, case.reference)

@@ -28,7 +28,8 @@ def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], l
     faces, mouth open/closed, dense landmarks), cost, and recovery when there is any."""
     names = measured_recognizers(runs[0]["metrics"])
     head = ["settings", *[f"PSR {n}" for n in names], "PSNR face", "SSIM face", "redetected", "sharpness",
-            "skin dE", "realism AUC", "decoy realism AUC", "landmarks/IOD", "sex kept", "age kept",
+            "skin dE", "realism AUC", "stand-in realism AUC", "sealed", "decoy realism AUC", "landmarks/IOD",
+            "sex kept", "age kept",
             "look kept", "dark kept", "mouth agree", "dense lmk/IOD", "s/photo"]
     recovery = "recovery" in runs[0]["metrics"]
     if recovery:
@@ -43,6 +44,8 @@ def summary_table(runs: Sequence[dict], far: str = "0.01") -> tuple[list[str], l
                 _fmt(quality["redetected_after_jpeg90"]), _fmt(quality.get("sharpness_ratio_mean"), 2),
                 _fmt(quality.get("skin_tone_delta_e_median"), 1),
                 _fmt(m.get("realism", {}).get("classifier_auc_original_vs_published")),
+                _fmt(m.get("realism", {}).get("classifier_auc_original_vs_stand_ins")),
+                _fmt(m.get("realism", {}).get("sealed_share")),
                 _fmt(m.get("realism", {}).get("classifier_auc_original_vs_decoy")),
                 _fmt(m.get("realism", {}).get("landmark_error_iod_median")),
                 *judge_cells(m.get("judges", {})), _fmt(cost["scrub_seconds_per_photo_mean"], 2)]

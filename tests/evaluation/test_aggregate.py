@@ -93,3 +93,22 @@ def test_decoys_get_their_own_realism_test_and_faces_without_decoys_are_left_out
     realism = aggregate(faces, fars=(0.5,))["realism"]
     assert realism["classifier_auc_original_vs_decoy"] > 0.95
     assert realism["classifier_auc_original_vs_published"] < realism["classifier_auc_original_vs_decoy"]
+
+
+def test_the_stand_ins_realism_leaves_the_pixelated_and_sealed_faces_out():
+    rng = np.random.default_rng(1)
+    faces = []
+    for index in range(30):
+        face = _face(str(index), [0.0], None, [5.0])
+        original = rng.normal(size=6)
+        sealed = index % 3 == 0   # a pixelated face is told apart at once; a stand-in is not
+        published = original + (8.0 if sealed else 0.01 * rng.normal(size=6))
+        face.update(sealed=sealed,
+                    realism_features={"original": original.tolist(), "published": published.tolist()})
+        faces.append(face)
+    realism = aggregate(faces, fars=(0.5,))["realism"]
+    assert realism["sealed_share"] == round(10 / 30, 4)
+    # a third of the faces told apart at once: about 0.5 + 1/3 * 0.5 over all faces
+    assert realism["classifier_auc_original_vs_published"] > 0.64
+    stand_ins = realism["classifier_auc_original_vs_stand_ins"]
+    assert stand_ins < realism["classifier_auc_original_vs_published"] - 0.1

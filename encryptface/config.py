@@ -272,6 +272,7 @@ class StyleGANSettings:
     max_published_landmark_error: float = _bounds(0)
     max_seam: float = _bounds(0)
     no_added_beard: bool
+    beard_level: float = _bounds(0)
     mouth_level: float = _bounds(0)
 
 

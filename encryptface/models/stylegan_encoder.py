@@ -343,7 +343,35 @@ class DemographicMatch:
 
 
 @dataclasses.dataclass(frozen=True)
-class MouthEdit(SavedArrays):
+class StyleDirection(SavedArrays):
+    """A unit ``direction`` of w fitted on the bank, with the bank's ``mean`` coordinate along it
+    and its ``spread`` (standard deviation): a style is set to a level in spreads, or to another
+    style's coordinate, and nothing else changes."""
+
+    direction: np.ndarray  # (512,)
+    mean: np.ndarray       # ()
+    spread: np.ndarray     # ()
+
+    def coordinate(self, style: np.ndarray) -> float:
+        """A style's coordinate along the direction."""
+        return float(np.asarray(style, np.float64) @ self.direction)
+
+    def level_coordinate(self, level: float) -> float:
+        """The coordinate ``level`` spreads from the bank's mean."""
+        return float(self.mean) + level * float(self.spread)
+
+    def set_level(self, style: np.ndarray, level: float) -> np.ndarray:
+        """``style`` moved along the direction to ``level`` spreads from the mean."""
+        step = self.level_coordinate(level) - self.coordinate(style)
+        return (style + step * self.direction).astype(np.float32)
+
+    def like(self, style: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """``style`` moved along the direction to ``other``'s coordinate."""
+        return (style + (self.coordinate(other) - self.coordinate(style)) * self.direction).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class MouthEdit(StyleDirection):
     """The stand-in's mouth open where the photo's is, closed where it is closed (shipped as
     ``mouth.npz``, fitted on the bank): ``direction`` is the unit normal of a logistic regression
     from w to the mouth being open in the render (dlib's 68 points, :mod:`encryptface.faces.mouth`);
@@ -352,20 +380,14 @@ class MouthEdit(SavedArrays):
     linear function of w: R^2 about 0.1). A photo's mouth is open where its openness, read the same
     way on its aligned crop, is above ``threshold``."""
 
-    direction: np.ndarray  # (512,)
-    mean: np.ndarray       # (): the bank's mean coordinate along it
-    spread: np.ndarray     # (): ... and its standard deviation
     threshold: np.ndarray  # (): openness above which a mouth counts as open (photos and renders)
 
-    def coordinate(self, style: np.ndarray) -> float:
-        """A style's coordinate along the direction."""
-        return float(np.asarray(style, np.float64) @ self.direction)
 
-    def set_level(self, style: np.ndarray, level: float) -> np.ndarray:
-        """``style`` moved along the direction to ``level`` spreads from the mean (nothing else changes)."""
-        wanted = float(self.mean) + level * float(self.spread)
-        return (style + (wanted - self.coordinate(style)) * self.direction).astype(np.float32)
-
-    def like(self, style: np.ndarray, other: np.ndarray) -> np.ndarray:
-        """``style`` moved along the direction to ``other``'s coordinate."""
-        return (style + (self.coordinate(other) - self.coordinate(style)) * self.direction).astype(np.float32)
+@dataclasses.dataclass(frozen=True)
+class BeardEdit(StyleDirection):
+    """A bearded stand-in for a bearded face (shipped as ``beard.npz``, fitted on the bank): a
+    clean-shaven render blended down to the chin left the photo's beard below it, so bearded faces
+    were sealed. ``direction`` is the unit direction of w from renders the beard reader
+    (:mod:`encryptface.faces.readers`) reads clean-shaven (p < 0.2) to those it reads bearded
+    (p >= 0.5): their mean difference, untruncated, orthogonal to the attribute directions (sex and
+    age range stay as matched)."""

@@ -52,6 +52,7 @@ from encryptface.imaging.colour import colour_stats, transfer_colours
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
 from encryptface.models.stylegan_encoder import (
     AppearanceMatch,
+    BeardEdit,
     DemographicMatch,
     EyewearEdit,
     MouthEdit,
@@ -68,6 +69,7 @@ EYEWEAR_FILE = "eyewear.npz"  # models trained before it have none (no eyewear e
 APPEARANCE_FILE = "appearance.npz"  # ... and none of this (matched along the encoder's directions)
 DEMOGRAPHICS_FILE = "demographics.npz"  # ... nor this (the key's person of any sex, age or group)
 MOUTH_FILE = "mouth.npz"  # ... nor this (the key's person's mouth as it comes)
+BEARD_FILE = "beard.npz"  # ... nor this (bearded faces are sealed: no bearded stand-in)
 # What a stand-in is checked for, in this order (age range is read too loosely to re-render for it)
 RENDER_CHECKED = ("group", "sex")
 # A stand-in's coarse and identity styles are published in its record (what decoys need); its fine
@@ -150,7 +152,10 @@ class StyleGANGenerator:
         self.detector = FaceDetector(detection)
         self.cover_margin = detection.cover_margin
         self.describer = DlibRecognizer()  # reads sex, age and build for the encoder (CC0 model)
-        self.beard_reader = CropReader.load("beard") if settings.no_added_beard else None
+        beard = self.model_dir / BEARD_FILE
+        self.beard = BeardEdit.load(beard) if settings.beard_level > 0 and beard.exists() else None
+        self.beard_reader = CropReader.load("beard") \
+            if settings.no_added_beard or self.beard is not None else None
         masks = {settings.person_mask, settings.decoy_person_mask}
         self.segmenter = PersonSegmenter(threads) if masks != {"off"} else None
 
@@ -217,6 +222,10 @@ class StyleGANGenerator:
             wanted = wanted + self.settings.appearance_noise * key_noise(key, len(wanted))
             identity = self.matched_identity(np.clip(wanted, -limit, limit), candidates,
                                              self.settings.transplant_attributes)
+        if self.beard is not None and self.bearded(aligned.crop):
+            # before the glasses cap: the beard direction also leads towards glasses (sunglasses came
+            # with the beard on a bare face)
+            identity = self.beard.set_level(identity, self.settings.beard_level)
         if self.eyewear is not None and self.settings.no_added_eyewear and not self.has_eyewear(aligned.crop):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)
         share = self.settings.coarse_from_photo
@@ -227,6 +236,12 @@ class StyleGANGenerator:
             level = self.mouth_level(aligned, landmarks)
             coarse, identity = self.mouth.set_level(coarse, level), self.mouth.set_level(identity, level)
         return np.stack([coarse, identity, photo_style])
+
+    @property
+    def renders_beards(self) -> bool:
+        """Whether a bearded face gets a bearded stand-in (``stylegan.beard_level`` and a model
+        with ``beard.npz``); if not, the scrubber seals bearded faces (``encrypt.seal_bearded``)."""
+        return self.beard is not None
 
     def mouth_level(self, aligned: AlignedFace, landmarks: np.ndarray) -> float:
         """Where along the mouth direction the stand-in goes, in bank spreads from the mean:
@@ -285,10 +300,11 @@ class StyleGANGenerator:
         one person in five) or its dlib descriptor is closer than ``min_identity_distance`` to the
         ``original`` face's (the outline and colours the blend keeps, and a person of the same
         group, bring it near), or it reads as bearded on a face that does not
-        (``no_added_beard``), or as wearing glasses on a face that does not (``no_added_eyewear``:
+        (``no_added_beard``) or clean-shaven on a bearded one (with ``beard_level``), or as
+        wearing glasses on a face that does not (``no_added_eyewear``:
         the capped glasses direction still lets some through), the next person's:
         ``stand_in_tries`` renders at most; the one that missed least, in this order: group, sex,
-        too near the original, ghosted, a seam (``max_seam``), a beard added, glasses added (the
+        too near the original, ghosted, a seam (``max_seam``), a beard added or missing, glasses added (the
         farthest of equals). A dark-skinned woman's stand-ins of her group and sex sat 0.56-0.72
         from her in dlib's space; with the distance first, she was given a white man's face."""
         checked = {name: k for name, k in wanted.items()   # clear classes only
@@ -297,7 +313,8 @@ class StyleGANGenerator:
         ghost_check = self.settings.max_published_landmark_error > 0
         seam_check = self.settings.max_seam > 0
         photo_crop = self.align(photo, landmarks).crop
-        beard_check = self.beard_reader is not None and not self.bearded(photo_crop)
+        photo_bearded = self.beard_reader is not None and self.bearded(photo_crop)
+        beard_check = self.beard is not None if photo_bearded else self.settings.no_added_beard
         eyewear_check = (self.eyewear is not None and self.settings.no_added_eyewear
                          and not self.has_eyewear(photo_crop))
         tries = (self.settings.stand_in_tries
@@ -322,7 +339,7 @@ class StyleGANGenerator:
                       distance < self.settings.min_identity_distance, ghosted,
                       seam_check and (seam_change(photo, published, landmarks, stand_in.region,
                                                   self.settings) > self.settings.max_seam),
-                      beard_check and self.bearded(published_face.crop),
+                      beard_check and self.bearded(published_face.crop) != photo_bearded,
                       eyewear_check and self.has_eyewear(published_face.crop))
             if best is None or (misses, -distance) < best[:2]:
                 best = (misses, -distance, stand_in)
@@ -368,6 +385,7 @@ class StyleGANGenerator:
         The decoy is the wrong key's person of the published person's classes, the nearest to its
         attributes (moved onto them only with ``decoy_transplant_attributes``: two decoys moved onto
         the same coordinates looked alike to ArcFace; no glasses if the published person has none),
+        bearded if the published person is (``beard_level``),
         turned to the landmarks the published coarse style gives (a pose edit does not carry over
         from one person to another: reused, it turned the decoy's head away), with its own fine
         style (the photo's encoding is not stored; colour is matched to the photo)."""
@@ -380,6 +398,9 @@ class StyleGANGenerator:
         else:
             wanted = self.appearance.predict(published[1:2])[0]
             identity = self.matched_identity(wanted, candidates, transplant)
+        if self.beard is not None and self.beard.coordinate(published[1]) > self.beard.level_coordinate(
+                self.settings.beard_level / 2):   # a bearded published person: bearded decoys
+            identity = self.beard.like(identity, published[1])
         if (self.eyewear is not None and self.settings.no_added_eyewear
                 and not self.eyewear.worn_by(published[1], self.fit.mean_style)):
             identity = self.eyewear.without_glasses(identity, self.fit.mean_style)

@@ -63,6 +63,7 @@ class StyleGANEncryptMode(ProtectionMode):
         self.seal_mode = seal_mode
         self.model_id = f"{self.generator.model_id}/sealed"
         self.generator_model_id = self.generator.model_id
+        self.renders_beards = self.generator.renders_beards
         log.info("encrypt: stylegan generator %s. Licence: %s. For a permissive path set "
                  "encrypt.generator = \"prior\".", self.generator.model_id, self.generator.licence)
 

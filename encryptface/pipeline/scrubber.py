@@ -45,14 +45,14 @@ class Scrubber:
         self.seal_mode = create_mode("seal", settings) \
             if self.mode.reversible and self.mode.name != "seal" else self.mode
         self.generator = generator(self.mode.generator_name) if self.mode.generator_name else None
-        # generators render bare, clean-shaven faces and blend them down to the chin: a face
-        # wearing a face mask, or a beard over the chin, is sealed instead
+        # generators render bare faces and blend them down to the chin: a face wearing a face mask,
+        # or a beard over the chin where the generator renders no beards, is sealed instead
         self.crop_readers = [] if self.generator is None else [
             (CropReader.load(kind), threshold, setting) for kind, on, threshold, setting in (
                 ("mask", settings.encrypt.seal_masked, settings.encrypt.masked_probability,
                  "encrypt.masked_probability"),
-                ("beard", settings.encrypt.seal_bearded, settings.encrypt.bearded_probability,
-                 "encrypt.bearded_probability")) if on]
+                ("beard", settings.encrypt.seal_bearded and not self.mode.renders_beards,
+                 settings.encrypt.bearded_probability, "encrypt.bearded_probability")) if on]
         # verify.seal_embeddings: each face's fused recogniser embedding goes into its record, sealed
         self.seal_embeddings = settings.verify.seal_embeddings and self.mode.reversible
 

@@ -12,6 +12,7 @@ from encryptface.faces.demographics import CLASSES, fit_logistic, softmax, unit_
 from encryptface.faces.eyewear import eyewear_features, eyewear_reference, wears_eyewear
 from encryptface.models.stylegan_encoder import (
     AppearanceMatch,
+    BeardEdit,
     DemographicMatch,
     EyewearEdit,
     MouthEdit,
@@ -73,7 +74,7 @@ def fit_styles(bank: dict[str, np.ndarray], aligner: Aligner, components: int, e
 
 # Fewer renders than this with (or without) eyewear in the bank and the edit is left out (zero
 # direction): a tiny bank cannot say which way glasses lie.
-MIN_EYEWEAR_RENDERS = 10
+MIN_LABELLED_RENDERS = 10  # renders of each label (glasses or not, beard or not) a direction needs
 
 
 def fit_eyewear(bank: dict[str, np.ndarray], aligner: Aligner, fit: StyleFit,
@@ -87,7 +88,7 @@ def fit_eyewear(bank: dict[str, np.ndarray], aligner: Aligner, fit: StyleFit,
     offsets = (bank["w"] - fit.mean_style) / truncation
     direction = np.zeros(offsets.shape[1], np.float32)
     cap = np.float32(0.0)
-    if min(worn.sum(), (~worn).sum()) >= MIN_EYEWEAR_RENDERS:
+    if min(worn.sum(), (~worn).sum()) >= MIN_LABELLED_RENDERS:
         direction = offsets[worn].mean(0) - offsets[~worn].mean(0)
         direction -= fit.attribute_basis.T @ (fit.attribute_basis @ direction)
         direction /= np.linalg.norm(direction)
@@ -201,6 +202,36 @@ def fit_mouth(bank: dict[str, np.ndarray], aligner: Aligner, threshold: float,
     edit = MouthEdit(direction.astype(np.float32), np.float32(coordinates.mean()),
                      np.float32(coordinates.std()), np.float32(threshold))
     return edit, metrics
+
+
+def fit_beard(bank: dict[str, np.ndarray], fit: StyleFit, eyewear: EyewearEdit,
+              truncation: float) -> tuple[BeardEdit | None, dict]:
+    """:class:`BeardEdit`: the beard reader's probability on each bank crop; the mean difference
+    (in untruncated w: the bank was rendered at ``truncation``) between renders read bearded
+    (p >= 0.5) and clean-shaven (p < 0.2), orthogonal to ``fit``'s attribute directions and to the
+    glasses direction (along the raw difference, bearded faces came with dark glasses), with the
+    bank's mean and spread along it. None (no edit) with too few renders of either kind."""
+    from encryptface.faces.readers import CropReader
+
+    reader = CropReader.load("beard")
+    crops = bank["crops"]
+    probability = np.concatenate([reader.probability(crops[i:i + 200]) for i in range(0, len(crops), 200)])
+    bearded, bare = probability >= 0.5, probability < 0.2
+    styles = fit.mean_style + (np.asarray(bank["w"], np.float64) - fit.mean_style) / truncation
+    metrics = {"beard_share_of_bank": round(float(bearded.mean()), 4)}
+    if min(bearded.sum(), bare.sum()) < MIN_LABELLED_RENDERS:  # a tiny bank: no edit, faces sealed
+        return None, metrics
+    direction = styles[bearded].mean(0) - styles[bare].mean(0)
+    kept_apart = np.vstack([fit.attribute_basis, eyewear.direction[None]])
+    basis = np.linalg.qr(kept_apart.T.astype(np.float64))[0].T   # orthonormal rows
+    direction -= basis.T @ (basis @ direction)
+    direction /= np.linalg.norm(direction)
+    coordinates = styles @ direction
+    metrics["beard_gap_in_spreads"] = round(float((coordinates[bearded].mean() - coordinates[bare].mean())
+                                                  / coordinates.std()), 3)
+    log.info("beard: %s", metrics)
+    return BeardEdit(direction.astype(np.float32), np.float32(coordinates.mean()),
+                     np.float32(coordinates.std())), metrics
 
 
 def _r2(truth: np.ndarray, predicted: np.ndarray) -> float:

@@ -1,8 +1,9 @@
 """Train the stylegan generator's small parts (seeded; ~15 minutes on 2 CPU cores for 3,000 renders).
 
-render a bank of synthetic faces -> fit encoder, pose model, eyewear edit and appearance match ->
-read the looked-at LFW tuning faces -> fit the demographic match -> write the model directory:
-``config.json``, ``styles.npz``, ``eyewear.npz``, ``appearance.npz``, ``demographics.npz``, ``mouth.npz``,
+render a bank of synthetic faces -> fit encoder, pose model, eyewear and beard edits and appearance
+match -> read the looked-at LFW tuning faces -> fit the demographic match -> write the model
+directory: ``config.json``, ``styles.npz``, ``eyewear.npz``, ``beard.npz``, ``appearance.npz``,
+``demographics.npz``, ``mouth.npz``,
 ``samples.png`` (stand-ins of rendered test faces) and ``MODEL_CARD.md``. The only photos of real
 people used are the labelled faces, for the demographic match's photo reader; everything else is
 fitted on the generator's own output.
@@ -30,6 +31,7 @@ from encryptface.models.stylegan import LICENCE
 from encryptface.models.stylegan_encoder import aligned_descriptor
 from encryptface.models.stylegan_generator import (
     APPEARANCE_FILE,
+    BEARD_FILE,
     CONFIG_FILE,
     DEMOGRAPHICS_FILE,
     EYEWEAR_FILE,
@@ -42,6 +44,7 @@ from encryptface.training.data import embed_labelled_faces
 from encryptface.training.stylegan_bank import load_bank, render_bank
 from encryptface.training.stylegan_fit import (
     fit_appearance,
+    fit_beard,
     fit_demographics,
     fit_eyewear,
     fit_mouth,
@@ -76,6 +79,8 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
                               training.pose_alpha, training.attributes)
     eyewear, eyewear_metrics = fit_eyewear(bank, aligner, fit, training.bank_truncation)
     metrics.update(eyewear_metrics)
+    beard, beard_metrics = fit_beard(bank, fit, eyewear, training.bank_truncation)
+    metrics.update(beard_metrics)
     appearance_bank = load_bank(folder, training.appearance_samples, training.chunk)
     appearance, appearance_metrics = fit_appearance(appearance_bank, training.appearance_components,
                                                     training.appearance_alpha)
@@ -91,6 +96,8 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
     output.mkdir(parents=True, exist_ok=True)
     fit.save(output / FIT_FILE)
     eyewear.save(output / EYEWEAR_FILE)
+    if beard is not None:   # without it bearded faces are sealed
+        beard.save(output / BEARD_FILE)
     appearance.save(output / APPEARANCE_FILE)
     demographics.save(output / DEMOGRAPHICS_FILE)
     mouth.save(output / MOUTH_FILE)
@@ -164,7 +171,8 @@ def write_model_card(output: Path, config: StyleGANConfig, training: object, met
              "model (style -> landmarks in the aligned crop) and the principal directions along "
              "which the key's synthetic person is matched to the photo (sex, age range, "
              "colouring), plus a glasses direction (`eyewear.npz`: the key's person gets "
-             "no glasses where the photo's face has none) and the demographic match "
+             "no glasses where the photo's face has none), a beard direction (`beard.npz`: a "
+             "bearded face gets a bearded person) and the demographic match "
              "(`demographics.npz`: logistic regressions that read perceived appearance group, sex "
              "and age range from a dlib descriptor and from a style; the key's person is of the "
              "photo's classes).", "",

@@ -143,18 +143,20 @@ def test_a_face_too_small_for_the_prior_is_sealed_and_restored(settings, master_
 
 
 # facebench photo 28's large face wears a face mask; photo 72 is a selfie of a man whose beard
-# reaches below his chin
-COVERED_LOWER_FACES = [("maksssksksss28.jpg", "a face mask", "seal_masked", "encrypt.masked_probability"),
+# reaches below his chin (sealed where the generator renders no beards: stylegan.beard_level = 0)
+COVERED_LOWER_FACES = [("maksssksksss28.jpg", "a face mask", "seal_masked", "encrypt.masked_probability", {}),
                        ("maksssksksss72.jpg", "a beard over the chin", "seal_bearded",
-                        "encrypt.bearded_probability")]
+                        "encrypt.bearded_probability", {"beard_level": 0.0})]
 
 
-@pytest.mark.parametrize(("name", "reads", "switch", "setting"), COVERED_LOWER_FACES)
+@pytest.mark.parametrize(("name", "reads", "switch", "setting", "stylegan"), COVERED_LOWER_FACES)
 def test_a_face_whose_lower_half_the_stand_in_cannot_cover_is_sealed_and_restored(
-        settings, master_key, keys, name, reads, switch, setting):
-    """A large face wearing a face mask, or a beard over the chin: with the default generator it is
-    sealed (no bare stand-in over the mask, no beard left under the stand-in's chin), its record says
-    why and the password restores it bit for bit; with the rule switched off it gets a stand-in."""
+        settings, master_key, keys, name, reads, switch, setting, stylegan):
+    """A large face wearing a face mask, or a beard over the chin where the generator renders no
+    beards: it is sealed (no bare stand-in over the mask, no beard left under the stand-in's chin),
+    its record says why and the password restores it bit for bit; with the rule switched off it
+    gets a stand-in."""
+    settings = settings.replace(stylegan=dataclasses.replace(settings.stylegan, **stylegan))
     data = (SHARED / "data" / "facebench" / "images" / name).read_bytes()
     row = Scrubber(settings, "encrypt").scrub("p", name, data, master_key)
     notes = [json.loads(face["metrics"])["detection"] for face in row["faces"]]
@@ -170,6 +172,31 @@ def test_a_face_whose_lower_half_the_stand_in_cannot_cover_is_sealed_and_restore
     off = settings.replace(encrypt=dataclasses.replace(settings.encrypt, **{switch: False}))
     row = Scrubber(off, "encrypt").scrub("p", name, data, master_key)
     assert row["faces"][sealed[0]]["mode"] == "encrypt"
+
+
+def test_a_bearded_face_gets_a_bearded_stand_in_by_default(settings, master_key, keys):
+    """Facebench photo 72's bearded man with the default generator (stylegan.beard_level): not
+    sealed for his beard; his stand-in reads bearded and the password restores him."""
+    from encryptface.faces.alignment import Aligner
+    from encryptface.faces.readers import CropReader
+
+    name = "maksssksksss72.jpg"
+    data = (SHARED / "data" / "facebench" / "images" / name).read_bytes()
+    scrubber = Scrubber(settings, "encrypt")
+    assert scrubber.mode.renders_beards
+    row = scrubber.scrub("p", name, data, master_key)
+    notes = [json.loads(face["metrics"]) for face in row["faces"]]
+    assert not any(note["detection"].get("sealed", "").startswith("a beard") for note in notes)
+    large = max(range(len(row["faces"])), key=lambda i: row["faces"][i]["bbox"][2])
+    face = row["faces"][large]
+    assert face["mode"] == "encrypt" and "fallback" not in notes[large], notes[large]
+    published = decode_encoded(row["deidentified_image"])
+    found = record_face(face)
+    crop = Aligner(settings.alignment).align(published, found).crop
+    assert CropReader.load("beard").probability(crop[None])[0] >= 0.5
+    original = decode_image(data, settings.images)[0]
+    region = Restorer(settings).restore_face(published, row["source_sha256"], large, face, keys)
+    assert np.array_equal(published[region.slices], original[region.slices])
 
 
 def test_no_bare_face_of_the_sample_photos_is_sealed_for_a_mask_or_a_beard(settings, master_key):

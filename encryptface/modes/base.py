@@ -49,8 +49,8 @@ class ProtectionMode(abc.ABC):
     sees_earlier_faces: bool = False
     # True: a wrong key can render a decoy (another realistic face) instead of being refused.
     renders_decoys: bool = False
-    # ... and whether it gives a bearded face a bearded stand-in (else the scrubber seals bearded
-    # faces, encrypt.seal_bearded: a clean-shaven stand-in left the beard below the chin)
+    # True: a bearded face gets a bearded stand-in; False: the scrubber seals bearded faces
+    # (encrypt.seal_bearded: a clean-shaven stand-in left the beard below the chin).
     renders_beards: bool = False
     # True: the key alone restores a face from the published pixels (no stored record needed).
     restores_from_pixels: bool = False

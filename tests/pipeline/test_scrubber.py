@@ -143,7 +143,8 @@ def test_a_face_too_small_for_the_prior_is_sealed_and_restored(settings, master_
 
 
 # facebench photo 28's large face wears a face mask; photo 72 is a selfie of a man whose beard
-# reaches below his chin (sealed where the generator renders no beards: stylegan.beard_level = 0)
+# reaches below his chin (sealed where the generator renders no beards: stylegan.beard_level = 0,
+# the default)
 COVERED_LOWER_FACES = [("maksssksksss28.jpg", "a face mask", "seal_masked", "encrypt.masked_probability", {}),
                        ("maksssksksss72.jpg", "a beard over the chin", "seal_bearded",
                         "encrypt.bearded_probability", {"beard_level": 0.0})]
@@ -174,14 +175,15 @@ def test_a_face_whose_lower_half_the_stand_in_cannot_cover_is_sealed_and_restore
     assert row["faces"][sealed[0]]["mode"] == "encrypt"
 
 
-def test_a_bearded_face_gets_a_bearded_stand_in_by_default(settings, master_key, keys):
-    """Facebench photo 72's bearded man with the default generator (stylegan.beard_level): not
-    sealed for his beard; his stand-in reads bearded and the password restores him."""
+def test_with_beard_level_a_bearded_face_gets_a_bearded_stand_in(settings, master_key, keys):
+    """Facebench photo 72's bearded man with stylegan.beard_level set (off by default): not sealed
+    for his beard; his stand-in reads bearded and the password restores him."""
     from encryptface.faces.alignment import Aligner
     from encryptface.faces.readers import CropReader
 
     name = "maksssksksss72.jpg"
     data = (SHARED / "data" / "facebench" / "images" / name).read_bytes()
+    settings = settings.replace(stylegan=dataclasses.replace(settings.stylegan, beard_level=1.8))
     scrubber = Scrubber(settings, "encrypt")
     assert scrubber.mode.renders_beards
     row = scrubber.scrub("p", name, data, master_key)

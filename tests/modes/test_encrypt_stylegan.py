@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import LFW_TRAIN, PHOTOS, lfw_people
+from conftest import LFW_TRAIN, PHOTOS, fixed_record_salts, lfw_people
 from stylegan_fixtures import train_tiny_stylegan
 
 from encryptface.crypto.keys import DecryptionError, KeyRing, Password
@@ -37,7 +37,11 @@ def test_training_writes_a_loadable_model_with_its_card(tiny):
     assert metrics["pose_r2_held_out"] > 0  # w predicts the landmarks better than their mean
 
 
-def test_round_trip_is_bit_exact_and_a_wrong_password_is_refused(scrubber, tiny, master_key, keys):
+def test_round_trip_is_bit_exact_and_a_wrong_password_is_refused(scrubber, tiny, master_key, keys,
+                                                                   monkeypatch):
+    # fixed record salts: with random ones the tiny model's render of an occasional key had no
+    # face YuNet finds, and that face fell back to the seal (a CI run failed on it)
+    fixed_record_salts(monkeypatch, b"round trip")
     settings = tiny[0]
     restorer = Restorer(settings)
     for path in [PHOTOS / "two_people.jpg", lfw_people(count=1)[0][0]]:
@@ -513,3 +517,4 @@ def _obama2_seam(settings, max_seam: float, person_mask: str, full: bool = False
     published = generator.published_photo(photo, stand_in)
     seam = seam_change(photo, published, face.landmarks, stand_in.region, stylegan)
     return (seam, photo, published, stand_in.region) if full else seam
+

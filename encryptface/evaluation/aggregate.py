@@ -109,15 +109,15 @@ def aggregate(measurements: Sequence[dict], fars: Sequence[float] = FARS,
     }
     with_realism = [m for m in ms if "realism_features" in m]
     realism = [m["realism_features"] for m in with_realism]
+    # the generator's own faces: without those that were pixelated and sealed
+    stand_ins = [m["realism_features"] for m in with_realism if not m.get("sealed")]
     originals, published = [r["original"] for r in realism], [r["published"] for r in realism]
     result["realism"] = {
         "classifier_auc_original_vs_published": two_sample_auc(originals, published),
         "classifier_auc_by_features": two_sample_auc_by_group(originals, published),
-        # the generator's own faces: the same test without the faces that were pixelated and sealed
-        "sealed_share": _share([m.get("sealed", False) for m in ms if "realism_features" in m]),
-        "classifier_auc_original_vs_stand_ins": two_sample_auc(
-            [r["original"] for m, r in zip(with_realism, realism, strict=True) if not m.get("sealed")],
-            [r["published"] for m, r in zip(with_realism, realism, strict=True) if not m.get("sealed")]),
+        "sealed_share": _share([m.get("sealed", False) for m in with_realism]),
+        "classifier_auc_original_vs_stand_ins": two_sample_auc([r["original"] for r in stand_ins],
+                                                               [r["published"] for r in stand_ins]),
         # the same test for the first wrong password's decoy (modes that render decoys)
         "classifier_auc_original_vs_decoy": two_sample_auc(
             [r["original"] for r in realism if "decoy" in r], [r["decoy"] for r in realism if "decoy" in r]),

@@ -274,6 +274,7 @@ class StyleGANSettings:
     no_added_beard: bool
     beard_level: float = _bounds(0)
     mouth_level: float = _bounds(0)
+    landmark_warp: float = _bounds(0, 1)
 
 
 @dataclasses.dataclass(frozen=True)

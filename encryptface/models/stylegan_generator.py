@@ -33,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from encryptface.config import DetectionSettings, PersonMask, StyleGANSettings
+from encryptface.config import DetectionSettings, StyleGANSettings
 from encryptface.faces.alignment import (
     AlignedFace,
     Region,
@@ -49,8 +49,10 @@ from encryptface.faces.readers import CropReader
 from encryptface.faces.recognition import DlibRecognizer
 from encryptface.faces.segmentation import PersonSegmenter
 from encryptface.imaging.colour import colour_stats, transfer_colours
+from encryptface.imaging.warp import displacement_field, warp
 from encryptface.models.stylegan import LAYERS, LICENCE, STYLE_DIM, StyleGAN
 from encryptface.models.stylegan_encoder import (
+    DESCRIPTOR_MARGIN,
     AppearanceMatch,
     BeardEdit,
     DemographicMatch,
@@ -146,7 +148,8 @@ class StyleGANGenerator:
             self.demographics = DemographicMatch.load(demographics)
         mouth = self.model_dir / MOUTH_FILE
         self.mouth = MouthEdit.load(mouth) if self.settings.mouth_level > 0 and mouth.exists() else None
-        self.mouth_reader = MouthReader() if self.mouth is not None else None
+        # dlib's 68 points: the photo's mouth, and the features the landmark warp moves
+        self.mouth_reader = MouthReader() if self.mouth is not None or settings.landmark_warp > 0 else None
         self.template = canonical_template(self.crop_size, self.face_scale)
         self.network = StyleGAN(threads)
         self.detector = FaceDetector(detection)
@@ -287,15 +290,14 @@ class StyleGANGenerator:
         published = np.asarray(published, np.float32)
         return self.checked_stand_in(photo, landmarks, self.style_classes(published[1]),
                                      lambda choice: self.decoy_styles(published, key, choice),
-                                     person_mask=self.settings.decoy_person_mask)
+                                     decoy=True)
 
     def checked_stand_in(self, photo: np.ndarray, landmarks: np.ndarray, wanted: dict[str, Wanted],
                          styles_of: Callable[[int], np.ndarray],
                          original: np.ndarray | None = None,
-                         bbox: Sequence[float] | None = None,
-                         person_mask: PersonMask | None = None) -> StandIn | None:
-        """The stand-in of ``styles_of(0)`` (pasted with ``person_mask``, by default
-        ``stylegan.person_mask``), read back from the photo it is blended into; while
+                         bbox: Sequence[float] | None = None, decoy: bool = False) -> StandIn | None:
+        """The stand-in of ``styles_of(0)`` (pasted as a ``decoy`` is or as the published face is:
+        see :meth:`blend`), read back from the photo it is blended into; while
         it does not read as the ``wanted`` appearance group and sex (the style reader misses about
         one person in five) or its dlib descriptor is closer than ``min_identity_distance`` to the
         ``original`` face's (the outline and colours the blend keeps, and a person of the same
@@ -322,7 +324,7 @@ class StyleGANGenerator:
                  else 1)
         best = None
         for choice in range(tries):
-            stand_in = self.stand_in(photo, landmarks, styles_of(choice), bbox, person_mask)
+            stand_in = self.stand_in(photo, landmarks, styles_of(choice), bbox, decoy)
             if stand_in is None:
                 break
             if tries == 1:
@@ -454,8 +456,7 @@ class StyleGANGenerator:
         return self.network.render(self.layer_styles(styles))
 
     def stand_in(self, photo: np.ndarray, landmarks: np.ndarray, styles: np.ndarray,
-                 bbox: Sequence[float] | None = None,
-                 person_mask: PersonMask | None = None) -> StandIn | None:
+                 bbox: Sequence[float] | None = None, decoy: bool = False) -> StandIn | None:
         """Render ``styles`` and blend the face onto ``landmarks`` (5x2) of ``photo`` (read-only);
         None when the render has no detectable face (the caller falls back).
 
@@ -496,8 +497,42 @@ class StyleGANGenerator:
             styles[0] = self.fit.match_pose(styles[0], self.fit.pose(styles[:1])[0] + target - measured)
         if best is None:
             return None
-        blended = self.blend(best[1], photo, landmarks, best[2], bbox, person_mask)
+        blended = self.blend(best[1], photo, landmarks, best[2], bbox, decoy)
         return None if blended is None else StandIn(blended[0], blended[1], best[3])
+
+    def follow_features(self, face: np.ndarray, image: np.ndarray, render_landmarks: np.ndarray,
+                        photo: np.ndarray, landmarks: np.ndarray, region: Region,
+                        to_region: np.ndarray) -> np.ndarray:
+        """``face`` (the render ``image`` warped by ``to_region`` into ``region`` of ``photo``) bent
+        so that its brows, eyes, nose and lips (dlib's 68 points, read in both) move
+        ``landmark_warp`` of the way onto the photo's: the similarity warp fits five points, and
+        what it leaves is the synthetic face's own proportions, its smile and how far its lips
+        part. The jaw line is left alone (it is the head's outline, which carries identity), and
+        the movement fades to none at the blend mask's edge. Unchanged when the two readings
+        disagree by more than :data:`MAX_FEATURE_MOVE` (a reader lost the face)."""
+        ocular = float(np.linalg.norm(np.subtract(landmarks[1], landmarks[0])))
+        render_points = self.mouth_reader.points(image, self.shape_box(render_landmarks))
+        photo_points = self.mouth_reader.points(photo, self.shape_box(landmarks))
+        mapped = render_points @ to_region[:, :2].T + to_region[:, 2]
+        targets = (photo_points - (region.x0, region.y0))[FOLLOWED_FEATURES]
+        moves = (targets - mapped[FOLLOWED_FEATURES]) * self.settings.landmark_warp
+        if np.median(np.linalg.norm(moves, axis=1)) > MAX_FEATURE_MOVE * ocular:
+            return face
+        centre = np.asarray(landmarks, np.float64).mean(0) - (region.x0, region.y0)
+        angles = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        anchors = centre + WARP_ANCHOR_RADIUS * ocular * np.stack([np.cos(angles), np.sin(angles)], 1)
+        field = displacement_field(face.shape[:2], targets, moves, anchors, WARP_SIGMA * ocular)
+        return warp(face, field)
+
+    def shape_box(self, landmarks: np.ndarray) -> Face:
+        """The box dlib's 68-point reader is given for a face with ``landmarks`` (5x2) in any
+        image: the one it is given in aligned crops (:func:`crop_face`), scaled by the face's size."""
+        points = np.asarray(landmarks, np.float64)
+        template_ocular = float(np.linalg.norm(self.template[1] - self.template[0]))
+        scale = float(np.linalg.norm(points[1] - points[0])) / template_ocular
+        margin = DESCRIPTOR_MARGIN * self.crop_size * scale
+        (x0, y0), (x1, y1) = points.min(0) - margin, points.max(0) + margin
+        return Face((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), points.astype(np.float32), 1.0)
 
     def render_coordinates(self, image: np.ndarray, found: Face) -> np.ndarray:
         """The demographic coordinates (K,) of the face ``found`` in a render, read as a photo's are."""
@@ -513,13 +548,15 @@ class StyleGANGenerator:
 
     def blend(self, image: np.ndarray, photo: np.ndarray, landmarks: np.ndarray,
               found: Face | None = None, bbox: Sequence[float] | None = None,
-              person_mask: PersonMask | None = None) -> tuple[Region, np.ndarray] | None:
+              decoy: bool = False) -> tuple[Region, np.ndarray] | None:
         """The face of ``image`` (``found`` in it, else re-detected) warped onto ``landmarks`` of
         ``photo`` and blended through the inner-face mask (with ``cover_box``, also over the
         detected ``bbox`` grown by ``detection.cover_margin``; outside the inner face, only where
-        ``person_mask`` allows, by default ``stylegan.person_mask``): (region, its new pixels), or
-        None without a face in ``image``."""
-        person_mask = person_mask or self.settings.person_mask
+        ``stylegan.person_mask`` allows, ``decoy_person_mask`` for a ``decoy``): (region, its new
+        pixels), or None without a face in ``image``. A published face's features follow the
+        photo's (``landmark_warp``); a decoy's stay its own person's, and two decoys of one photo,
+        bent onto the same features, were judged the same person more often."""
+        person_mask = self.settings.decoy_person_mask if decoy else self.settings.person_mask
         found = found or nearest_centre(self.detector.detect(image), image.shape)
         if found is None:
             return None
@@ -549,6 +586,8 @@ class StyleGANGenerator:
                               borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
         if box is not None:
             face = _fill_past_frame(face, image.shape[:2], to_region)
+        if self.settings.landmark_warp > 0 and not decoy:
+            face = self.follow_features(face, image, found.landmarks, photo, landmarks, region, to_region)
         def to_photo_region(m: np.ndarray) -> np.ndarray:
             return cv2.warpAffine(m, to_region, (width, height), flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
@@ -588,6 +627,15 @@ class StyleGANGenerator:
                 alpha = alpha * np.maximum(core, _not_lighter(face, target, halo, ocular))
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
         return region, np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+# The landmark warp (stylegan.landmark_warp): dlib's brows, nose, eyes and lips (not the jaw line);
+# a median move past this many eye distances means a reader lost the face; the field's width and
+# where it fades to none, in eye distances (inside the blend mask's edge).
+FOLLOWED_FEATURES = slice(17, 68)
+MAX_FEATURE_MOVE = 0.25
+WARP_SIGMA = 0.2
+WARP_ANCHOR_RADIUS = 1.4
 
 
 # The seam check's band: from this share of the blend ellipse's extent to its edge (the inner part

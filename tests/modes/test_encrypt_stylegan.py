@@ -518,3 +518,36 @@ def _obama2_seam(settings, max_seam: float, person_mask: str, full: bool = False
     seam = seam_change(photo, published, face.landmarks, stand_in.region, stylegan)
     return (seam, photo, published, stand_in.region) if full else seam
 
+
+
+def test_the_landmark_warp_bends_the_published_faces_features_onto_the_photos_not_a_decoys(settings):
+    """The shipped model on make demo's obama2 with fixed styles: with ``landmark_warp`` the
+    published face's brows, eyes, nose and lips (dlib's 68 points, read back) sit nearer the photo's
+    than after the similarity warp alone; a decoy's are its own (pasted as without the warp)."""
+    import hashlib
+
+    from encryptface.config import SAMPLES_DIR, resolve_weight
+    from encryptface.models.stylegan_generator import FOLLOWED_FEATURES, StyleGANGenerator
+
+    photo = decode_image((SAMPLES_DIR / "obama2.jpg").read_bytes(), settings.images)[0]
+    face = _detected(settings, photo)
+    warped = dataclasses.replace(settings.stylegan, landmark_warp=1.0)
+    generator = StyleGANGenerator(resolve_weight(warped.model), warped, settings.detection, 1)
+    styles = generator.styles_for(generator.align(photo, face.landmarks), face.landmarks,
+                                  hashlib.sha256(b"obama2.jpg 0").digest())
+    image = generator.render(styles)
+
+    def features(region_pixels: tuple) -> np.ndarray:
+        published = photo.copy()
+        published[region_pixels[0].slices] = region_pixels[1]
+        box = generator.shape_box(face.landmarks)
+        return generator.mouth_reader.points(published, box)[FOLLOWED_FEATURES]
+
+    truth = generator.mouth_reader.points(photo, generator.shape_box(face.landmarks))[FOLLOWED_FEATURES]
+    bent = features(generator.blend(image, photo, face.landmarks))
+    as_decoy = generator.blend(image, photo, face.landmarks, decoy=True)
+    generator.settings = dataclasses.replace(warped, landmark_warp=0.0)
+    similarity_only = generator.blend(image, photo, face.landmarks)
+    miss = np.median(np.linalg.norm(features(similarity_only) - truth, axis=1))
+    assert np.median(np.linalg.norm(bent - truth, axis=1)) < 0.6 * miss
+    assert np.array_equal(as_decoy[1], generator.blend(image, photo, face.landmarks, decoy=True)[1])

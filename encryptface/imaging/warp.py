@@ -1,5 +1,5 @@
-"""A smooth, local warp that moves chosen points of an image onto others (a Gaussian radial basis
-field), fading to no movement at given anchor points."""
+"""A smooth, local warp that moves chosen points of an image onto others (a Gaussian-weighted mean
+of their moves), fading to no movement at given anchor points."""
 
 from __future__ import annotations
 

@@ -71,6 +71,19 @@ def master_key(session_settings, password):
     return derive_master_key(password, KdfParams.fresh(session_settings.kdf))
 
 
+@pytest.fixture(scope="session")
+def fixed_master_key(session_settings, password):
+    """A master key from a fixed run salt (the session's ``master_key`` has a random one): with
+    :func:`fixed_record_salts`, a test scrubs with the same face keys, so the same synthetic
+    people, every run."""
+    import dataclasses
+    import hashlib
+
+    kdf = dataclasses.replace(KdfParams.fresh(session_settings.kdf),
+                              salt=hashlib.sha256(b"fixed run salt").digest()[:16])
+    return derive_master_key(password, kdf)
+
+
 @pytest.fixture()
 def keys(password):
     return KeyRing(password)
@@ -160,9 +173,9 @@ def comparable_rows(output) -> list[dict]:
 
 
 def fixed_record_salts(monkeypatch, prefix: bytes) -> None:
-    """Record salts from a counter instead of the OS, so a test scrubs with the same keys (the same
-    synthetic people) every run: a stand-in test with random keys fails when one key's person
-    misses."""
+    """Record salts from a counter instead of the OS; with ``fixed_master_key`` a test scrubs with
+    the same keys (the same synthetic people) every run: a stand-in test with random keys fails when
+    one key's person misses."""
     import hashlib
     import itertools
 

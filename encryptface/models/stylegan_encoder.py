@@ -58,8 +58,13 @@ def aligned_landmarks(aligned: AlignedFace, landmarks: np.ndarray, size: int) ->
 def crop_face(crop: np.ndarray, points: np.ndarray) -> Face:
     """The face box the generator's readers use in an aligned crop: the landmarks' (5x2, crop
     pixels) bounds grown by :data:`DESCRIPTOR_MARGIN` of the crop side."""
-    x0, y0 = points.min(0) - DESCRIPTOR_MARGIN * crop.shape[0]
-    x1, y1 = points.max(0) + DESCRIPTOR_MARGIN * crop.shape[0]
+    return landmark_face(points, DESCRIPTOR_MARGIN * crop.shape[0])
+
+
+def landmark_face(points: np.ndarray, margin: float) -> Face:
+    """A face whose box is its landmarks' (5x2) bounds grown by ``margin`` pixels."""
+    x0, y0 = points.min(0) - margin
+    x1, y1 = points.max(0) + margin
     return Face((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), points.astype(np.float32), 1.0)
 
 

@@ -63,6 +63,7 @@ from encryptface.models.stylegan_encoder import (
     aligned_descriptor,
     aligned_landmarks,
     crop_face,
+    landmark_face,
 )
 
 CONFIG_FILE = "config.json"
@@ -530,9 +531,7 @@ class StyleGANGenerator:
         points = np.asarray(landmarks, np.float64)
         template_ocular = float(np.linalg.norm(self.template[1] - self.template[0]))
         scale = float(np.linalg.norm(points[1] - points[0])) / template_ocular
-        margin = DESCRIPTOR_MARGIN * self.crop_size * scale
-        (x0, y0), (x1, y1) = points.min(0) - margin, points.max(0) + margin
-        return Face((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), points.astype(np.float32), 1.0)
+        return landmark_face(points, DESCRIPTOR_MARGIN * self.crop_size * scale)
 
     def render_coordinates(self, image: np.ndarray, found: Face) -> np.ndarray:
         """The demographic coordinates (K,) of the face ``found`` in a render, read as a photo's are."""

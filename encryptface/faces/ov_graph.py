@@ -4,7 +4,9 @@ OpenVINO reads ONNX and TensorFlow frozen graphs without their frameworks; this 
 converted graph node by node with torch functions, which gives gradients through third-party face
 recognisers (the cloak's surrogates) without onnx2torch (it needs torchvision, which does not
 import beside torch 2.13 here) or TensorFlow. Only the operations those recognisers use are
-implemented; anything else raises ``NotImplementedError`` when the graph is loaded.
+implemented; anything else raises ``NotImplementedError`` when the graph is loaded. The
+stylegan synthesis graph (two inputs, split and transposed-convolution wavelet steps) replays too,
+which makes a render differentiable with respect to its per-layer styles.
 """
 
 from __future__ import annotations
@@ -85,7 +87,35 @@ def _matmul(a: torch.Tensor, b: torch.Tensor, attrs: dict) -> torch.Tensor:
     return a @ b
 
 
-_OPS: dict[str, Callable[..., torch.Tensor]] = {
+def _group_conv_transpose(x: torch.Tensor, weight: torch.Tensor, attrs: dict) -> torch.Tensor:
+    if any(attrs.get("output_padding", [0, 0])) or attrs.get("auto_pad", "explicit") != "explicit" \
+            or any(attrs["pads_begin"]) or any(attrs["pads_end"]):
+        raise NotImplementedError("GroupConvolutionBackpropData with padding")
+    groups = weight.shape[0]  # OpenVINO layout: [groups, in/groups, out/groups, kh, kw]
+    return functional.conv_transpose2d(x, weight.flatten(0, 1), stride=attrs["strides"],
+                                       dilation=attrs["dilations"], groups=groups)
+
+
+def _gather(x: torch.Tensor, indices: torch.Tensor, axis: torch.Tensor, attrs: dict) -> torch.Tensor:
+    if attrs.get("batch_dims", 0):
+        raise NotImplementedError("Gather with batch_dims")
+    dim = int(axis) % x.dim()
+    if indices.dim() == 0:
+        return x.select(dim, int(indices))
+    picked = x.index_select(dim, indices.reshape(-1))
+    return picked.reshape(*x.shape[:dim], *indices.shape, *x.shape[dim + 1:])
+
+
+def _variadic_split(x: torch.Tensor, axis: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    dim = int(axis) % x.dim()
+    sizes = [int(v) for v in lengths.tolist()]
+    if -1 in sizes:
+        sizes[sizes.index(-1)] = x.shape[dim] - (sum(sizes) + 1)
+    return torch.split(x, sizes, dim=dim)
+
+
+# An operation returns a tensor, or a tuple of them where it has several outputs.
+_OPS: dict[str, Callable[..., torch.Tensor | tuple[torch.Tensor, ...]]] = {
     "Convolution": lambda a, attrs: _conv(a[0], a[1], attrs),
     "GroupConvolution": lambda a, attrs: _group_conv(a[0], a[1], attrs),
     "Add": lambda a, attrs: a[0] + a[1],
@@ -104,6 +134,9 @@ _OPS: dict[str, Callable[..., torch.Tensor]] = {
     "Transpose": lambda a, attrs: a[0].permute(*[int(v) for v in a[1].tolist()]),
     "Reshape": lambda a, attrs: _reshape(a[0], a[1], attrs),
     "MatMul": lambda a, attrs: _matmul(a[0], a[1], attrs),
+    "GroupConvolutionBackpropData": lambda a, attrs: _group_conv_transpose(a[0], a[1], attrs),
+    "Gather": lambda a, attrs: _gather(a[0], a[1], a[2], attrs),
+    "VariadicSplit": lambda a, attrs: _variadic_split(a[0], a[1], a[2]),
     "ReduceSum": lambda a, attrs: a[0].sum(dim=[int(v) for v in a[1].reshape(-1).tolist()],
                                            keepdim=attrs.get("keep_dims", False)),
 }
@@ -121,13 +154,14 @@ def read_model(path: str | Path) -> object:
 
 
 class OpenVINOGraph(nn.Module):
-    """A torch module that evaluates an OpenVINO ``Model`` (one input, one output) op by op."""
+    """A torch module that evaluates an OpenVINO ``Model`` (its first output) op by op; ``forward``
+    takes the graph's inputs in the model's order."""
 
     def __init__(self, model: object) -> None:
         super().__init__()
         self.model = model  # the source graph, e.g. to compile it with OpenVINO for comparison
         self._nodes: list[tuple[str, str, dict, list[str]]] = []
-        self._input = ""
+        self._inputs = [f"{p.get_friendly_name()}:0" for p in model.get_parameters()]  # type: ignore[attr-defined]
         self._output = ""
         constants = 0
         for op in model.get_ordered_ops():  # type: ignore[attr-defined]
@@ -136,9 +170,9 @@ class OpenVINOGraph(nn.Module):
                        f"{i.get_source_output().get_index()}" for i in op.inputs()]
             key = f"{name}:0"
             if kind == "Parameter":
-                self._input = key
-            elif kind == "Result":
-                self._output = sources[0]
+                continue
+            if kind == "Result":
+                self._output = self._output or sources[0]
             elif kind == "Constant":
                 buffer = f"c{constants}"
                 constants += 1
@@ -157,11 +191,18 @@ class OpenVINOGraph(nn.Module):
         """Read an ONNX file or a TensorFlow frozen GraphDef (``.pb``) with OpenVINO and wrap it."""
         return cls(read_model(path))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        values: dict[str, torch.Tensor] = {self._input: x}
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        if len(inputs) != len(self._inputs):
+            raise TypeError(f"the graph takes {len(self._inputs)} inputs, got {len(inputs)}")
+        values: dict[str, torch.Tensor] = dict(zip(self._inputs, inputs, strict=True))
         for kind, key, attrs, sources in self._nodes:
             if kind == "Constant":
                 values[key] = getattr(self, attrs["buffer"])
+                continue
+            out = _OPS[kind]([values[s] for s in sources], attrs)
+            if isinstance(out, tuple):  # outputs are keyed name:0, name:1, ...
+                name = key.rsplit(":", 1)[0]
+                values.update({f"{name}:{i}": part for i, part in enumerate(out)})
             else:
-                values[key] = _OPS[kind]([values[s] for s in sources], attrs)
+                values[key] = out
         return values[self._output]

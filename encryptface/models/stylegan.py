@@ -141,6 +141,21 @@ class StyleGAN:
         image = (low_band.transpose(1, 2, 0) * 0.5 + 1.0) * 127.5
         return np.clip(image + 0.5, 0, 255).astype(np.uint8)
 
+    def differentiable(self) -> tuple[object, np.ndarray]:
+        """The per-layer synthesis replayed with torch operations (a
+        :class:`~encryptface.faces.ov_graph.OpenVINOGraph`: ``graph(styles [1, LAYERS, 512],
+        learned_input)`` -> the 512 px low band, which :meth:`render` turns into pixels as
+        ``(low_band * 0.5 + 1) * 127.5``), and the learned input to give it; renders what OpenVINO
+        renders to about 1e-4, with gradients with respect to the styles."""
+        import openvino as ov
+        from openvino._offline_transformations import apply_moc_transformations
+
+        from encryptface.faces.ov_graph import OpenVINOGraph
+
+        model, learned_input = _per_layer_synthesis(ov.Core(), package_data_dir() / "SynthesisNetwork.xml")
+        apply_moc_transformations(model, cf=True)   # fold the shape arithmetic away
+        return OpenVINOGraph(model).eval(), learned_input
+
     def mean_style(self, samples: int = 4096, seed: int = 0) -> np.ndarray:
         """The average w of ``samples`` seeded codes (the centre that truncation pulls towards)."""
         z = np.random.default_rng(seed).standard_normal((samples, STYLE_DIM)).astype(np.float32)

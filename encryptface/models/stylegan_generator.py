@@ -65,6 +65,7 @@ from encryptface.models.stylegan_encoder import (
     crop_face,
     landmark_face,
 )
+from encryptface.models.stylegan_photo_fit import FitPredictor, PhotoFit
 
 CONFIG_FILE = "config.json"
 FIT_FILE = "styles.npz"
@@ -73,6 +74,7 @@ APPEARANCE_FILE = "appearance.npz"  # ... and none of this (matched along the en
 DEMOGRAPHICS_FILE = "demographics.npz"  # ... nor this (the key's person of any sex, age or group)
 MOUTH_FILE = "mouth.npz"  # ... nor this (the key's person's mouth as it comes)
 BEARD_FILE = "beard.npz"  # ... nor this (bearded faces are sealed: no bearded stand-in)
+PHOTO_FIT_FILE = "photo_fit.npz"  # ... nor this (no predicted photo fit)
 # What a stand-in is checked for, in this order (age range is read too loosely to re-render for it)
 RENDER_CHECKED = ("group", "sex")
 # A stand-in's coarse and identity styles are published in its record (what decoys need); its fine
@@ -162,6 +164,10 @@ class StyleGANGenerator:
             if settings.no_added_beard or self.beard is not None else None
         masks = {settings.person_mask, settings.decoy_person_mask}
         self.segmenter = PersonSegmenter(threads) if masks != {"off"} else None
+        self.photo_fit = PhotoFit(self.network, settings.fit_steps) if settings.fit_steps > 0 else None
+        predictor = self.model_dir / PHOTO_FIT_FILE
+        self.fit_predictor = FitPredictor.load(predictor) \
+            if settings.fit_prediction > 0 and predictor.exists() else None
 
     # -- styles ----------------------------------------------------------------------------------
     def identities(self, key: bytes, truncation: float, count: int) -> np.ndarray:
@@ -239,7 +245,11 @@ class StyleGANGenerator:
             # after the pose edit too: it moves the mouth corners back and undid most of the opening
             level = self.mouth_level(aligned, landmarks)
             coarse, identity = self.mouth.set_level(coarse, level), self.mouth.set_level(identity, level)
-        return np.stack([coarse, identity, photo_style])
+        styles = np.stack([coarse, identity, photo_style])
+        if self.fit_predictor is not None:
+            offsets = self.fit_predictor.offsets(photo_style, styles)
+            styles[list(FITTED_STYLES)] += self.settings.fit_prediction * offsets
+        return styles
 
     @property
     def renders_beards(self) -> bool:
@@ -444,11 +454,16 @@ class StyleGANGenerator:
             step -= (step @ self.eyewear.direction) * self.eyewear.direction
         return (style + step).astype(np.float32)
 
+    def layer_rows(self) -> list[slice]:
+        """The layers each of the (3, 512) styles (coarse, identity, fine) sets."""
+        coarse, identity = self.settings.coarse_layers, self.settings.identity_layers
+        return [slice(0, coarse), slice(coarse, identity), slice(identity, LAYERS)]
+
     def layer_styles(self, styles: np.ndarray) -> np.ndarray:
         """(3, 512) -> (LAYERS, 512) per-layer styles."""
-        coarse, identity = self.settings.coarse_layers, self.settings.identity_layers
         rows = np.empty((LAYERS, STYLE_DIM), np.float32)
-        rows[:coarse], rows[coarse:identity], rows[identity:] = styles[0], styles[1], styles[2]
+        for style, layers in zip(styles, self.layer_rows(), strict=True):
+            rows[layers] = style
         return rows
 
     # -- pixels ----------------------------------------------------------------------------------
@@ -498,8 +513,39 @@ class StyleGANGenerator:
             styles[0] = self.fit.match_pose(styles[0], self.fit.pose(styles[:1])[0] + target - measured)
         if best is None:
             return None
-        blended = self.blend(best[1], photo, landmarks, best[2], bbox, decoy)
-        return None if blended is None else StandIn(blended[0], blended[1], best[3])
+        _, image, found, styles = best
+        if self.photo_fit is not None and not decoy:
+            fitted = self.fitted_to_photo(styles, image, found, photo, landmarks)
+            if fitted is not None:
+                styles, image, found = fitted
+        blended = self.blend(image, photo, landmarks, found, bbox, decoy)
+        return None if blended is None else StandIn(blended[0], blended[1], styles)
+
+    def fitted_to_photo(self, styles: np.ndarray, image: np.ndarray, found: Face, photo: np.ndarray,
+                        landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, Face] | None:
+        """``styles`` with their coarse and fine styles fitted (``fit_steps``) so that the render
+        ``image`` (its face ``found``) continues the photo's forehead, hair and cheeks over the
+        blend's outer band, its inner face kept (see :mod:`~encryptface.models.stylegan_photo_fit`):
+        (styles, their render, its face), or None when the new render has no face."""
+        to_render = similarity_transform(np.asarray(landmarks, np.float64),
+                                         np.asarray(found.landmarks, np.float64))
+        size = (image.shape[1], image.shape[0])
+        target = cv2.warpAffine(photo, to_render, size, flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+        in_photo = cv2.warpAffine(np.ones(photo.shape[:2], np.float32), to_render, size,
+                                  flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        inner = inner_face_mask(image.shape[:2], found.landmarks, self.settings)
+        band = face_mask(image.shape[:2], found.landmarks, self.settings) * (1.0 - inner) * in_photo
+        if self.segmenter is not None:   # the photo's wall or sky is not what the render should show
+            band = band * _person_weight(self.segmenter.person(target), 2.0)
+        rows = self.layer_rows()
+        offsets = self.photo_fit.offsets(self.layer_styles(styles), [rows[i] for i in FITTED_STYLES],
+                                         target, band, inner)
+        styles = styles.copy()
+        styles[list(FITTED_STYLES)] += offsets
+        image = self.render(styles)
+        found = nearest_centre(self.detector.detect(image), image.shape)
+        return None if found is None else (styles, image, found)
 
     def follow_features(self, face: np.ndarray, image: np.ndarray, render_landmarks: np.ndarray,
                         photo: np.ndarray, landmarks: np.ndarray, region: Region,
@@ -626,6 +672,11 @@ class StyleGANGenerator:
                 alpha = alpha * np.maximum(core, _not_lighter(face, target, halo, ocular))
         blended = alpha[:, :, None] * face + (1.0 - alpha[:, :, None]) * target
         return region, np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+# What the photo fit (stylegan.fit_steps) moves: the coarse (pose, head shape) and fine (colour,
+# light) styles; the identity style stays the key's person's.
+FITTED_STYLES = (0, 2)
 
 
 # The landmark warp (stylegan.landmark_warp): dlib's brows, nose, eyes and lips (not the jaw line);

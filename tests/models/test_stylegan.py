@@ -61,3 +61,18 @@ def test_mapping_is_deterministic_and_renders_faces(network, settings):
     mean = network.mean_style()
     found = [len(detector.detect(network.render(mean + 0.7 * (w - mean)))) for w in network.map(z)]
     assert min(found) >= 1  # a face in every render (some show a second person at the edge)
+
+
+def test_the_torch_replay_renders_what_openvino_renders_with_gradients(network):
+    """The differentiable synthesis (the photo fit's) is the shipped graph: same pixels to a level,
+    and gradients reach the styles of every layer."""
+    import torch
+
+    graph, learned_input = network.differentiable()
+    style = network.map(np.random.default_rng(5).standard_normal((1, STYLE_DIM)))
+    styles = torch.from_numpy(np.repeat(style, LAYERS, 0)[None]).requires_grad_(True)
+    low_band = graph(styles, torch.from_numpy(learned_input))
+    image = np.clip((low_band[0].detach().numpy().transpose(1, 2, 0) * 0.5 + 1.0) * 127.5 + 0.5, 0, 255)
+    assert np.abs(image.astype(np.uint8).astype(int) - network.render(style[0]).astype(int)).max() <= 1
+    low_band.mean().backward()
+    assert (styles.grad[0].abs().sum(axis=1) > 0).all()

@@ -31,7 +31,9 @@ def test_training_writes_a_loadable_model_with_its_card(tiny):
     from pathlib import Path
     model = Path(settings.stylegan.model)
     written = {p.name for p in model.iterdir()}
-    assert {"config.json", "styles.npz", "eyewear.npz", "samples.png", "MODEL_CARD.md"} <= written
+    assert {"config.json", "styles.npz", "eyewear.npz", "photo_fit.npz", "samples.png",
+            "MODEL_CARD.md"} <= written
+    assert metrics["photo_fits"] == 3
     assert "non-commercial" in (model / "MODEL_CARD.md").read_text()
     assert metrics["samples"] >= 30  # YuNet found the face in almost every render
     assert metrics["pose_r2_held_out"] > 0  # w predicts the landmarks better than their mean
@@ -551,3 +553,40 @@ def test_the_landmark_warp_bends_the_published_faces_features_onto_the_photos_no
     miss = np.median(np.linalg.norm(features(similarity_only) - truth, axis=1))
     assert np.median(np.linalg.norm(bent - truth, axis=1)) < 0.6 * miss
     assert np.array_equal(as_decoy[1], generator.blend(image, photo, face.landmarks, decoy=True)[1])
+
+
+def test_the_photo_fit_brings_the_renders_outer_band_towards_the_photo_and_keeps_its_face(settings):
+    """The shipped model on make demo's obama2 with fixed styles and a 4-step fit (``fit_steps``):
+    over the blend's outer band (forehead, hair, cheeks) the new render is nearer the photo than the
+    first one, its inner face stays near the first one's, and the identity style is untouched."""
+    import hashlib
+
+    import cv2
+
+    from encryptface.config import SAMPLES_DIR, resolve_weight
+    from encryptface.faces.alignment import similarity_transform
+    from encryptface.models.stylegan_generator import StyleGANGenerator, face_mask, inner_face_mask
+
+    photo = decode_image((SAMPLES_DIR / "obama2.jpg").read_bytes(), settings.images)[0]
+    face = _detected(settings, photo)
+    fitted = dataclasses.replace(settings.stylegan, fit_steps=4)
+    generator = StyleGANGenerator(resolve_weight(fitted.model), fitted, settings.detection, 1)
+    styles = generator.styles_for(generator.align(photo, face.landmarks), face.landmarks,
+                                  hashlib.sha256(b"obama2.jpg 0").digest())
+    image = generator.render(styles)
+    found = _detected(settings, image)
+    new_styles, new_image, _ = generator.fitted_to_photo(styles, image, found, photo, face.landmarks)
+    assert np.array_equal(new_styles[1], styles[1]) and not np.array_equal(new_styles, styles)
+
+    matrix = similarity_transform(np.asarray(face.landmarks, np.float64),
+                                  np.asarray(found.landmarks, np.float64))
+    target = cv2.warpAffine(photo, matrix, image.shape[1::-1]).astype(np.float32)
+    inner = inner_face_mask(image.shape[:2], found.landmarks, generator.settings)
+    band = face_mask(image.shape[:2], found.landmarks, generator.settings) * (1 - inner)
+
+    def gap(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> float:
+        blurred = [cv2.GaussianBlur(x.astype(np.float32), (0, 0), 8) for x in (a, b)]
+        return float((np.abs(blurred[0] - blurred[1]).mean(axis=2) * weight).sum() / weight.sum())
+
+    assert gap(new_image, target, band) < 0.95 * gap(image, target, band)
+    assert gap(new_image, image, inner) < gap(image, target, inner) / 2

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch.nn import functional
 
 from encryptface.models.stylegan import LAYERS, RENDER_SIZE, STYLE_DIM, StyleGAN
+
+if TYPE_CHECKING:   # torch is imported only where a fit runs (scrubs without one never load it)
+    import torch
 
 FIT_SIZE = 128           # the loss's resolution (px)
 BLUR = 2.0               # its blur (px at FIT_SIZE): only the photo's low frequencies are fitted
@@ -35,6 +37,9 @@ PRIOR = 0.02             # weight of the offsets' squared size (bank spreads)
 
 
 def _gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    import torch
+    from torch.nn import functional
+
     radius = int(3 * sigma + 0.5)
     taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1, dtype=torch.float32) / sigma) ** 2)
     taps = taps / taps.sum()
@@ -48,6 +53,9 @@ def _gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def _to_fit_size(image: np.ndarray) -> torch.Tensor:
     """(H, W[, C]) at the render's size -> (1, C, FIT_SIZE, FIT_SIZE) float tensor."""
+    import torch
+    from torch.nn import functional
+
     array = np.asarray(image, np.float32)
     if array.ndim == 2:
         array = array[:, :, None]
@@ -70,6 +78,8 @@ class PhotoFit:
     """Per-face fit of chosen layers' styles of a render to a photo (see the module docstring)."""
 
     def __init__(self, network: StyleGAN, steps: int) -> None:
+        import torch
+
         self.steps = steps
         self.graph, learned_input = network.differentiable()
         self.learned_input = torch.from_numpy(learned_input)
@@ -79,6 +89,8 @@ class PhotoFit:
 
     def render(self, layer_styles: torch.Tensor) -> torch.Tensor:
         """(LAYERS, 512) styles -> (1, 3, FIT_SIZE, FIT_SIZE) pixels in [0, 255] (differentiable)."""
+        from torch.nn import functional
+
         low_band = self.graph(layer_styles[None], self.learned_input)
         return functional.avg_pool2d((low_band * 0.5 + 1.0) * 127.5, RENDER_SIZE // FIT_SIZE)
 
@@ -88,6 +100,8 @@ class PhotoFit:
         that the render matches ``target`` (the photo in the render's frame, RENDER_SIZE px, RGB)
         where ``band`` weighs (RENDER_SIZE px, [0, 1]) and stays the first render where ``inner``
         does: the fitted offsets, one (512,) row per group."""
+        import torch
+
         base = torch.from_numpy(np.asarray(layer_styles, np.float32))
         if base.shape != (LAYERS, STYLE_DIM):
             raise ValueError(f"expected ({LAYERS}, {STYLE_DIM}) styles, got {tuple(base.shape)}")

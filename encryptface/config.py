@@ -276,7 +276,6 @@ class StyleGANSettings:
     mouth_level: float = _bounds(0)
     landmark_warp: float = _bounds(0, 1)
     fit_steps: int = _bounds(0)
-    fit_prediction: float = _bounds(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,9 +297,6 @@ class StyleGANTrainingSettings:
     demographic_l2: float = _bounds(0)
     mouth_open_threshold: float = _bounds(0)
     mouth_l2: float = _bounds(0)
-    photo_fits: int = _bounds(0)
-    photo_fit_steps: int = _bounds(1)
-    photo_fit_l2: float = _bounds(0)
 
 
 @dataclasses.dataclass(frozen=True)

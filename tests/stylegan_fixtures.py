@@ -10,11 +10,10 @@ from encryptface.training.stylegan_train import train_stylegan
 
 
 def tiny_stylegan_settings(settings: Settings, cache: Path) -> Settings:
-    """``settings`` with a 40-sample bank cached under ``cache`` (and 3 one-step photo fits)."""
+    """``settings`` with a 40-sample bank cached under ``cache``."""
     training = dataclasses.replace(settings.stylegan_training, cache=str(cache), samples=40, chunk=20,
                                    components=16, attributes=4, appearance_samples=40,
-                                   appearance_components=4, demographic_faces=60,
-                                   photo_fits=3, photo_fit_steps=1)
+                                   appearance_components=4, demographic_faces=60)
     return settings.replace(stylegan_training=training)
 
 
@@ -23,8 +22,8 @@ def train_tiny_stylegan(settings: Settings, root: Path) -> tuple[Settings, dict]
     tiny = tiny_stylegan_settings(settings, root / "cache")
     metrics = train_stylegan(tiny, root / "model", threads=2)
     encrypt = dataclasses.replace(tiny.encrypt, generator="stylegan")
-    # the appearance match and the predicted photo fit (off by default) on, so the round trips
-    # cover them on real photos (the demographic match is on by default)
+    # the appearance match (off by default) on, so the round trips cover it on real photos (the
+    # demographic match is on by default)
     stylegan = dataclasses.replace(tiny.stylegan, model=str(root / "model"), candidates=8,
-                                   match_appearance=True, demographic_pool=64, fit_prediction=1.0)
+                                   match_appearance=True, demographic_pool=64)
     return tiny.replace(encrypt=encrypt, stylegan=stylegan), metrics

@@ -65,7 +65,7 @@ from encryptface.models.stylegan_encoder import (
     crop_face,
     landmark_face,
 )
-from encryptface.models.stylegan_photo_fit import FitPredictor, PhotoFit
+from encryptface.models.stylegan_photo_fit import PhotoFit
 
 CONFIG_FILE = "config.json"
 FIT_FILE = "styles.npz"
@@ -74,7 +74,6 @@ APPEARANCE_FILE = "appearance.npz"  # ... and none of this (matched along the en
 DEMOGRAPHICS_FILE = "demographics.npz"  # ... nor this (the key's person of any sex, age or group)
 MOUTH_FILE = "mouth.npz"  # ... nor this (the key's person's mouth as it comes)
 BEARD_FILE = "beard.npz"  # ... nor this (bearded faces are sealed: no bearded stand-in)
-PHOTO_FIT_FILE = "photo_fit.npz"  # ... nor this (no predicted photo fit)
 # What a stand-in is checked for, in this order (age range is read too loosely to re-render for it)
 RENDER_CHECKED = ("group", "sex")
 # A stand-in's coarse and identity styles are published in its record (what decoys need); its fine
@@ -165,9 +164,6 @@ class StyleGANGenerator:
         masks = {settings.person_mask, settings.decoy_person_mask}
         self.segmenter = PersonSegmenter(threads) if masks != {"off"} else None
         self.photo_fit = PhotoFit(self.network, settings.fit_steps) if settings.fit_steps > 0 else None
-        predictor = self.model_dir / PHOTO_FIT_FILE
-        self.fit_predictor = FitPredictor.load(predictor) \
-            if settings.fit_prediction > 0 and predictor.exists() else None
 
     # -- styles ----------------------------------------------------------------------------------
     def identities(self, key: bytes, truncation: float, count: int) -> np.ndarray:
@@ -245,11 +241,7 @@ class StyleGANGenerator:
             # after the pose edit too: it moves the mouth corners back and undid most of the opening
             level = self.mouth_level(aligned, landmarks)
             coarse, identity = self.mouth.set_level(coarse, level), self.mouth.set_level(identity, level)
-        styles = np.stack([coarse, identity, photo_style])
-        if self.fit_predictor is not None:
-            offsets = self.fit_predictor.offsets(photo_style, styles)
-            styles[list(FITTED_STYLES)] += self.settings.fit_prediction * offsets
-        return styles
+        return np.stack([coarse, identity, photo_style])
 
     @property
     def renders_beards(self) -> bool:

@@ -16,8 +16,6 @@ the photo, through a torch replay of the synthesis graph
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -132,54 +130,3 @@ class PhotoFit:
         with torch.no_grad():
             return (coefficients @ self.directions).numpy().astype(np.float32)
 
-
-@dataclasses.dataclass(frozen=True)
-class FitPredictor:
-    """The photo fit distilled (``stylegan.fit_prediction``): a ridge regression from a stand-in's
-    styles -- the photo's encoding and the coarse and identity styles chosen for it, along the
-    bank's principal directions -- to the offsets the fit found, fitted on many faces' fits
-    (``encryptface train-photo-fit``). Costs nothing at scrub time."""
-
-    axes: np.ndarray           # (K, 512) orthonormal principal directions of w
-    centre: np.ndarray         # (512,) the bank's mean w
-    feature_mean: np.ndarray   # (3K,)
-    feature_scale: np.ndarray  # (3K,)
-    weights: np.ndarray        # (3K + 1, G * K): standardised features and a constant -> coefficients
-
-    def features(self, photo_styles: np.ndarray, styles: np.ndarray) -> np.ndarray:
-        """(N, 512) photo encodings and (N, 3, 512) stand-in styles -> (N, 3K) standardised."""
-        parts = [np.asarray(photo_styles, np.float64) - self.centre,
-                 np.asarray(styles, np.float64)[:, 0] - self.centre,
-                 np.asarray(styles, np.float64)[:, 1] - self.centre]
-        raw = np.concatenate([part @ self.axes.T for part in parts], axis=1)
-        return (raw - self.feature_mean) / self.feature_scale
-
-    def offsets(self, photo_style: np.ndarray, styles: np.ndarray) -> np.ndarray:
-        """The predicted offsets (G, 512) of one stand-in's fitted styles."""
-        features = self.features(photo_style[None], styles[None])
-        coefficients = np.concatenate([features, np.ones((1, 1))], axis=1) @ self.weights
-        return (coefficients.reshape(-1, len(self.axes)) @ self.axes).astype(np.float32)
-
-    @classmethod
-    def fitted(cls, axes: np.ndarray, centre: np.ndarray, photo_styles: np.ndarray, styles: np.ndarray,
-               offsets: np.ndarray, l2: float) -> FitPredictor:
-        """Ridge fit of ``offsets`` (N, G, 512) on the features of ``photo_styles`` (N, 512) and
-        ``styles`` (N, 3, 512), with ``l2`` on the standardised features' weights."""
-        unscaled = cls(np.asarray(axes, np.float64), np.asarray(centre, np.float64),
-                       np.zeros(3 * len(axes)), np.ones(3 * len(axes)), np.zeros((1, 1)))
-        raw = unscaled.features(photo_styles, styles)
-        mean, scale = raw.mean(0), raw.std(0) + 1e-6
-        features = np.concatenate([(raw - mean) / scale, np.ones((len(raw), 1))], axis=1)
-        targets = (np.asarray(offsets, np.float64) @ unscaled.axes.T).reshape(len(raw), -1)
-        penalty = l2 * np.eye(features.shape[1])
-        penalty[-1, -1] = 0.0   # the constant is not shrunk
-        weights = np.linalg.solve(features.T @ features + penalty, features.T @ targets)
-        return cls(unscaled.axes, unscaled.centre, mean, scale, weights)
-
-    def save(self, path: Path) -> None:
-        np.savez(path, **{f.name: getattr(self, f.name).astype(np.float32) for f in dataclasses.fields(self)})
-
-    @classmethod
-    def load(cls, path: Path) -> FitPredictor:
-        with np.load(path) as data:
-            return cls(**{f.name: data[f.name].astype(np.float64) for f in dataclasses.fields(cls)})

@@ -1,13 +1,12 @@
 """Train the stylegan generator's small parts (seeded; ~15 minutes on 2 CPU cores for 3,000 renders).
 
 render a bank of synthetic faces -> fit encoder, pose model, eyewear and beard edits and appearance
-match -> read the looked-at LFW tuning faces -> fit the demographic match -> (with
-``photo_fits`` > 0) fit stand-ins to LFW tuning photos and distil the fits -> write the model
+match -> read the looked-at LFW tuning faces -> fit the demographic match -> write the model
 directory: ``config.json``, ``styles.npz``, ``eyewear.npz``, ``beard.npz``, ``appearance.npz``,
-``demographics.npz``, ``mouth.npz``, ``photo_fit.npz``,
+``demographics.npz``, ``mouth.npz``,
 ``samples.png`` (stand-ins of rendered test faces) and ``MODEL_CARD.md``. The only photos of real
-people used are the labelled faces, for the demographic match's photo reader, and the photo fit's
-tuning photos; everything else is fitted on the generator's own output.
+people used are the labelled faces, for the demographic match's photo reader; everything else is
+fitted on the generator's own output.
 """
 
 from __future__ import annotations
@@ -38,11 +37,9 @@ from encryptface.models.stylegan_generator import (
     EYEWEAR_FILE,
     FIT_FILE,
     MOUTH_FILE,
-    PHOTO_FIT_FILE,
     StyleGANConfig,
     StyleGANGenerator,
 )
-from encryptface.models.stylegan_photo_fit import principal_directions
 from encryptface.training.data import embed_labelled_faces
 from encryptface.training.stylegan_bank import load_bank, render_bank
 from encryptface.training.stylegan_fit import (
@@ -53,7 +50,6 @@ from encryptface.training.stylegan_fit import (
     fit_mouth,
     fit_styles,
 )
-from encryptface.training.stylegan_photo_fits import collect_photo_fits, fit_photos, fit_predictor
 
 log = logging.getLogger(__name__)
 
@@ -112,27 +108,11 @@ def train_stylegan(settings: Settings, output: Path, threads: int = 0) -> dict:
         crop_size=settings.alignment.crop_size, face_scale=settings.alignment.face_scale)
     (output / CONFIG_FILE).write_text(json.dumps(dataclasses.asdict(config), indent=2))
     generator = StyleGANGenerator(output, settings.stylegan, settings.detection, threads)
-    if training.photo_fits > 0:
-        metrics.update(distil_photo_fit(settings, output, config, generator, threads))
     metrics.update(bank_faces_with_detection=f"{len(bank['w'])}/{training.samples}",
                    render_seconds=round(rendered, 1),
                    training_seconds=round(time.perf_counter() - started, 1))
     save_png(output / "samples.png", sample_sheet(generator, aligner, bank, training.seed))
     write_model_card(output, config, training, metrics)
-    return metrics
-
-
-def distil_photo_fit(settings: Settings, output: Path, config: StyleGANConfig,
-                     generator: StyleGANGenerator, threads: int) -> dict:
-    """Fit the stand-ins of ``photo_fits`` tuning photos and write the predictor of the fits
-    (``photo_fit.npz``); its numbers."""
-    training = settings.stylegan_training
-    name = f"photo-fits-{config.model_id}-steps{training.photo_fit_steps}.npz"
-    cache = resolve_repo_path(training.cache) / name
-    fits = collect_photo_fits(settings, output, fit_photos(settings, training.photo_fits), cache, threads)
-    axes, centre, _ = principal_directions(generator.network)
-    predictor, metrics = fit_predictor(fits, axes, centre, training.photo_fit_l2)
-    predictor.save(output / PHOTO_FIT_FILE)
     return metrics
 
 
@@ -195,17 +175,14 @@ def write_model_card(output: Path, config: StyleGANConfig, training: object, met
              "bearded face gets a bearded person) and the demographic match "
              "(`demographics.npz`: logistic regressions that read perceived appearance group, sex "
              "and age range from a dlib descriptor and from a style; the key's person is of the "
-             "photo's classes). With `photo_fits` > 0, also `photo_fit.npz`: a ridge regression "
-             "from a stand-in's styles to the offsets a per-face fit of its coarse and fine styles "
-             "to the photo found (the fit distilled; used with `stylegan.fit_prediction`).", "",
+             "photo's classes).", "",
              "## Data", "",
              "The encoder, pose model, directions and the style readers: only faces the StyleGAN "
              "renders itself (seeded codes, truncated styles, each render detected and aligned by "
              "the project's aligner). The demographic match's photo reader: dlib descriptors of "
              "the looked-at LFW tuning-split faces of `encryptface/weights/labels/attribute_labels.csv` "
              "(one person's coarse perceived-appearance labels; LFW: research use, no licence "
-             "granted). The photo fit's predictor: the first photos of the first `photo_fits` "
-             "LFW tuning-split people with two or more photos. No validation-split face.", "",
+             "granted). No validation-split face.", "",
              "## Settings", "", "```json", json.dumps(dataclasses.asdict(training), indent=2), "```", "",
              "## Measured (this training run)", "", "```json", json.dumps(metrics, indent=2), "```", "",
              "`samples.png`: rendered faces and the stand-ins two keys give them.", "",
@@ -215,8 +192,7 @@ def write_model_card(output: Path, config: StyleGANConfig, training: object, met
              "- YuNet / SCRFD (detection of the renders and labelled faces): Apache-2.0 / "
              "non-commercial (the project's detection settings decide).",
              "- dlib ResNet face descriptor (`face_recognition_models`): CC0.",
-             "- LFW (the labelled faces the photo reader of `demographics.npz` learns from, and "
-             "the photo fit's photos): "
+             "- LFW (the labelled faces the photo reader of `demographics.npz` learns from): "
              "research use, no licence granted.",
              "- Permissive alternative: `encrypt.generator = \"prior\"` (TAEF2, MIT).", "",
              "Reproduce: `encryptface train-stylegan` (seeded; settings in conf/default.toml "

@@ -31,9 +31,7 @@ def test_training_writes_a_loadable_model_with_its_card(tiny):
     from pathlib import Path
     model = Path(settings.stylegan.model)
     written = {p.name for p in model.iterdir()}
-    assert {"config.json", "styles.npz", "eyewear.npz", "photo_fit.npz", "samples.png",
-            "MODEL_CARD.md"} <= written
-    assert metrics["photo_fits"] == 3
+    assert {"config.json", "styles.npz", "eyewear.npz", "samples.png", "MODEL_CARD.md"} <= written
     assert "non-commercial" in (model / "MODEL_CARD.md").read_text()
     assert metrics["samples"] >= 30  # YuNet found the face in almost every render
     assert metrics["pose_r2_held_out"] > 0  # w predicts the landmarks better than their mean

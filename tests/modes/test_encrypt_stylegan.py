@@ -499,6 +499,23 @@ def _detected(settings, photo: np.ndarray):
     return nearest_centre(FaceDetector(settings.detection).detect(photo), photo.shape)
 
 
+def _obama2_stand_in(settings, **stylegan: object) -> tuple:
+    """make demo's obama2, its face, the shipped model's generator under ``stylegan`` changes, the
+    styles of a fixed key's stand-in and their render."""
+    import hashlib
+
+    from encryptface.config import SAMPLES_DIR, resolve_weight
+    from encryptface.models.stylegan_generator import StyleGANGenerator
+
+    photo = decode_image((SAMPLES_DIR / "obama2.jpg").read_bytes(), settings.images)[0]
+    face = _detected(settings, photo)
+    changed = dataclasses.replace(settings.stylegan, **stylegan)
+    generator = StyleGANGenerator(resolve_weight(changed.model), changed, settings.detection, 1)
+    styles = generator.styles_for(generator.align(photo, face.landmarks), face.landmarks,
+                                  hashlib.sha256(b"obama2.jpg 0").digest())
+    return photo, face, generator, styles, generator.render(styles)
+
+
 def _obama2_seam(settings, max_seam: float, person_mask: str, full: bool = False):
     """seam_change of make demo's obama2 scrubbed with a fixed key under these two settings (with
     ``full``, also the photo, the published photo and the stand-in's region)."""
@@ -524,18 +541,10 @@ def test_the_landmark_warp_bends_the_published_faces_features_onto_the_photos_no
     """The shipped model on make demo's obama2 with fixed styles: with ``landmark_warp`` the
     published face's brows, eyes, nose and lips (dlib's 68 points, read back) sit nearer the photo's
     than after the similarity warp alone; a decoy's are its own (pasted as without the warp)."""
-    import hashlib
+    from encryptface.models.stylegan_generator import FOLLOWED_FEATURES
 
-    from encryptface.config import SAMPLES_DIR, resolve_weight
-    from encryptface.models.stylegan_generator import FOLLOWED_FEATURES, StyleGANGenerator
-
-    photo = decode_image((SAMPLES_DIR / "obama2.jpg").read_bytes(), settings.images)[0]
-    face = _detected(settings, photo)
-    warped = dataclasses.replace(settings.stylegan, landmark_warp=1.0)
-    generator = StyleGANGenerator(resolve_weight(warped.model), warped, settings.detection, 1)
-    styles = generator.styles_for(generator.align(photo, face.landmarks), face.landmarks,
-                                  hashlib.sha256(b"obama2.jpg 0").digest())
-    image = generator.render(styles)
+    photo, face, generator, _, image = _obama2_stand_in(settings, landmark_warp=1.0)
+    warped = generator.settings
 
     def features(region_pixels: tuple) -> np.ndarray:
         published = photo.copy()
@@ -557,21 +566,12 @@ def test_the_photo_fit_brings_the_renders_outer_band_towards_the_photo_and_keeps
     """The shipped model on make demo's obama2 with fixed styles and a 4-step fit (``fit_steps``):
     over the blend's outer band (forehead, hair, cheeks) the new render is nearer the photo than the
     first one, its inner face stays near the first one's, and the identity style is untouched."""
-    import hashlib
-
     import cv2
 
-    from encryptface.config import SAMPLES_DIR, resolve_weight
     from encryptface.faces.alignment import similarity_transform
-    from encryptface.models.stylegan_generator import StyleGANGenerator, face_mask, inner_face_mask
+    from encryptface.models.stylegan_generator import face_mask, inner_face_mask
 
-    photo = decode_image((SAMPLES_DIR / "obama2.jpg").read_bytes(), settings.images)[0]
-    face = _detected(settings, photo)
-    fitted = dataclasses.replace(settings.stylegan, fit_steps=4)
-    generator = StyleGANGenerator(resolve_weight(fitted.model), fitted, settings.detection, 1)
-    styles = generator.styles_for(generator.align(photo, face.landmarks), face.landmarks,
-                                  hashlib.sha256(b"obama2.jpg 0").digest())
-    image = generator.render(styles)
+    photo, face, generator, styles, image = _obama2_stand_in(settings, fit_steps=4)
     found = _detected(settings, image)
     new_styles, new_image, _ = generator.fitted_to_photo(styles, image, found, photo, face.landmarks)
     assert np.array_equal(new_styles[1], styles[1]) and not np.array_equal(new_styles, styles)

@@ -7,7 +7,8 @@ the photo, through a torch replay of the synthesis graph
 (:meth:`~encryptface.models.stylegan.StyleGAN.differentiable`):
 
 - only the coarse and fine styles move, along the bank's first :data:`DIRECTIONS` principal
-  directions of w (free offsets in all 512 wreck renders), one offset per group of layers;
+  directions of w (free offsets in all 512 wrecked 6 of 20 renders in #32's feasibility run), one
+  offset per group of layers;
 - the loss is the blurred L1 gap to the photo (warped into the render's frame) over the blend's
   outer band, plus the gap to the first render over the inner face (brows to chin: the synthetic
   person's identity, kept), plus a pull towards no offset;
@@ -22,7 +23,7 @@ import numpy as np
 
 from encryptface.models.stylegan import LAYERS, RENDER_SIZE, STYLE_DIM, StyleGAN
 
-if TYPE_CHECKING:   # torch is imported only where a fit runs (scrubs without one never load it)
+if TYPE_CHECKING:   # imported where a fit runs
     import torch
 
 FIT_SIZE = 128           # the loss's resolution (px)

@@ -32,30 +32,17 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.sweep import split_people
 from encryptface.config import load_settings, resolve_repo_path, resolve_weight
 from encryptface.faces.detection import FaceDetector, nearest_centre
 from encryptface.imaging.codecs import decode_image
 from encryptface.models.stylegan_generator import FITTED_STYLES, StyleGANGenerator
 from encryptface.models.stylegan_photo_fit import principal_directions
 from encryptface.runtime import limit_threads
-from encryptface.training.data import identity_images, split_identities
 
 log = logging.getLogger("photo_fit_distill")
 ARRAYS = ("name", "photo_style", "styles", "offsets", "colours")
 PENALTIES = (1.0, 10.0, 100.0, 1000.0)
-
-
-def first_photos(settings: object, count: int) -> list[Path]:
-    """The first photos of the first ``count`` tuning people with two or more photos."""
-    root, names = split_identities(settings, "tuning")
-    chosen = []
-    for name in names:
-        photos = identity_images(root, [name])
-        if len(photos) >= 2:
-            chosen.append(photos[0])
-        if len(chosen) == count:
-            break
-    return chosen
 
 
 def crop_colours(crop: np.ndarray) -> np.ndarray:
@@ -157,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(None, [])
     stylegan = dataclasses.replace(settings.stylegan, fit_steps=args.steps)
     generator = StyleGANGenerator(resolve_weight(stylegan.model), stylegan, settings.detection, threads=1)
-    fits = collect(settings, generator, first_photos(settings, args.people), resolve_repo_path(args.cache))
+    first_photos = [photos[0] for photos in split_people(settings, "tuning", args.people)]
+    fits = collect(settings, generator, first_photos, resolve_repo_path(args.cache))
     axes, centre, _ = principal_directions(generator.network)
     result = analyse(fits, axes, centre)
     output = resolve_repo_path(args.output)

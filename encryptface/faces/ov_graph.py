@@ -146,9 +146,15 @@ def read_model(path: str | Path) -> object:
     """An OpenVINO model from an ONNX or TensorFlow frozen-graph file (no framework needed), with
     its constant sub-graphs (shape arithmetic) folded away."""
     import openvino as ov
+
+    return folded(ov.Core().read_model(str(path)))
+
+
+def folded(model: object) -> object:
+    """``model`` (an OpenVINO ``Model``, edited in place) with its constant sub-graphs (shape
+    arithmetic) folded away, as the replay needs it."""
     from openvino._offline_transformations import apply_moc_transformations
 
-    model = ov.Core().read_model(str(path))
     apply_moc_transformations(model, cf=True)
     return model
 

@@ -24,6 +24,7 @@ import importlib.util
 import logging
 import re
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -44,6 +45,7 @@ _FIRST_MODULATED = "Mul_20"
 _LEARNED_INPUT = "m.input.input"
 _INPUT_NAME = "learned_input"  # ... the name of the graph input that takes it (times its scale)
 _GEMM = re.compile(r"Gemm_(\d+)")
+ArrayLike = TypeVar("ArrayLike")  # a numpy array or a torch tensor
 
 
 def package_data_dir() -> Path:
@@ -111,6 +113,12 @@ def _learned_input_as_input(nodes: dict, ops: object) -> tuple[object, np.ndarra
     return parameter, np.ascontiguousarray(value, np.float32)
 
 
+def low_band_pixels(low_band: ArrayLike) -> ArrayLike:
+    """The synthesis output (numpy or torch) as pixel values in about [0, 255]: the Haar low band
+    is twice the downscaled image, which lies in [-1, 1]."""
+    return (low_band * 0.5 + 1.0) * 127.5
+
+
 class StyleGAN:
     """Mapping z -> w and per-layer synthesis styles (LAYERS x 512) -> RGB uint8 512x512x3."""
 
@@ -137,26 +145,26 @@ class StyleGAN:
             styles = np.repeat(styles[None], LAYERS, 0)
         low_band = self._synthesis({"styles": np.ascontiguousarray(styles[None]),
                                     _INPUT_NAME: self._learned_input})[0][0]
-        # The Haar low band is twice the downscaled image, which lies in [-1, 1].
-        image = (low_band.transpose(1, 2, 0) * 0.5 + 1.0) * 127.5
+        image = low_band_pixels(low_band.transpose(1, 2, 0))
         return np.clip(image + 0.5, 0, 255).astype(np.uint8)
 
     def differentiable(self) -> tuple[object, np.ndarray]:
         """The per-layer synthesis replayed with torch operations (a
         :class:`~encryptface.faces.ov_graph.OpenVINOGraph`: ``graph(styles [1, LAYERS, 512],
-        learned_input)`` -> the 512 px low band, which :meth:`render` turns into pixels as
-        ``(low_band * 0.5 + 1) * 127.5``), and the learned input to give it; renders what OpenVINO
+        learned_input)`` -> the 512 px low band, which :func:`low_band_pixels` turns into pixels),
+        and the learned input to give it; renders what OpenVINO
         renders to about 1e-4, with gradients with respect to the styles."""
         import openvino as ov
-        from openvino._offline_transformations import apply_moc_transformations
 
-        from encryptface.faces.ov_graph import OpenVINOGraph
+        from encryptface.faces.ov_graph import OpenVINOGraph, folded
 
         model, learned_input = _per_layer_synthesis(ov.Core(), package_data_dir() / "SynthesisNetwork.xml")
-        apply_moc_transformations(model, cf=True)   # fold the shape arithmetic away
-        return OpenVINOGraph(model).eval(), learned_input
+        return OpenVINOGraph(folded(model)).eval(), learned_input
 
     def mean_style(self, samples: int = 4096, seed: int = 0) -> np.ndarray:
         """The average w of ``samples`` seeded codes (the centre that truncation pulls towards)."""
-        z = np.random.default_rng(seed).standard_normal((samples, STYLE_DIM)).astype(np.float32)
-        return self.map(z).mean(axis=0)
+        return self.seeded_styles(samples, seed).mean(axis=0)
+
+    def seeded_styles(self, samples: int, seed: int) -> np.ndarray:
+        """The styles w (samples, 512) of ``samples`` Gaussian codes drawn with ``seed``."""
+        return self.map(np.random.default_rng(seed).standard_normal((samples, STYLE_DIM)).astype(np.float32))

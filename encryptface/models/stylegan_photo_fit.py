@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from encryptface.models.stylegan import LAYERS, RENDER_SIZE, STYLE_DIM, StyleGAN
+from encryptface.models.stylegan import LAYERS, RENDER_SIZE, STYLE_DIM, StyleGAN, low_band_pixels
 
 if TYPE_CHECKING:   # imported where a fit runs
     import torch
@@ -66,8 +66,7 @@ def principal_directions(network: StyleGAN, count: int = DIRECTIONS,
                          seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The first ``count`` principal directions of w over :data:`BANK` seeded codes: orthonormal
     axes (count, 512), the mean w (512,) and the spreads along the axes (count,)."""
-    codes = np.random.default_rng(seed).standard_normal((BANK, STYLE_DIM)).astype(np.float32)
-    styles = network.map(codes).astype(np.float64)
+    styles = network.seeded_styles(BANK, seed).astype(np.float64)
     centre = styles.mean(0)
     _, singular, axes = np.linalg.svd(styles - centre, full_matrices=False)
     return axes[:count], centre, singular[:count] / np.sqrt(BANK)
@@ -91,7 +90,7 @@ class PhotoFit:
         from torch.nn import functional
 
         low_band = self.graph(layer_styles[None], self.learned_input)
-        return functional.avg_pool2d((low_band * 0.5 + 1.0) * 127.5, RENDER_SIZE // FIT_SIZE)
+        return functional.avg_pool2d(low_band_pixels(low_band), RENDER_SIZE // FIT_SIZE)
 
     def offsets(self, layer_styles: np.ndarray, groups: list[slice], target: np.ndarray,
                 band: np.ndarray, inner: np.ndarray) -> np.ndarray:
